@@ -1,0 +1,33 @@
+# Berth: `make run` sets up and runs a container; `make test` installs test needs and runs every test.
+SHELL := /bin/bash
+OUT := out
+BERTH := $(OUT)/berth
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+SOURCES := $(shell find src native -name '*.cs' -o -name '*.c' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+
+.PHONY: build run test bench deps test-deps clean demo-bundle
+
+build: $(BERTH)
+
+$(BERTH): $(SOURCES)
+	dotnet publish src/Berth.Cli -c Release -o $(OUT)/publish -p:SourceRevisionId=$(COMMIT) --nologo -v quiet
+	install -m 0755 $(OUT)/publish/berth $(BERTH)
+
+deps:
+	scripts/install-deps.sh run
+
+test-deps:
+	scripts/install-deps.sh test
+
+# A busybox container that prints what it sees: pid 1, its hostname, its namespaces.
+run: deps build
+	scripts/demo.sh $(BERTH) $(OUT)/demo
+
+test: test-deps build
+	tests/run.sh
+
+bench: test-deps build
+	bench/run.sh
+
+clean:
+	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

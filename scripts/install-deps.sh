@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what Berth needs from Debian: `run` for building and the demo, `test` for tests and benchmarks.
+set -euo pipefail
+want=(gcc busybox-static jq)
+if [ "${1:-run}" = test ]; then
+  want+=(runc crun hyperfine time iproute2 util-linux procps)
+fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v dotnet >/dev/null || { echo "dotnet (the .NET SDK) is required on PATH" >&2; exit 1; }

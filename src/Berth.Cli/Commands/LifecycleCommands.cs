@@ -1,0 +1,106 @@
+using System.Text;
+using System.Text.Json;
+using Berth.Linux;
+using Berth.Oci;
+using Berth.Runtime;
+using Berth.Runtime.Lifecycle;
+using Berth.Runtime.Store;
+
+namespace Berth.Cli.Commands;
+
+/// <summary>runc's lifecycle commands, flag for flag.</summary>
+public static class LifecycleCommands
+{
+    static readonly Flag[] CreateFlags =
+    {
+        new("bundle", 'b', true), new("console-socket", null, true), new("pid-file", null, true),
+        new("no-pivot"), new("no-new-keyring"), new("preserve-fds", null, true),
+    };
+
+    static readonly Flag[] RunFlags = CreateFlags.Concat(new Flag[] { new("detach", 'd'), new("keep") }).ToArray();
+
+    static Containers Runtime(Context ctx)
+    {
+        if (ctx.SystemdCgroup)
+            throw new RuntimeException("--systemd-cgroup: this host has no systemd; use the cgroupfs driver (the default)");
+        return new Containers(new StateStore(ctx.Root), ctx.Log);
+    }
+
+    static CreateOptions Options(CommandLine cl, string command) => new(cl.Id(command), cl.Value("bundle") ?? ".")
+    {
+        PidFile = cl.Value("pid-file"),
+        NoPivot = cl.Has("no-pivot"),
+        PreserveFds = cl.Int("preserve-fds", 0),
+    };
+
+    public static int Create(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, CreateFlags);
+        Runtime(ctx).Create(Options(cl, "create"));
+        return 0;
+    }
+
+    public static int Run(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, RunFlags);
+        return Runtime(ctx).Run(Options(cl, "run"), cl.Has("detach"), cl.Has("keep"));
+    }
+
+    public static int Start(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, Array.Empty<Flag>());
+        Runtime(ctx).Start(cl.Id("start"));
+        return 0;
+    }
+
+    public static int State(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, Array.Empty<Flag>());
+        var state = Runtime(ctx).State(cl.Id("state"));
+        Console.Out.Write(JsonSerializer.Serialize(state, OciJson.Indented.State) + "\n");
+        return 0;
+    }
+
+    public static int Kill(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, new Flag[] { new("all", 'a') });
+        if (cl.Positional.Count is 0 or > 2) throw new UsageException("kill: usage: berth kill [--all] ID [SIGNAL]");
+        var signalText = cl.Positional.Count == 2 ? cl.Positional[1] : "SIGTERM";
+        var signal = Signals.Parse(signalText) ?? throw new UsageException($"unknown signal \"{signalText}\"");
+        Runtime(ctx).Kill(cl.Positional[0], signal, cl.Has("all"));
+        return 0;
+    }
+
+    public static int Delete(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, new Flag[] { new("force", 'f') });
+        Runtime(ctx).Delete(cl.Id("delete"), cl.Has("force"));
+        return 0;
+    }
+
+    public static int List(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("quiet", 'q') });
+        var format = cl.Value("format") ?? "table";
+        if (format is not ("table" or "json")) throw new UsageException($"list: --format: \"{format}\" is not table or json");
+        var states = Runtime(ctx).List();
+        if (cl.Has("quiet"))
+        {
+            foreach (var s in states) Console.Out.Write(s.Id + "\n");
+            return 0;
+        }
+        if (format == "json")
+        {
+            Console.Out.Write(JsonSerializer.Serialize(states.ToList(), OciJson.Default.ListState) + "\n");
+            return 0;
+        }
+        var rows = new List<string[]> { new[] { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };
+        rows.AddRange(states.Select(s => new[] { s.Id, s.Pid.ToString(), s.Status, s.Bundle, s.Created, s.Owner == "" ? "root" : s.Owner }));
+        var widths = Enumerable.Range(0, 6).Select(c => rows.Max(r => r[c].Length) + 3).ToArray();
+        var sb = new StringBuilder();
+        foreach (var r in rows)
+            sb.Append(string.Concat(r.Select((cell, c) => c == 5 ? cell : cell.PadRight(widths[c])))).Append('\n');
+        Console.Out.Write(sb.ToString());
+        return 0;
+    }
+}

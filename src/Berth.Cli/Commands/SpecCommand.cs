@@ -1,0 +1,26 @@
+using System.Text.Json;
+using Berth.Linux;
+using Berth.Oci;
+using Berth.Oci.Runtime;
+using Berth.Runtime;
+
+namespace Berth.Cli.Commands;
+
+/// <summary>`berth spec`: the config.json `runc spec` writes, tab-indented like runc's.</summary>
+public static class SpecCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, new Flag[] { new("bundle", 'b', true), new("rootless") });
+        if (cl.Positional.Count > 0) throw new UsageException($"spec: unexpected arguments: {string.Join(' ', cl.Positional)}");
+        var bundle = cl.Value("bundle") ?? ".";
+        var path = Path.Combine(bundle, "config.json");
+        if (File.Exists(path)) throw new RuntimeException($"spec: {path} exists; remove it first");
+        var spec = DefaultSpec.Create();
+        if (cl.Has("rootless")) DefaultSpec.ToRootless(spec, Processes.EffectiveUid, Processes.EffectiveGid);
+        var options = new JsonSerializerOptions(OciJson.Default.Options) { WriteIndented = true, IndentCharacter = '\t', IndentSize = 1 };
+        var json = JsonSerializer.Serialize(spec, new OciJson(options).Spec);
+        File.WriteAllText(path, json);
+        return 0;
+    }
+}

@@ -1,0 +1,120 @@
+using Berth.Cli;
+using Berth.Cli.Commands;
+using Berth.Linux;
+using Berth.Oci;
+using Berth.Runtime;
+using Berth.Runtime.Init;
+
+// `berth init` is this binary started by the launcher; native/nsenter.c has already put it in
+// the container's namespaces. Nothing else may run first.
+if (args.Length > 0 && args[0] == "init") return ContainerInit.Run();
+
+return Cli.Dispatch(args);
+
+namespace Berth.Cli
+{
+    /// <summary>Global flags (runc's), then one command.</summary>
+    public static class Cli
+    {
+        static readonly Flag[] GlobalFlags =
+        {
+            new("root", null, true), new("log", null, true), new("log-format", null, true),
+            new("debug"), new("version", 'v'), new("help", 'h'), new("systemd-cgroup"),
+            new("rootless", null, true), new("criu", null, true),
+        };
+
+        public static int Dispatch(string[] args)
+        {
+            Log log = Log.Quiet;
+            try
+            {
+                var global = CommandLine.Parse(args, GlobalFlags);
+                if (global.Has("version"))
+                {
+                    Console.Write(VersionText());
+                    return 0;
+                }
+                if (global.Has("help") || global.Positional.Count == 0)
+                {
+                    Console.Write(Usage);
+                    return global.Positional.Count == 0 && !global.Has("help") ? 1 : 0;
+                }
+                var format = global.Value("log-format") ?? "text";
+                if (format is not ("text" or "json")) throw new UsageException($"--log-format: \"{format}\" is not text or json");
+                log = new Log(global.Value("log"), format == "json", global.Has("debug"));
+                var ctx = new Context(global.Value("root") ?? "/run/berth", log, global.Has("systemd-cgroup"));
+
+                var command = global.Positional[0];
+                var rest = global.Positional.Skip(1).ToList();
+                return command switch
+                {
+                    "create" => LifecycleCommands.Create(ctx, rest),
+                    "start" => LifecycleCommands.Start(ctx, rest),
+                    "run" => LifecycleCommands.Run(ctx, rest),
+                    "state" => LifecycleCommands.State(ctx, rest),
+                    "kill" => LifecycleCommands.Kill(ctx, rest),
+                    "delete" => LifecycleCommands.Delete(ctx, rest),
+                    "list" => LifecycleCommands.List(ctx, rest),
+                    "spec" => SpecCommand.Run(rest),
+                    _ => throw new UsageException($"unknown command \"{command}\" (see berth --help)"),
+                };
+            }
+            catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException)
+            {
+                log.Error(e.Message);
+                return 1;
+            }
+            catch (IOException e)
+            {
+                log.Error(e.Message);
+                return 1;
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                log.Error(e.Message);
+                return 1;
+            }
+            finally
+            {
+                log.Dispose();
+            }
+        }
+
+        /// <summary>runc's --version layout: tools parse the first line and "spec:".</summary>
+        static string VersionText()
+        {
+            var info = typeof(Cli).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+            var parts = info.Split('+', 2);
+            return $"berth version {parts[0]}\ncommit: {(parts.Length > 1 ? parts[1] : "unknown")}\nspec: {Oci.Runtime.SpecVersion.Current}\n" +
+                   $"dotnet: {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}\n";
+        }
+
+        const string Usage = """
+            berth: an OCI container runtime
+
+            Usage: berth [global options] COMMAND [options] [arguments]
+
+            Commands:
+              create   create a container from a bundle; it waits for `start`
+              start    run the user process of a created container
+              run      create and start a container
+              state    print a container's state as JSON
+              kill     send a signal to a container's init (or --all processes)
+              delete   remove a container and its resources
+              list     list containers
+              spec     write a default config.json
+
+            Global options:
+              --root DIR          state directory (default /run/berth)
+              --log FILE          log file
+              --log-format FMT    text or json
+              --debug             debug logging
+              --version, -v       print the version
+
+            """;
+    }
+
+    /// <summary>What every command gets from the global flags.</summary>
+    public sealed record Context(string Root, Log Log, bool SystemdCgroup);
+}

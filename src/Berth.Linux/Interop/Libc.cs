@@ -1,0 +1,45 @@
+using System.Runtime.InteropServices;
+
+namespace Berth.Linux.Interop;
+
+/// <summary>
+/// libc entry points, grouped by subsystem in the partial files next to this one. The
+/// executable links libc directly (DirectPInvoke), so none of these is bound lazily:
+/// a lazy lookup after pivot_root would resolve against the container's root.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    const string Lib = "libc";
+
+    [LibraryImport(Lib, EntryPoint = "strerrordesc_np")]
+    private static partial nint strerrordesc_np(int errnum);
+
+    public static string StrError(int errno) =>
+        Marshal.PtrToStringUTF8(strerrordesc_np(errno)) ?? $"errno {errno}";
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
+    [LibraryImport(Lib)]
+    public static partial int getpid();
+
+    [LibraryImport(Lib)]
+    public static partial uint geteuid();
+
+    [LibraryImport(Lib)]
+    public static partial uint getegid();
+}
+
+/// <summary>System call numbers for the calls glibc 2.36 does not wrap.</summary>
+internal static class Sys
+{
+    static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+
+    public static long PivotRoot => Arm64 ? 41 : 155;
+    // Numbers from 424 up are shared by every architecture (asm-generic).
+    public const long PidfdSendSignal = 424;
+    public const long PidfdOpen = 434;
+    public const long CloseRange = 436;
+    public const long Openat2 = 437;
+    public const long MountSetattr = 442;
+}

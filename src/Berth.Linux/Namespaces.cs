@@ -1,0 +1,51 @@
+using Berth.Linux.Interop;
+
+namespace Berth.Linux;
+
+/// <summary>CLONE_NEW* flags and the runtime-spec names for them.</summary>
+public static class Namespaces
+{
+    public const int CLONE_NEWTIME = 0x80, CLONE_NEWNS = 0x20000, CLONE_NEWCGROUP = 0x02000000,
+        CLONE_NEWUTS = 0x04000000, CLONE_NEWIPC = 0x08000000, CLONE_NEWUSER = 0x10000000,
+        CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000;
+
+    /// <summary>runtime-spec namespace type → clone flag and /proc/PID/ns file name.</summary>
+    public static readonly IReadOnlyDictionary<string, (int Flag, string ProcName)> ByType = new Dictionary<string, (int, string)>
+    {
+        ["pid"] = (CLONE_NEWPID, "pid"),
+        ["network"] = (CLONE_NEWNET, "net"),
+        ["mount"] = (CLONE_NEWNS, "mnt"),
+        ["ipc"] = (CLONE_NEWIPC, "ipc"),
+        ["uts"] = (CLONE_NEWUTS, "uts"),
+        ["user"] = (CLONE_NEWUSER, "user"),
+        ["cgroup"] = (CLONE_NEWCGROUP, "cgroup"),
+        ["time"] = (CLONE_NEWTIME, "time"),
+    };
+
+    public static void Unshare(int flags) => LinuxException.ThrowIfError(Libc.unshare(flags), "unshare");
+
+    public static void Join(SafeFd ns, int flag) => LinuxException.ThrowIfError(Libc.setns(ns.Number, flag), "setns", ns.ToString());
+}
+
+public static unsafe class NamespaceFiles
+{
+    /// <summary>Opens a namespace file and checks that it is one, of the expected type (ioctl NS_GET_NSTYPE).</summary>
+    public static SafeFd OpenChecked(string path, int expectedFlag)
+    {
+        var fd = Files.Open(path, O.RDONLY);
+        const ulong NS_GET_NSTYPE = 0xb703;
+        int type = Interop.Libc.ioctl(fd.Number, NS_GET_NSTYPE, null);
+        if (type < 0)
+        {
+            fd.Dispose();
+            throw new LinuxException(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), "not a namespace file", path);
+        }
+        if (type != expectedFlag)
+        {
+            fd.Dispose();
+            var actual = Namespaces.ByType.FirstOrDefault(kv => kv.Value.Flag == type).Key ?? $"0x{type:x}";
+            throw new InvalidOperationException($"{path} is a {actual} namespace");
+        }
+        return fd;
+    }
+}

@@ -1,0 +1,175 @@
+namespace Berth.Oci.Runtime;
+
+/// <summary>
+/// The MUSTs of config.md and config-linux.md that can be checked without touching the host.
+/// Each failure names the field, as "process.args: ..." or "linux.namespaces[2].type: ...".
+/// </summary>
+public static class SpecValidator
+{
+    public static readonly HashSet<string> Propagations = new()
+    {
+        "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable",
+    };
+
+    public static readonly HashSet<string> RlimitTypes = new()
+    {
+        "RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+        "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
+        "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
+    };
+
+    static readonly HashSet<string> NamespaceTypes = new() { "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time" };
+
+    /// <summary>Validates a config for create/run: the process is required then.</summary>
+    public static void Validate(Spec spec)
+    {
+        ValidateVersion(spec.OciVersion);
+
+        if (spec.Root is null) throw new SpecException("root", "is required on Linux");
+        if (string.IsNullOrEmpty(spec.Root.Path)) throw new SpecException("root.path", "is required");
+
+        if (spec.Process is null) throw new SpecException("process", "is required to create a container");
+        ValidateProcess(spec.Process, "process");
+
+        if (spec.Mounts is { } mounts)
+            for (int i = 0; i < mounts.Count; i++)
+            {
+                var m = mounts[i] ?? throw new SpecException($"mounts[{i}]", "is null");
+                if (string.IsNullOrEmpty(m.Destination)) throw new SpecException($"mounts[{i}].destination", "is required");
+                if (!m.Destination.StartsWith('/')) throw new SpecException($"mounts[{i}].destination", $"\"{m.Destination}\" is not an absolute path");
+                if (m.Options is { } opts && opts.Any(o => o is null)) throw new SpecException($"mounts[{i}].options", "holds a null");
+            }
+
+        if (spec.Hooks is { } hooks) ValidateHooks(hooks);
+
+        var linux = spec.Linux;
+        var ns = ValidateNamespaces(linux?.Namespaces);
+
+        if (!string.IsNullOrEmpty(spec.Hostname) && !ns.New("uts"))
+            throw new SpecException("hostname", "needs a new uts namespace (linux.namespaces has no uts entry without a path)");
+        if (!string.IsNullOrEmpty(spec.Domainname) && !ns.New("uts"))
+            throw new SpecException("domainname", "needs a new uts namespace (linux.namespaces has no uts entry without a path)");
+
+        if (linux is null) return;
+
+        if (ns.New("user"))
+        {
+            if (linux.UidMappings is not { Count: > 0 }) throw new SpecException("linux.uidMappings", "is required with a new user namespace");
+            if (linux.GidMappings is not { Count: > 0 }) throw new SpecException("linux.gidMappings", "is required with a new user namespace");
+        }
+        else if (!ns.Has("user") && (linux.UidMappings is { Count: > 0 } || linux.GidMappings is { Count: > 0 }))
+        {
+            throw new SpecException("linux.uidMappings", "needs a user namespace in linux.namespaces");
+        }
+        ValidateMappings(linux.UidMappings, "linux.uidMappings");
+        ValidateMappings(linux.GidMappings, "linux.gidMappings");
+
+        if (linux.TimeOffsets is not null && !ns.New("time"))
+            throw new SpecException("linux.timeOffsets", "needs a new time namespace");
+
+        if (linux.RootfsPropagation is { } prop && !Propagations.Contains(prop))
+            throw new SpecException("linux.rootfsPropagation", $"\"{prop}\" is not one of {string.Join(", ", Propagations)}");
+
+        ValidatePaths(linux.MaskedPaths, "linux.maskedPaths");
+        ValidatePaths(linux.ReadonlyPaths, "linux.readonlyPaths");
+    }
+
+    static void ValidateVersion(string? version)
+    {
+        if (string.IsNullOrEmpty(version)) throw new SpecException("ociVersion", "is required");
+        var core = version.Split('-', '+')[0].Split('.');
+        if (core.Length != 3 || !core.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)))
+            throw new SpecException("ociVersion", $"\"{version}\" is not a SemVer version");
+        if (core[0] != "1") throw new SpecException("ociVersion", $"\"{version}\" is not supported (Berth implements 1.x)");
+    }
+
+    public static void ValidateProcess(Process p, string field)
+    {
+        if (p.Args is not { Count: > 0 }) throw new SpecException($"{field}.args", "is required and must not be empty");
+        for (int i = 0; i < p.Args.Count; i++)
+            if (p.Args[i] is null) throw new SpecException($"{field}.args[{i}]", "is null");
+        if (string.IsNullOrEmpty(p.Cwd)) throw new SpecException($"{field}.cwd", "is required");
+        if (!p.Cwd.StartsWith('/')) throw new SpecException($"{field}.cwd", $"\"{p.Cwd}\" is not an absolute path");
+        if (p.Env is { } env)
+            for (int i = 0; i < env.Count; i++)
+                if (env[i] is null || !env[i].Contains('=')) throw new SpecException($"{field}.env[{i}]", $"\"{env[i]}\" is not KEY=VALUE");
+        if (p.Rlimits is { } rl)
+        {
+            var seen = new HashSet<string>();
+            for (int i = 0; i < rl.Count; i++)
+            {
+                var r = rl[i] ?? throw new SpecException($"{field}.rlimits[{i}]", "is null");
+                if (r.Type is null || !RlimitTypes.Contains(r.Type)) throw new SpecException($"{field}.rlimits[{i}].type", $"\"{r.Type}\" is not a known rlimit");
+                if (!seen.Add(r.Type)) throw new SpecException($"{field}.rlimits[{i}].type", $"{r.Type} is given twice");
+                if (r.Soft > r.Hard) throw new SpecException($"{field}.rlimits[{i}]", $"soft limit {r.Soft} is above hard limit {r.Hard}");
+            }
+        }
+        if (p.Terminal == true && p.ConsoleSize is { Height: 0 } or { Width: 0 } && p.ConsoleSize is not { Height: 0, Width: 0 })
+            throw new SpecException($"{field}.consoleSize", "height and width must both be set");
+    }
+
+    static void ValidateHooks(Hooks hooks)
+    {
+        void Check(List<Hook>? list, string name)
+        {
+            if (list is null) return;
+            for (int i = 0; i < list.Count; i++)
+            {
+                var h = list[i] ?? throw new SpecException($"hooks.{name}[{i}]", "is null");
+                if (string.IsNullOrEmpty(h.Path)) throw new SpecException($"hooks.{name}[{i}].path", "is required");
+                if (!h.Path.StartsWith('/')) throw new SpecException($"hooks.{name}[{i}].path", $"\"{h.Path}\" is not an absolute path");
+                if (h.Timeout is <= 0) throw new SpecException($"hooks.{name}[{i}].timeout", "must be greater than zero");
+            }
+        }
+        Check(hooks.Prestart, "prestart");
+        Check(hooks.CreateRuntime, "createRuntime");
+        Check(hooks.CreateContainer, "createContainer");
+        Check(hooks.StartContainer, "startContainer");
+        Check(hooks.Poststart, "poststart");
+        Check(hooks.Poststop, "poststop");
+    }
+
+    /// <summary>Which namespaces the config asks for, and whether each is new or joined.</summary>
+    public sealed class NamespaceSet
+    {
+        readonly Dictionary<string, string?> _byType = new();
+        public void Add(string type, string? path) => _byType[type] = path;
+        public bool Has(string type) => _byType.ContainsKey(type);
+        public bool New(string type) => _byType.TryGetValue(type, out var p) && string.IsNullOrEmpty(p);
+        public bool Joined(string type) => _byType.TryGetValue(type, out var p) && !string.IsNullOrEmpty(p);
+    }
+
+    public static NamespaceSet ValidateNamespaces(List<LinuxNamespace>? list)
+    {
+        var set = new NamespaceSet();
+        if (list is null) return set;
+        for (int i = 0; i < list.Count; i++)
+        {
+            var n = list[i] ?? throw new SpecException($"linux.namespaces[{i}]", "is null");
+            if (string.IsNullOrEmpty(n.Type)) throw new SpecException($"linux.namespaces[{i}].type", "is required");
+            if (!NamespaceTypes.Contains(n.Type)) throw new SpecException($"linux.namespaces[{i}].type", $"\"{n.Type}\" is not a namespace type");
+            if (set.Has(n.Type)) throw new SpecException($"linux.namespaces[{i}].type", $"namespace \"{n.Type}\" is given twice");
+            if (!string.IsNullOrEmpty(n.Path) && !n.Path.StartsWith('/'))
+                throw new SpecException($"linux.namespaces[{i}].path", $"\"{n.Path}\" is not an absolute path");
+            set.Add(n.Type, n.Path);
+        }
+        return set;
+    }
+
+    static void ValidateMappings(List<IdMapping>? maps, string field)
+    {
+        if (maps is null) return;
+        for (int i = 0; i < maps.Count; i++)
+        {
+            var m = maps[i] ?? throw new SpecException($"{field}[{i}]", "is null");
+            if (m.Size == 0) throw new SpecException($"{field}[{i}].size", "must be greater than zero");
+        }
+    }
+
+    static void ValidatePaths(List<string>? paths, string field)
+    {
+        if (paths is null) return;
+        for (int i = 0; i < paths.Count; i++)
+            if (paths[i] is null || !paths[i].StartsWith('/')) throw new SpecException($"{field}[{i}]", $"\"{paths[i]}\" is not an absolute path");
+    }
+}

@@ -1,0 +1,30 @@
+namespace Berth.Oci.Runtime;
+
+/// <summary>
+/// runtime-spec state (runtime.md, "State"), plus the fields runc prints and its clients read:
+/// created (RFC 3339 with nanoseconds), rootfs, owner.
+/// </summary>
+public sealed class State
+{
+    public string OciVersion { get; set; } = SpecVersion.Current;
+    public string Id { get; set; } = "";
+    public int Pid { get; set; }
+    public string Status { get; set; } = "";
+    public string Bundle { get; set; } = "";
+    public string Rootfs { get; set; } = "";
+    public string Created { get; set; } = "";
+    public string Owner { get; set; } = "";
+    public Dictionary<string, string>? Annotations { get; set; }
+}
+
+public static class SpecVersion
+{
+    /// <summary>The runtime-spec version Berth implements.</summary>
+    public const string Current = "1.2.0";
+}
+
+/// <summary>runtime.md's status values.</summary>
+public static class Status
+{
+    public const string Creating = "creating", Created = "created", Running = "running", Stopped = "stopped", Paused = "paused";
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Berth.Linux;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Process;
+using Berth.Runtime.Rootfs;
+
+namespace Berth.Runtime.Init;
+
+/// <summary>
+/// `berth init`: runs inside every namespace (native/nsenter.c put it there), builds the
+/// container's world, reports ready over the sync socket, waits at the exec barrier, and
+/// execs the container's process. Every step that can fail runs before the barrier, and its
+/// failure reaches the launcher as "init: &lt;step&gt;: &lt;error&gt;".
+/// </summary>
+public static class ContainerInit
+{
+    public static int Run()
+    {
+        var syncEnv = Environment.GetEnvironmentVariable("_BERTH_SYNC");
+        if (syncEnv is null || !int.TryParse(syncEnv, out int syncFd))
+        {
+            Console.Error.WriteLine("berth: init is started by `berth create` or `berth run`, not by hand");
+            return 2;
+        }
+
+        using var sync = new SyncSocket(new SafeFd(syncFd));
+        var msg = sync.Receive();
+        if (msg is not { Type: SyncType.InitConfig } m) return 1;
+        var cfg = JsonSerializer.Deserialize(m.Payload, RuntimeJson.Default.InitConfig)!;
+
+        string step = "start";
+        string path;
+        try
+        {
+            path = Prepare(cfg, s => step = s);
+            sync.Send(SyncType.Ready);
+        }
+        catch (Exception e)
+        {
+            try { sync.SendText(SyncType.Error, $"init: {step}: {e.Message}"); } catch (Exception) { }
+            return 1;
+        }
+        sync.Dispose();
+
+        if (cfg.FifoFd >= 0) WaitForStart(cfg.FifoFd);
+
+        var process = cfg.Spec.Process!;
+        try
+        {
+            Signals.ResetForExec();
+            // Nothing of ours may reach the container's process (CVE-2024-21626): everything past
+            // stdio and the preserved descriptors closes at execve.
+            Files.CloseOnExecFrom(3 + cfg.PreserveFds);
+            Processes.Exec(path, process.Args!, process.Env ?? new());
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"berth: init: exec {process.Args![0]}: {e.Message}");
+        }
+        return 127;
+    }
+
+    /// <summary>Everything before the barrier. Returns the resolved executable.</summary>
+    static string Prepare(InitConfig cfg, Action<string> step)
+    {
+        var spec = cfg.Spec;
+        var ns = SpecValidator.ValidateNamespaces(spec.Linux?.Namespaces);
+        bool userns = ns.Has("user");
+
+        if (ns.New("network"))
+        {
+            step("bring up lo");
+            Sockets.BringUpLoopback();
+        }
+
+        RootfsSetup.BeforePivot(cfg, userns, step);
+
+        step(cfg.NoPivot ? "move root" : "pivot_root");
+        if (cfg.NoPivot) RootfsSetup.MoveRoot(cfg.Rootfs);
+        else RootfsSetup.Pivot(cfg.Rootfs);
+
+        if (!string.IsNullOrEmpty(spec.Hostname))
+        {
+            step("sethostname");
+            Processes.SetHostname(spec.Hostname);
+        }
+        if (!string.IsNullOrEmpty(spec.Domainname))
+        {
+            step("setdomainname");
+            Processes.SetDomainname(spec.Domainname);
+        }
+
+        RootfsSetup.AfterPivot(cfg, userns, step);
+
+        var process = spec.Process!;
+        step($"chdir {process.Cwd}");
+        Mounts.Chdir(process.Cwd!);
+
+        step($"look up {process.Args![0]}");
+        return Executable.Find(process.Args[0], process.Env);
+    }
+
+    /// <summary>
+    /// Blocks opening exec.fifo for writing until `start` opens it for reading, then tells
+    /// `start` so with one byte. The descriptor was opened on the host before pivot_root.
+    /// </summary>
+    static void WaitForStart(int fifoFd)
+    {
+        using var path = new SafeFd(fifoFd);
+        using var fifo = Files.Open($"/proc/self/fd/{fifoFd}", O.WRONLY);
+        try { Files.WriteAll(fifo, "0"u8, "exec.fifo"); }
+        catch (LinuxException) { /* start went away after opening: it still asked us to run */ }
+    }
+}

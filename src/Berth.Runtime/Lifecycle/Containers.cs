@@ -1,0 +1,190 @@
+using System.Runtime.InteropServices;
+using Berth.Linux;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Store;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>The runtime's lifecycle operations (runtime.md, "Operations"), with runc's semantics and messages.</summary>
+public sealed class Containers
+{
+    readonly StateStore _store;
+    readonly Log _log;
+
+    public Containers(StateStore store, Log log)
+    {
+        _store = store;
+        _log = log;
+    }
+
+    public void Create(CreateOptions o)
+    {
+        var created = new Launcher(_store, _log).Create(o);
+        created.Dir.Dispose();
+    }
+
+    public State State(string id)
+    {
+        var (exists, record, fifo) = _store.Peek(id);
+        if (!exists) throw RuntimeException.NotExist(id);
+        return ToState(id, record, StatusProbe.Of(record, fifo));
+    }
+
+    public IReadOnlyList<State> List() =>
+        _store.Ids().Select(id =>
+        {
+            var (_, record, fifo) = _store.Peek(id);
+            return ToState(id, record, StatusProbe.Of(record, fifo));
+        }).ToList();
+
+    static State ToState(string id, ContainerRecord? r, string status) => new()
+    {
+        Id = id,
+        Status = status,
+        Pid = status is Status.Created or Status.Running ? r!.Pid : 0,
+        Bundle = r?.Bundle ?? "",
+        Rootfs = r?.Rootfs ?? "",
+        Created = r?.Created ?? "",
+        Owner = r?.Owner ?? "",
+        Annotations = r?.Annotations,
+    };
+
+    /// <summary>Opens the exec barrier: init, blocked opening exec.fifo for writing, proceeds to execve.</summary>
+    public void Start(string id)
+    {
+        using var dir = _store.Open(id, exclusive: true) ?? throw RuntimeException.NotExist(id);
+        var r = dir.Read();
+        switch (StatusProbe.Of(r, dir.FifoExists))
+        {
+            case Status.Created:
+                OpenBarrier(dir, r!);
+                break;
+            case Status.Stopped:
+                throw new RuntimeException("cannot start a container that has stopped");
+            case Status.Running:
+                throw new RuntimeException("cannot start an already running container");
+            default:
+                throw new RuntimeException($"cannot start a container that is still being created: {id}");
+        }
+    }
+
+    static void OpenBarrier(ContainerDir dir, ContainerRecord r)
+    {
+        // Non-blocking open: if init died in the meantime a blocking open would wait forever.
+        using var fifo = Files.Open(dir.FifoPath, O.RDONLY | O.NONBLOCK);
+        Span<byte> b = stackalloc byte[1];
+        while (true)
+        {
+            if (Files.Poll(fifo, Files.POLLIN, 50, out var ev))
+            {
+                int n = 0;
+                try { n = Files.Read(fifo, b); }
+                catch (LinuxException e) when (e.Errno == Errno.EAGAIN) { continue; }
+                if (n == 1) break;
+                if ((ev & Files.POLLHUP) != 0 || n == 0)
+                    throw new RuntimeException("container init exited before it could be started");
+            }
+            if (!ProcStat.IsAlive(r.Pid, r.PidStartTime))
+                throw new RuntimeException("container init exited before it could be started");
+        }
+        File.Delete(dir.FifoPath);
+    }
+
+    public void Kill(string id, int signal, bool all)
+    {
+        using var dir = _store.Open(id, exclusive: false) ?? throw RuntimeException.NotExist(id);
+        var r = dir.Read();
+        var status = StatusProbe.Of(r, dir.FifoExists);
+        if (all && r is not null)
+        {
+            int sent = 0;
+            foreach (var pid in Cgroups.Placement.Procs(r.Cgroups))
+                if (Pidfd.Open(pid) is { } fd) using (fd) sent += Pidfd.SendSignal(fd, signal) ? 1 : 0;
+            if (sent == 0 && status is not (Status.Created or Status.Running)) throw RuntimeException.NotRunning(id);
+            return;
+        }
+        if (status is not (Status.Created or Status.Running)) throw RuntimeException.NotRunning(id);
+        using var init = Pidfd.OpenIfAlive(r!.Pid, r.PidStartTime) ?? throw RuntimeException.NotRunning(id);
+        if (!Pidfd.SendSignal(init, signal)) throw RuntimeException.NotRunning(id);
+    }
+
+    public void Delete(string id, bool force)
+    {
+        using var dir = _store.Open(id, exclusive: true);
+        if (dir is null)
+        {
+            if (force) return;
+            throw RuntimeException.NotExist(id);
+        }
+        var r = dir.Read();
+        if (r is null)
+        {
+            // A create that died before writing anything: nothing was started.
+            dir.Remove();
+            return;
+        }
+        var status = StatusProbe.Of(r, dir.FifoExists);
+        if (status == Status.Running && !force)
+            throw new RuntimeException($"cannot delete container {id} that is not stopped: {status}");
+        Destroyer.Destroy(dir, r, _log);
+    }
+
+    /// <summary>
+    /// create + start; in the foreground Berth is the container's subreaper: it forwards
+    /// signals, waits, deletes the container unless <paramref name="keep"/>, and returns the
+    /// exit status (128+N for a death by signal N).
+    /// </summary>
+    public int Run(CreateOptions o, bool detach, bool keep)
+    {
+        if (detach)
+        {
+            Create(o);
+            try { Start(o.Id); }
+            catch { TryDelete(o.Id); throw; }
+            return 0;
+        }
+
+        Processes.BecomeSubreaper();
+        var created = new Launcher(_store, _log).Create(o);
+        var r = created.Record;
+        created.Dir.Dispose();
+
+        var forwarders = new List<PosixSignalRegistration>();
+        try
+        {
+            using var init = Pidfd.OpenIfAlive(r.Pid, r.PidStartTime);
+            foreach (var sig in ForwardedSignals)
+                forwarders.Add(PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
+                {
+                    ctx.Cancel = true;
+                    if (init is not null) Pidfd.SendSignal(init, sig);
+                }));
+            Start(o.Id);
+            return WaitFor(r.Pid).ShellCode;
+        }
+        finally
+        {
+            foreach (var f in forwarders) f.Dispose();
+            if (!keep) TryDelete(o.Id);
+        }
+    }
+
+    // Raw numbers: PosixSignal accepts them on Unix. SIGCHLD is ours; SIGKILL/SIGSTOP cannot be caught.
+    static readonly int[] ForwardedSignals = { 1, 2, 3, 10, 12, 14, 15, 28 };
+
+    /// <summary>Reaps children until <paramref name="pid"/> exits; other orphans re-parented to us are reaped on the way.</summary>
+    static ExitStatus WaitFor(int pid)
+    {
+        while (true)
+        {
+            var w = Processes.Wait(-1);
+            if (w is { } x && x.Pid == pid) return x.Status;
+        }
+    }
+
+    void TryDelete(string id)
+    {
+        try { Delete(id, force: true); }
+        catch (Exception e) { _log.Warn($"deleting {id}: {e.Message}"); }
+    }
+}

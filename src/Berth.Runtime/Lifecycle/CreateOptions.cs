@@ -1,0 +1,9 @@
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>What `create` and `run` take from the command line.</summary>
+public sealed record CreateOptions(string Id, string Bundle)
+{
+    public string? PidFile { get; init; }
+    public bool NoPivot { get; init; }
+    public int PreserveFds { get; init; }
+}

@@ -1,0 +1,45 @@
+using Berth.Linux;
+using Berth.Runtime.Cgroups;
+using Berth.Runtime.Store;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>Ends a container's processes and removes its cgroups and state: shared by delete and by a failed create.</summary>
+public static class Destroyer
+{
+    public static void Destroy(ContainerDir dir, ContainerRecord r, Log log)
+    {
+        KillAll(r, Signals.SIGKILL, log);
+        Placement.Remove(r.CreatedCgroups, r.Cgroups.Where(r.CreatedCgroups.Contains).ToList());
+        dir.Remove();
+    }
+
+    /// <summary>
+    /// SIGKILLs init, and every process in the container's cgroup when Berth made that cgroup
+    /// (a cgroup the caller pre-created may hold processes that are not ours), then waits for
+    /// them to be gone.
+    /// </summary>
+    static void KillAll(ContainerRecord r, int signal, Log log)
+    {
+        var ownCgroups = r.Cgroups.Where(r.CreatedCgroups.Contains).ToList();
+        using var init = r.Pid > 0 ? Pidfd.OpenIfAlive(r.Pid, r.PidStartTime) : null;
+        if (init is not null) Pidfd.SendSignal(init, signal);
+
+        var deadline = Environment.TickCount64 + 10_000;
+        while (true)
+        {
+            var left = ownCgroups.Count > 0 ? Placement.Procs(ownCgroups) : Array.Empty<int>();
+            foreach (var pid in left)
+                if (Pidfd.Open(pid) is { } fd) using (fd) Pidfd.SendSignal(fd, signal);
+            bool initGone = init is null || Pidfd.WaitExit(init, 0);
+            if (left.Count == 0 && initGone) return;
+            if (Environment.TickCount64 > deadline)
+            {
+                log.Warn($"container {r.Id}: processes still alive after SIGKILL: {string.Join(" ", left)}");
+                return;
+            }
+            if (init is not null && !initGone) Pidfd.WaitExit(init, 20);
+            else Thread.Sleep(5);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Berth.Runtime;
+
+/// <summary>
+/// runc's logging contract: --log FILE receives every message (json: one {"level","msg","time"}
+/// object per line, as go-runc parses it); without --log, warnings go to stderr. Errors always
+/// reach stderr as well.
+/// </summary>
+public sealed class Log : IDisposable
+{
+    readonly FileStream? _file;
+    readonly bool _json;
+    public bool DebugEnabled { get; }
+
+    public Log(string? path, bool json, bool debug)
+    {
+        _json = json;
+        DebugEnabled = debug;
+        if (path is not null)
+            _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
+    }
+
+    public static Log Quiet { get; } = new(null, false, false);
+
+    public void Debug(string msg)
+    {
+        if (DebugEnabled) Write("debug", msg, toStderr: _file is null);
+    }
+
+    public void Warn(string msg) => Write("warning", msg, toStderr: _file is null);
+
+    /// <summary>An error: always on stderr ("berth: msg"), and in the log file if there is one.</summary>
+    public void Error(string msg)
+    {
+        Console.Error.WriteLine($"berth: {msg}");
+        if (_file is not null) Write("error", msg, toStderr: false);
+    }
+
+    void Write(string level, string msg, bool toStderr)
+    {
+        var time = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
+        if (toStderr) Console.Error.WriteLine($"berth: {level}: {msg}");
+        if (_file is null) return;
+        string line;
+        if (_json)
+        {
+            using var ms = new MemoryStream();
+            using (var w = new Utf8JsonWriter(ms))
+            {
+                w.WriteStartObject();
+                w.WriteString("level", level);
+                w.WriteString("msg", msg);
+                w.WriteString("time", time);
+                w.WriteEndObject();
+            }
+            line = Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        }
+        else
+        {
+            line = $"time=\"{time}\" level={level} msg=\"{msg.Replace("\"", "\\\"")}\"\n";
+        }
+        var bytes = Encoding.UTF8.GetBytes(line);
+        // One write per line so concurrent writers (runc's log is shared with the shim) never interleave.
+        _file.Write(bytes);
+        _file.Flush();
+    }
+
+    public void Dispose() => _file?.Dispose();
+}

@@ -1,0 +1,33 @@
+using Berth.Linux;
+
+namespace Berth.Runtime.Rootfs;
+
+/// <summary>linux.maskedPaths and linux.readonlyPaths, applied inside the container after pivot_root.</summary>
+public static class PathRules
+{
+    /// <summary>A masked file gets /dev/null bound over it, a masked directory an empty read-only tmpfs. Missing paths are skipped.</summary>
+    public static void Mask(SafeFd root, string path)
+    {
+        if (!InRoot.TryOpen(root, path, out var target)) return;
+        using (target)
+        {
+            if (Files.Fstat(target!).IsDirectory)
+            {
+                Mounts.Mount("tmpfs", target!.ProcPath, "tmpfs", MS.RDONLY, null, path);
+                return;
+            }
+            using var devNull = InRoot.Open(root, "/dev/null");
+            Mounts.Mount(devNull.ProcPath, target!.ProcPath, null, MS.BIND, null, path);
+        }
+    }
+
+    /// <summary>Bind the path onto itself, then remount that bind read-only. Missing paths are skipped.</summary>
+    public static void Readonly(SafeFd root, string path, bool inUserNamespace)
+    {
+        if (!InRoot.TryOpen(root, path, out var target)) return;
+        using (target)
+            Mounts.Mount(target!.ProcPath, target.ProcPath, null, MS.BIND | MS.REC, null, path);
+        using var mounted = InRoot.Open(root, path);
+        MountEntry.Remount(mounted, MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.REC, path, inUserNamespace);
+    }
+}

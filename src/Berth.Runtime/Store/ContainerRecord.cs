@@ -1,0 +1,27 @@
+namespace Berth.Runtime.Store;
+
+/// <summary>
+/// What Berth keeps about a container in &lt;root&gt;/&lt;id&gt;/state.json. Written before anything
+/// is spawned (Pid 0, "creating") so that a launcher killed at any point leaves enough behind
+/// for `delete --force` to find its cgroups.
+/// </summary>
+public sealed class ContainerRecord
+{
+    public string Id { get; set; } = "";
+    public string Bundle { get; set; } = "";
+    public string Rootfs { get; set; } = "";
+    /// <summary>RFC 3339 with nanoseconds, UTC, as runc prints it.</summary>
+    public string Created { get; set; } = "";
+    public string Owner { get; set; } = "";
+    public Dictionary<string, string>? Annotations { get; set; }
+
+    /// <summary>Init's pid in the runtime's pid namespace; 0 while creating.</summary>
+    public int Pid { get; set; }
+    /// <summary>/proc/&lt;pid&gt;/stat field 22 at create: a reused pid will not match it.</summary>
+    public ulong PidStartTime { get; set; }
+
+    /// <summary>The container's cgroup directory in every hierarchy it was placed in.</summary>
+    public List<string> Cgroups { get; set; } = new();
+    /// <summary>Directories Berth created for it, deepest first: removed on delete, nothing else is.</summary>
+    public List<string> CreatedCgroups { get; set; } = new();
+}

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Berth.Linux;
+
+namespace Berth.Runtime.Store;
+
+/// <summary>
+/// Container state under a root directory (runc's --root): one directory per id, holding
+/// state.json and exec.fifo, and locked with flock so that commands on one id serialise.
+/// </summary>
+public sealed class StateStore
+{
+    public string Root { get; }
+
+    public StateStore(string root) => Root = Path.GetFullPath(root);
+
+    public string DirOf(string id) => Path.Combine(Root, id);
+
+    /// <summary>
+    /// Makes the directory for a new container and returns it locked. It is built under a
+    /// temporary name and renamed into place without replacing, so no other command ever sees
+    /// a directory for this id without its lock held or its first state.json written.
+    /// </summary>
+    public ContainerDir Create(string id, ContainerRecord first)
+    {
+        Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var temp = Path.Combine(Root, $".new-{id}-{Guid.NewGuid():N}");
+        Files.MkdirAt(null, temp, 0x1c9 /* 0711 */);
+        ContainerDir? dir = null;
+        try
+        {
+            var fd = Files.Open(temp, O.RDONLY | O.DIRECTORY);
+            Files.Flock(fd, exclusive: true);
+            dir = new ContainerDir(id, temp, fd);
+            dir.Write(first);
+            try
+            {
+                Files.RenameNoReplace(temp, DirOf(id));
+            }
+            catch (LinuxException e) when (e.Errno is Errno.EEXIST or Errno.ENOTEMPTY)
+            {
+                throw new RuntimeException($"container with id exists: {id}");
+            }
+            dir.MovedTo(DirOf(id));
+            return dir;
+        }
+        catch
+        {
+            dir?.Remove();
+            dir?.Dispose();
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>Opens and locks an existing container's directory; null if there is none.</summary>
+    public ContainerDir? Open(string id, bool exclusive)
+    {
+        ContainerId.Validate(id);
+        var path = DirOf(id);
+        SafeFd fd;
+        try
+        {
+            fd = Files.Open(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
+        }
+        catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
+        {
+            return null;
+        }
+        Files.Flock(fd, exclusive);
+        // A delete may have removed the directory while we waited for its lock.
+        if (Files.Fstat(fd).Nlink == 0)
+        {
+            fd.Dispose();
+            return null;
+        }
+        return new ContainerDir(id, path, fd);
+    }
+
+    /// <summary>
+    /// Reads a record without taking the lock (state.json is replaced atomically), so `state`
+    /// never waits behind a create or start. Exists is false when there is no such container.
+    /// </summary>
+    public (bool Exists, ContainerRecord? Record, bool FifoExists) Peek(string id)
+    {
+        ContainerId.Validate(id);
+        var path = DirOf(id);
+        if (!Directory.Exists(path)) return (false, null, false);
+        var dir = new ContainerDir(id, path, new SafeFd(-1));
+        return (true, dir.Read(), dir.FifoExists);
+    }
+
+    public IEnumerable<string> Ids()
+    {
+        if (!Directory.Exists(Root)) return Array.Empty<string>();
+        return Directory.EnumerateDirectories(Root)
+            .Select(Path.GetFileName)
+            .Where(n => n is not null && !n.StartsWith('.'))
+            .Select(n => n!)
+            .Order(StringComparer.Ordinal);
+    }
+}
+
+/// <summary>A container's locked state directory.</summary>
+public sealed class ContainerDir : IDisposable
+{
+    const string StateFile = "state.json";
+    readonly SafeFd _lock;
+
+    public string Id { get; }
+    public string Path { get; private set; }
+    public string FifoPath => System.IO.Path.Combine(Path, "exec.fifo");
+
+    internal ContainerDir(string id, string path, SafeFd lockFd)
+    {
+        Id = id;
+        Path = path;
+        _lock = lockFd;
+    }
+
+    internal void MovedTo(string path) => Path = path;
+
+    /// <summary>The record, or null for a directory a crashed create left without one.</summary>
+    public ContainerRecord? Read()
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(System.IO.Path.Combine(Path, StateFile)); }
+        catch (FileNotFoundException) { return null; }
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, RuntimeJson.Default.ContainerRecord);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Atomic replace: readers without the lock (`state`) see the old or the new record, never half.</summary>
+    public void Write(ContainerRecord record)
+    {
+        var tmp = System.IO.Path.Combine(Path, StateFile + ".tmp");
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, RuntimeJson.Default.ContainerRecord);
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            fs.Write(bytes);
+            fs.Flush(flushToDisk: false);
+        }
+        File.Move(tmp, System.IO.Path.Combine(Path, StateFile), overwrite: true);
+    }
+
+    public bool FifoExists => File.Exists(FifoPath);
+
+    /// <summary>Removes the directory and everything in it; the lock stays held until Dispose.</summary>
+    public void Remove()
+    {
+        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+
+    public void Dispose() => _lock.Dispose();
+}
