@@ -31,12 +31,12 @@ namespace Berth.Cli
                 var global = CommandLine.Parse(args, GlobalFlags);
                 if (global.Has("version"))
                 {
-                    Console.Write(VersionText());
+                    Output.Write(VersionText());
                     return 0;
                 }
                 if (global.Has("help") || global.Positional.Count == 0)
                 {
-                    Console.Write(Usage);
+                    Output.Write(Usage);
                     return global.Positional.Count == 0 && !global.Has("help") ? 1 : 0;
                 }
                 var format = global.Value("log-format") ?? "text";

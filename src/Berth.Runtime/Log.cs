@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Berth.Linux;
 
 namespace Berth.Runtime;
 
@@ -24,9 +25,13 @@ public sealed class Log : IDisposable
 
     public static Log Quiet { get; } = new(null, false, false);
 
+    static readonly long Started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>Debug line with the milliseconds since this process started logging (for --debug timing).</summary>
     public void Debug(string msg)
     {
-        if (DebugEnabled) Write("debug", msg, toStderr: _file is null);
+        if (DebugEnabled)
+            Write("debug", $"[{System.Diagnostics.Stopwatch.GetElapsedTime(Started).TotalMilliseconds:F1}ms] {msg}", toStderr: _file is null);
     }
 
     public void Warn(string msg) => Write("warning", msg, toStderr: _file is null);
@@ -34,14 +39,14 @@ public sealed class Log : IDisposable
     /// <summary>An error: always on stderr ("berth: msg"), and in the log file if there is one.</summary>
     public void Error(string msg)
     {
-        Console.Error.WriteLine($"berth: {msg}");
+        Stderr($"berth: {msg}");
         if (_file is not null) Write("error", msg, toStderr: false);
     }
 
     void Write(string level, string msg, bool toStderr)
     {
         var time = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
-        if (toStderr) Console.Error.WriteLine($"berth: {level}: {msg}");
+        if (toStderr) Stderr($"berth: {level}: {msg}");
         if (_file is null) return;
         string line;
         if (_json)
@@ -68,4 +73,13 @@ public sealed class Log : IDisposable
     }
 
     public void Dispose() => _file?.Dispose();
+
+    static readonly SafeFd StderrFd = new(2, ownsHandle: false);
+
+    /// <summary>One line to fd 2 in one write(2), without System.Console's set-up.</summary>
+    public static void Stderr(string line)
+    {
+        try { Files.WriteAll(StderrFd, Encoding.UTF8.GetBytes(line + "\n"), "stderr"); }
+        catch (LinuxException) { }
+    }
 }

@@ -1,7 +1,6 @@
 using System.Text;
-using System.Text.Json;
 using Berth.Linux;
-using Berth.Oci;
+using Berth.Oci.Json;
 using Berth.Runtime;
 using Berth.Runtime.Lifecycle;
 using Berth.Runtime.Store;
@@ -57,7 +56,8 @@ public static class LifecycleCommands
     {
         var cl = CommandLine.Parse(args, Array.Empty<Flag>());
         var state = Runtime(ctx).State(cl.Id("state"));
-        Console.Out.Write(JsonSerializer.Serialize(state, OciJson.Indented.State) + "\n");
+        Output.Write(JsonOut.Document(state, indent: "  "));
+        Output.Write("\n"u8);
         return 0;
     }
 
@@ -86,12 +86,23 @@ public static class LifecycleCommands
         var states = Runtime(ctx).List();
         if (cl.Has("quiet"))
         {
-            foreach (var s in states) Console.Out.Write(s.Id + "\n");
+            Output.Write(string.Concat(states.Select(s => s.Id + "\n")));
             return 0;
         }
         if (format == "json")
         {
-            Console.Out.Write(JsonSerializer.Serialize(states.ToList(), OciJson.Default.ListState) + "\n");
+            Output.Write(JsonOut.Write(w =>
+            {
+                w.WriteStartArray();
+                foreach (var st in states)
+                {
+                    w.WriteStartObject();
+                    st.Write(w);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }));
+            Output.Write("\n"u8);
             return 0;
         }
         var rows = new List<string[]> { new[] { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };
@@ -100,7 +111,7 @@ public static class LifecycleCommands
         var sb = new StringBuilder();
         foreach (var r in rows)
             sb.Append(string.Concat(r.Select((cell, c) => c == 5 ? cell : cell.PadRight(widths[c])))).Append('\n');
-        Console.Out.Write(sb.ToString());
+        Output.Write(sb.ToString());
         return 0;
     }
 }

@@ -1,6 +1,5 @@
-using System.Text.Json;
 using Berth.Linux;
-using Berth.Oci;
+using Berth.Oci.Json;
 using Berth.Oci.Runtime;
 using Berth.Runtime;
 
@@ -18,9 +17,7 @@ public static class SpecCommand
         if (File.Exists(path)) throw new RuntimeException($"spec: {path} exists; remove it first");
         var spec = DefaultSpec.Create();
         if (cl.Has("rootless")) DefaultSpec.ToRootless(spec, Processes.EffectiveUid, Processes.EffectiveGid);
-        var options = new JsonSerializerOptions(OciJson.Default.Options) { WriteIndented = true, IndentCharacter = '\t', IndentSize = 1 };
-        var json = JsonSerializer.Serialize(spec, new OciJson(options).Spec);
-        File.WriteAllText(path, json);
+        File.WriteAllBytes(path, JsonOut.Document(spec, indent: "\t"));
         return 0;
     }
 }

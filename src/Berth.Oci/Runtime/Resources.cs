@@ -1,10 +1,11 @@
-using System.Text.Json.Serialization;
+// config-linux.md, "Control groups"
+using System.Text.Json;
+using Berth.Oci.Json;
 
 namespace Berth.Oci.Runtime;
 
-// config-linux.md, "Control groups".
-
-public sealed class Resources
+/// <summary>linux.resources: cgroup limits.</summary>
+public sealed class Resources : IJsonWritable
 {
     public List<DeviceCgroup>? Devices { get; set; }
     public MemoryResources? Memory { get; set; }
@@ -15,33 +16,104 @@ public sealed class Resources
     public NetworkResources? Network { get; set; }
     public Dictionary<string, RdmaResources>? Rdma { get; set; }
     public Dictionary<string, string>? Unified { get; set; }
+
+    public static Resources Read(JsonIn o) => new()
+    {
+        Devices = o.Array("devices", DeviceCgroup.Read),
+        Memory = o.Object("memory", MemoryResources.Read),
+        Cpu = o.Object("cpu", CpuResources.Read),
+        Pids = o.Object("pids", PidsResources.Read),
+        BlockIO = o.Object("blockIO", BlockIo.Read),
+        HugepageLimits = o.Array("hugepageLimits", HugepageLimit.Read),
+        Network = o.Object("network", NetworkResources.Read),
+        Rdma = o.Map("rdma", RdmaResources.Read),
+        Unified = o.StringMap("unified"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("devices", Devices);
+        w.Opt("memory", Memory);
+        w.Opt("cpu", Cpu);
+        w.Opt("pids", Pids);
+        w.Opt("blockIO", BlockIO);
+        w.Opt("hugepageLimits", HugepageLimits);
+        w.Opt("network", Network);
+        w.Opt("rdma", Rdma);
+        w.Opt("unified", Unified);
+    }
 }
 
-public sealed class DeviceCgroup
+/// <summary>linux.resources.devices[]: an allow or deny rule.</summary>
+public sealed class DeviceCgroup : IJsonWritable
 {
-    public bool Allow { get; set; }
+    public bool? Allow { get; set; }
     public string? Type { get; set; }
     public long? Major { get; set; }
     public long? Minor { get; set; }
     public string? Access { get; set; }
+
+    public static DeviceCgroup Read(JsonIn o) => new()
+    {
+        Allow = o.Bool("allow"),
+        Type = o.String("type"),
+        Major = o.Int64("major"),
+        Minor = o.Int64("minor"),
+        Access = o.String("access"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("allow", Allow);
+        w.Opt("type", Type);
+        w.Opt("major", Major);
+        w.Opt("minor", Minor);
+        w.Opt("access", Access);
+    }
 }
 
-public sealed class MemoryResources
+/// <summary>linux.resources.memory.</summary>
+public sealed class MemoryResources : IJsonWritable
 {
     public long? Limit { get; set; }
     public long? Reservation { get; set; }
     public long? Swap { get; set; }
     public long? Kernel { get; set; }
-    [JsonPropertyName("kernelTCP")]
     public long? KernelTcp { get; set; }
     public ulong? Swappiness { get; set; }
-    [JsonPropertyName("disableOOMKiller")]
     public bool? DisableOomKiller { get; set; }
     public bool? UseHierarchy { get; set; }
     public bool? CheckBeforeUpdate { get; set; }
+
+    public static MemoryResources Read(JsonIn o) => new()
+    {
+        Limit = o.Int64("limit"),
+        Reservation = o.Int64("reservation"),
+        Swap = o.Int64("swap"),
+        Kernel = o.Int64("kernel"),
+        KernelTcp = o.Int64("kernelTCP"),
+        Swappiness = o.UInt64("swappiness"),
+        DisableOomKiller = o.Bool("disableOOMKiller"),
+        UseHierarchy = o.Bool("useHierarchy"),
+        CheckBeforeUpdate = o.Bool("checkBeforeUpdate"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("limit", Limit);
+        w.Opt("reservation", Reservation);
+        w.Opt("swap", Swap);
+        w.Opt("kernel", Kernel);
+        w.Opt("kernelTCP", KernelTcp);
+        w.Opt("swappiness", Swappiness);
+        w.Opt("disableOOMKiller", DisableOomKiller);
+        w.Opt("useHierarchy", UseHierarchy);
+        w.Opt("checkBeforeUpdate", CheckBeforeUpdate);
+    }
 }
 
-public sealed class CpuResources
+/// <summary>linux.resources.cpu.</summary>
+public sealed class CpuResources : IJsonWritable
 {
     public ulong? Shares { get; set; }
     public long? Quota { get; set; }
@@ -52,62 +124,203 @@ public sealed class CpuResources
     public string? Cpus { get; set; }
     public string? Mems { get; set; }
     public long? Idle { get; set; }
+
+    public static CpuResources Read(JsonIn o) => new()
+    {
+        Shares = o.UInt64("shares"),
+        Quota = o.Int64("quota"),
+        Burst = o.UInt64("burst"),
+        Period = o.UInt64("period"),
+        RealtimeRuntime = o.Int64("realtimeRuntime"),
+        RealtimePeriod = o.UInt64("realtimePeriod"),
+        Cpus = o.String("cpus"),
+        Mems = o.String("mems"),
+        Idle = o.Int64("idle"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("shares", Shares);
+        w.Opt("quota", Quota);
+        w.Opt("burst", Burst);
+        w.Opt("period", Period);
+        w.Opt("realtimeRuntime", RealtimeRuntime);
+        w.Opt("realtimePeriod", RealtimePeriod);
+        w.Opt("cpus", Cpus);
+        w.Opt("mems", Mems);
+        w.Opt("idle", Idle);
+    }
 }
 
-public sealed class PidsResources
+/// <summary>linux.resources.pids.</summary>
+public sealed class PidsResources : IJsonWritable
 {
     public long? Limit { get; set; }
+
+    public static PidsResources Read(JsonIn o) => new()
+    {
+        Limit = o.Int64("limit"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("limit", Limit);
+    }
 }
 
-public sealed class BlockIo
+/// <summary>linux.resources.blockIO.</summary>
+public sealed class BlockIo : IJsonWritable
 {
     public ushort? Weight { get; set; }
     public ushort? LeafWeight { get; set; }
     public List<WeightDevice>? WeightDevice { get; set; }
     public List<ThrottleDevice>? ThrottleReadBpsDevice { get; set; }
     public List<ThrottleDevice>? ThrottleWriteBpsDevice { get; set; }
-    [JsonPropertyName("throttleReadIOPSDevice")]
     public List<ThrottleDevice>? ThrottleReadIopsDevice { get; set; }
-    [JsonPropertyName("throttleWriteIOPSDevice")]
     public List<ThrottleDevice>? ThrottleWriteIopsDevice { get; set; }
+
+    public static BlockIo Read(JsonIn o) => new()
+    {
+        Weight = o.UInt16("weight"),
+        LeafWeight = o.UInt16("leafWeight"),
+        WeightDevice = o.Array("weightDevice", Runtime.WeightDevice.Read),
+        ThrottleReadBpsDevice = o.Array("throttleReadBpsDevice", ThrottleDevice.Read),
+        ThrottleWriteBpsDevice = o.Array("throttleWriteBpsDevice", ThrottleDevice.Read),
+        ThrottleReadIopsDevice = o.Array("throttleReadIOPSDevice", ThrottleDevice.Read),
+        ThrottleWriteIopsDevice = o.Array("throttleWriteIOPSDevice", ThrottleDevice.Read),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("weight", Weight);
+        w.Opt("leafWeight", LeafWeight);
+        w.Opt("weightDevice", WeightDevice);
+        w.Opt("throttleReadBpsDevice", ThrottleReadBpsDevice);
+        w.Opt("throttleWriteBpsDevice", ThrottleWriteBpsDevice);
+        w.Opt("throttleReadIOPSDevice", ThrottleReadIopsDevice);
+        w.Opt("throttleWriteIOPSDevice", ThrottleWriteIopsDevice);
+    }
 }
 
-public sealed class WeightDevice
+/// <summary>A per-device blkio weight.</summary>
+public sealed class WeightDevice : IJsonWritable
 {
-    public long Major { get; set; }
-    public long Minor { get; set; }
+    public long? Major { get; set; }
+    public long? Minor { get; set; }
     public ushort? Weight { get; set; }
     public ushort? LeafWeight { get; set; }
+
+    public static WeightDevice Read(JsonIn o) => new()
+    {
+        Major = o.Int64("major"),
+        Minor = o.Int64("minor"),
+        Weight = o.UInt16("weight"),
+        LeafWeight = o.UInt16("leafWeight"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("major", Major);
+        w.Opt("minor", Minor);
+        w.Opt("weight", Weight);
+        w.Opt("leafWeight", LeafWeight);
+    }
 }
 
-public sealed class ThrottleDevice
+/// <summary>A per-device blkio rate limit.</summary>
+public sealed class ThrottleDevice : IJsonWritable
 {
-    public long Major { get; set; }
-    public long Minor { get; set; }
-    public ulong Rate { get; set; }
+    public long? Major { get; set; }
+    public long? Minor { get; set; }
+    public ulong? Rate { get; set; }
+
+    public static ThrottleDevice Read(JsonIn o) => new()
+    {
+        Major = o.Int64("major"),
+        Minor = o.Int64("minor"),
+        Rate = o.UInt64("rate"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("major", Major);
+        w.Opt("minor", Minor);
+        w.Opt("rate", Rate);
+    }
 }
 
-public sealed class HugepageLimit
+/// <summary>linux.resources.hugepageLimits[].</summary>
+public sealed class HugepageLimit : IJsonWritable
 {
     public string? PageSize { get; set; }
-    public ulong Limit { get; set; }
+    public ulong? Limit { get; set; }
+
+    public static HugepageLimit Read(JsonIn o) => new()
+    {
+        PageSize = o.String("pageSize"),
+        Limit = o.UInt64("limit"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("pageSize", PageSize);
+        w.Opt("limit", Limit);
+    }
 }
 
-public sealed class NetworkResources
+/// <summary>linux.resources.network (net_cls/net_prio).</summary>
+public sealed class NetworkResources : IJsonWritable
 {
-    [JsonPropertyName("classID")]
     public uint? ClassId { get; set; }
     public List<InterfacePriority>? Priorities { get; set; }
+
+    public static NetworkResources Read(JsonIn o) => new()
+    {
+        ClassId = o.UInt32("classID"),
+        Priorities = o.Array("priorities", InterfacePriority.Read),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("classID", ClassId);
+        w.Opt("priorities", Priorities);
+    }
 }
 
-public sealed class InterfacePriority
+/// <summary>A net_prio priority for one interface.</summary>
+public sealed class InterfacePriority : IJsonWritable
 {
     public string? Name { get; set; }
-    public uint Priority { get; set; }
+    public uint? Priority { get; set; }
+
+    public static InterfacePriority Read(JsonIn o) => new()
+    {
+        Name = o.String("name"),
+        Priority = o.UInt32("priority"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("name", Name);
+        w.Opt("priority", Priority);
+    }
 }
 
-public sealed class RdmaResources
+/// <summary>linux.resources.rdma value.</summary>
+public sealed class RdmaResources : IJsonWritable
 {
     public uint? HcaHandles { get; set; }
     public uint? HcaObjects { get; set; }
+
+    public static RdmaResources Read(JsonIn o) => new()
+    {
+        HcaHandles = o.UInt32("hcaHandles"),
+        HcaObjects = o.UInt32("hcaObjects"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.Opt("hcaHandles", HcaHandles);
+        w.Opt("hcaObjects", HcaObjects);
+    }
 }

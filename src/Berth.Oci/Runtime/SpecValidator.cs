@@ -101,11 +101,13 @@ public static class SpecValidator
                 var r = rl[i] ?? throw new SpecException($"{field}.rlimits[{i}]", "is null");
                 if (r.Type is null || !RlimitTypes.Contains(r.Type)) throw new SpecException($"{field}.rlimits[{i}].type", $"\"{r.Type}\" is not a known rlimit");
                 if (!seen.Add(r.Type)) throw new SpecException($"{field}.rlimits[{i}].type", $"{r.Type} is given twice");
+                if (r.Hard is null) throw new SpecException($"{field}.rlimits[{i}].hard", "is required");
+                if (r.Soft is null) throw new SpecException($"{field}.rlimits[{i}].soft", "is required");
                 if (r.Soft > r.Hard) throw new SpecException($"{field}.rlimits[{i}]", $"soft limit {r.Soft} is above hard limit {r.Hard}");
             }
         }
-        if (p.Terminal == true && p.ConsoleSize is { Height: 0 } or { Width: 0 } && p.ConsoleSize is not { Height: 0, Width: 0 })
-            throw new SpecException($"{field}.consoleSize", "height and width must both be set");
+        if (p.ConsoleSize is { } box && (box.Height is null || box.Width is null))
+            throw new SpecException($"{field}.consoleSize", "height and width are both required");
     }
 
     static void ValidateHooks(Hooks hooks)
@@ -162,7 +164,7 @@ public static class SpecValidator
         for (int i = 0; i < maps.Count; i++)
         {
             var m = maps[i] ?? throw new SpecException($"{field}[{i}]", "is null");
-            if (m.Size == 0) throw new SpecException($"{field}[{i}].size", "must be greater than zero");
+            if (m.Size is null or 0) throw new SpecException($"{field}[{i}].size", "must be greater than zero");
         }
     }
 

@@ -1,10 +1,13 @@
+using System.Text.Json;
+using Berth.Oci.Json;
+
 namespace Berth.Oci.Runtime;
 
 /// <summary>
 /// runtime-spec state (runtime.md, "State"), plus the fields runc prints and its clients read:
 /// created (RFC 3339 with nanoseconds), rootfs, owner.
 /// </summary>
-public sealed class State
+public sealed class State : IJsonWritable
 {
     public string OciVersion { get; set; } = SpecVersion.Current;
     public string Id { get; set; } = "";
@@ -15,6 +18,32 @@ public sealed class State
     public string Created { get; set; } = "";
     public string Owner { get; set; } = "";
     public Dictionary<string, string>? Annotations { get; set; }
+
+    public static State Read(JsonIn o) => new()
+    {
+        OciVersion = o.String("ociVersion") ?? "",
+        Id = o.String("id") ?? "",
+        Pid = o.Int32("pid") ?? 0,
+        Status = o.String("status") ?? "",
+        Bundle = o.String("bundle") ?? "",
+        Rootfs = o.String("rootfs") ?? "",
+        Created = o.String("created") ?? "",
+        Owner = o.String("owner") ?? "",
+        Annotations = o.StringMap("annotations"),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.WriteString("ociVersion", OciVersion);
+        w.WriteString("id", Id);
+        w.WriteNumber("pid", Pid);
+        w.WriteString("status", Status);
+        w.WriteString("bundle", Bundle);
+        w.WriteString("rootfs", Rootfs);
+        w.WriteString("created", Created);
+        w.WriteString("owner", Owner);
+        w.Opt("annotations", Annotations);
+    }
 }
 
 public static class SpecVersion

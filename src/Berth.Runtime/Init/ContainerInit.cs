@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Berth.Oci.Json;
 using Berth.Linux;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Process;
@@ -19,14 +19,14 @@ public static class ContainerInit
         var syncEnv = Environment.GetEnvironmentVariable("_BERTH_SYNC");
         if (syncEnv is null || !int.TryParse(syncEnv, out int syncFd))
         {
-            Console.Error.WriteLine("berth: init is started by `berth create` or `berth run`, not by hand");
+            Log.Stderr("berth: init is started by `berth create` or `berth run`, not by hand");
             return 2;
         }
 
         using var sync = new SyncSocket(new SafeFd(syncFd));
         var msg = sync.Receive();
         if (msg is not { Type: SyncType.InitConfig } m) return 1;
-        var cfg = JsonSerializer.Deserialize(m.Payload, RuntimeJson.Default.InitConfig)!;
+        var cfg = JsonIn.Parse(m.Payload, "init config", InitConfig.Read);
 
         string step = "start";
         string path;
@@ -55,7 +55,7 @@ public static class ContainerInit
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"berth: init: exec {process.Args![0]}: {e.Message}");
+            Log.Stderr($"berth: init: exec {process.Args![0]}: {e.Message}");
         }
         return 127;
     }

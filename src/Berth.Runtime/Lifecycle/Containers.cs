@@ -160,12 +160,16 @@ public sealed class Containers
                     if (init is not null) Pidfd.SendSignal(init, sig);
                 }));
             Start(o.Id);
-            return WaitFor(r.Pid).ShellCode;
+            _log.Debug("run: started");
+            var status = WaitFor(r.Pid).ShellCode;
+            _log.Debug("run: exited");
+            return status;
         }
         finally
         {
             foreach (var f in forwarders) f.Dispose();
             if (!keep) TryDelete(o.Id);
+            _log.Debug("run: deleted");
         }
     }
 

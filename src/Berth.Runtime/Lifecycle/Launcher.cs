@@ -1,5 +1,5 @@
 using System.Text;
-using System.Text.Json;
+using Berth.Oci.Json;
 using Berth.Linux;
 using Berth.Oci;
 using Berth.Oci.Runtime;
@@ -29,9 +29,11 @@ public sealed class Launcher
 
     public Created Create(CreateOptions o)
     {
+        _log.Debug("create: start");
         ContainerId.Validate(o.Id);
         var bundle = Path.GetFullPath(o.Bundle);
         var spec = LoadSpec(bundle);
+        _log.Debug("create: spec loaded");
         var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path!));
         if (!Directory.Exists(rootfs))
             throw new RuntimeException($"root.path: {rootfs}: {(File.Exists(rootfs) ? "is not a directory" : "no such directory")}");
@@ -52,12 +54,13 @@ public sealed class Launcher
 
         // From here on the record on disk names every cgroup before it exists: a launcher killed
         // at any point leaves `delete --force` what it needs.
+        _log.Debug("create: planned");
         var dir = _store.Create(o.Id, record);
+        _log.Debug("create: state dir");
         var spawned = new Spawned();
         try
         {
             using var fifo = MakeExecFifo(dir.FifoPath, spec);
-            placement.Create();
 
             var init = new InitConfig
             {
@@ -70,6 +73,7 @@ public sealed class Launcher
                 Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
             Launch(spec, ns, init, fifo, placement, spawned);
+            _log.Debug("create: init ready");
 
             record.Pid = spawned.InitPid;
             record.PidStartTime = spawned.InitStartTime;
@@ -112,7 +116,7 @@ public sealed class Launcher
     {
         if (maps is null || maps.Count == 0) return id;
         foreach (var m in maps)
-            if (id >= m.ContainerId && id - m.ContainerId < m.Size) return m.HostId + (id - m.ContainerId);
+            if (m is { ContainerId: uint c, HostId: uint h, Size: uint n } && id >= c && id - c < n) return h + (id - c);
         return 65534; // overflow id: unmapped
     }
 
@@ -196,11 +200,17 @@ public sealed class Launcher
             Files.WriteAll(bootWrite, boot.Encode(), "bootstrap pipe");
         }
 
+        // While the child execs and enters its namespaces, make its cgroups: it asks to be
+        // placed only after that, so the two overlap.
+        placement.Create();
+        _log.Debug("create: cgroups made");
+
         while (true)
         {
             var msg = sync.Receive();
             if (msg is null) throw new RuntimeException($"init exited before it was ready{ExitOf(spawned)}");
             var m = msg.Value;
+            _log.Debug($"create: message {m.Type}");
             switch (m.Type)
             {
                 case SyncType.UsermapRequest:
@@ -218,7 +228,7 @@ public sealed class Launcher
                     // The intermediate process exits right after reporting; reap it.
                     Processes.Wait(spawned.IntermediatePid);
                     spawned.IntermediatePid = 0;
-                    sync.Send(SyncType.InitConfig, JsonSerializer.SerializeToUtf8Bytes(init, RuntimeJson.Default.InitConfig));
+                    sync.Send(SyncType.InitConfig, JsonOut.Document(init));
                     break;
                 case SyncType.Error:
                     throw new RuntimeException(m.Text);

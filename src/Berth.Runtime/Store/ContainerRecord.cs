@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Berth.Oci.Json;
+
 namespace Berth.Runtime.Store;
 
 /// <summary>
@@ -5,7 +8,7 @@ namespace Berth.Runtime.Store;
 /// is spawned (Pid 0, "creating") so that a launcher killed at any point leaves enough behind
 /// for `delete --force` to find its cgroups.
 /// </summary>
-public sealed class ContainerRecord
+public sealed class ContainerRecord : IJsonWritable
 {
     public string Id { get; set; } = "";
     public string Bundle { get; set; } = "";
@@ -24,4 +27,32 @@ public sealed class ContainerRecord
     public List<string> Cgroups { get; set; } = new();
     /// <summary>Directories Berth created for it, deepest first: removed on delete, nothing else is.</summary>
     public List<string> CreatedCgroups { get; set; } = new();
+
+    public static ContainerRecord Read(JsonIn o) => new()
+    {
+        Id = o.String("id") ?? "",
+        Bundle = o.String("bundle") ?? "",
+        Rootfs = o.String("rootfs") ?? "",
+        Created = o.String("created") ?? "",
+        Owner = o.String("owner") ?? "",
+        Annotations = o.StringMap("annotations"),
+        Pid = o.Int32("pid") ?? 0,
+        PidStartTime = o.UInt64("pidStartTime") ?? 0,
+        Cgroups = o.Strings("cgroups") ?? new(),
+        CreatedCgroups = o.Strings("createdCgroups") ?? new(),
+    };
+
+    public void Write(Utf8JsonWriter w)
+    {
+        w.WriteString("id", Id);
+        w.WriteString("bundle", Bundle);
+        w.WriteString("rootfs", Rootfs);
+        w.WriteString("created", Created);
+        w.WriteString("owner", Owner);
+        w.Opt("annotations", Annotations);
+        w.WriteNumber("pid", Pid);
+        w.WriteNumber("pidStartTime", PidStartTime);
+        w.Opt("cgroups", Cgroups);
+        w.Opt("createdCgroups", CreatedCgroups);
+    }
 }

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Berth.Oci.Json;
 using Berth.Linux;
 
 namespace Berth.Runtime.Store;
@@ -127,9 +127,9 @@ public sealed class ContainerDir : IDisposable
         catch (FileNotFoundException) { return null; }
         try
         {
-            return JsonSerializer.Deserialize(bytes, RuntimeJson.Default.ContainerRecord);
+            return JsonIn.Parse(bytes, StateFile, ContainerRecord.Read);
         }
-        catch (JsonException)
+        catch (Oci.SpecException)
         {
             return null;
         }
@@ -139,7 +139,7 @@ public sealed class ContainerDir : IDisposable
     public void Write(ContainerRecord record)
     {
         var tmp = System.IO.Path.Combine(Path, StateFile + ".tmp");
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, RuntimeJson.Default.ContainerRecord);
+        var bytes = JsonOut.Document(record);
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             fs.Write(bytes);

@@ -1,0 +1,16 @@
+using System.Text;
+
+namespace Berth.Cli;
+
+/// <summary>
+/// Standard output without System.Console: one write(2) per result, no encoder or terminal
+/// set-up on the path of `state`, which engines call constantly.
+/// </summary>
+public static class Output
+{
+    static readonly Linux.SafeFd Stdout = new(1, ownsHandle: false);
+
+    public static void Write(ReadOnlySpan<byte> bytes) => Linux.Files.WriteAll(Stdout, bytes, "stdout");
+
+    public static void Write(string text) => Write(Encoding.UTF8.GetBytes(text));
+}

@@ -1,0 +1,184 @@
+using System.Text.Json;
+
+namespace Berth.Oci.Json;
+
+/// <summary>
+/// A JSON object being read into a spec type, with its dotted path for errors
+/// ("process.args[0]: expected a string, found a number"). Unknown properties are ignored
+/// and null counts as absent, as the OCI specs ask.
+/// </summary>
+/// <remarks>
+/// JsonDocument plus these readers instead of JsonSerializer: the serializer's metadata costs a
+/// NativeAOT process ~4.5 ms on first use and ~0.7 MB of startup data, paid by the launcher and
+/// again by init for every container (measured in DESIGN.md).
+/// </remarks>
+public readonly struct JsonIn
+{
+    readonly JsonElement _e;
+    public string Path { get; }
+
+    public JsonIn(JsonElement e, string path)
+    {
+        _e = e;
+        Path = path;
+    }
+
+    /// <summary>Parses a whole document whose root must be an object.</summary>
+    public static T Parse<T>(ReadOnlySpan<byte> json, string what, Func<JsonIn, T> read)
+    {
+        JsonDocument doc;
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+            doc = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException e)
+        {
+            var line = e.LineNumber is { } l ? $" at line {l + 1}" : "";
+            throw new SpecException(what, $"invalid JSON{line}: {FirstSentence(e.Message)}");
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new SpecException(what, $"expected an object, found {KindOf(doc.RootElement)}");
+            return read(new JsonIn(doc.RootElement, ""));
+        }
+    }
+
+    static string FirstSentence(string message)
+    {
+        int cut = message.IndexOf(" LineNumber", StringComparison.Ordinal);
+        return (cut > 0 ? message[..cut] : message).TrimEnd(' ', '.', '|');
+    }
+
+    string Child(string name) => Path.Length == 0 ? name : $"{Path}.{name}";
+
+    bool TryGet(string name, out JsonElement value)
+    {
+        if (_e.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null) return true;
+        value = default;
+        return false;
+    }
+
+    static string KindOf(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    static SpecException Wrong(string path, string expected, JsonElement found) =>
+        new(path, $"wrong type: expected {expected}, found {KindOf(found)}");
+
+    public bool Has(string name) => TryGet(name, out _);
+
+    public string? String(string name) => TryGet(name, out var v) ? AsString(v, Child(name)) : null;
+
+    static string AsString(JsonElement v, string path) =>
+        v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Wrong(path, "a string", v);
+
+    public bool? Bool(string name)
+    {
+        if (!TryGet(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Wrong(Child(name), "a boolean", v),
+        };
+    }
+
+    public long? Int64(string name) => TryGet(name, out var v) ? AsInt64(v, Child(name)) : null;
+    public ulong? UInt64(string name) => TryGet(name, out var v) ? AsUInt64(v, Child(name)) : null;
+    public int? Int32(string name) => Int64(name) is { } n ? checked((int)Range(n, int.MinValue, int.MaxValue, Child(name))) : null;
+    public uint? UInt32(string name) => UInt64(name) is { } n ? (uint)Range(n, uint.MaxValue, Child(name)) : null;
+    public ushort? UInt16(string name) => UInt64(name) is { } n ? (ushort)Range(n, ushort.MaxValue, Child(name)) : null;
+
+    static long AsInt64(JsonElement v, string path)
+    {
+        if (v.ValueKind != JsonValueKind.Number) throw Wrong(path, "an integer", v);
+        return v.TryGetInt64(out var n) ? n : throw new SpecException(path, $"{v.GetRawText()} is not a 64-bit integer");
+    }
+
+    static ulong AsUInt64(JsonElement v, string path)
+    {
+        if (v.ValueKind != JsonValueKind.Number) throw Wrong(path, "a non-negative integer", v);
+        return v.TryGetUInt64(out var n) ? n : throw new SpecException(path, $"{v.GetRawText()} is not a non-negative 64-bit integer");
+    }
+
+    static long Range(long n, long min, long max, string path) =>
+        n >= min && n <= max ? n : throw new SpecException(path, $"{n} is out of range ({min}..{max})");
+
+    static ulong Range(ulong n, ulong max, string path) =>
+        n <= max ? n : throw new SpecException(path, $"{n} is out of range (0..{max})");
+
+    public T? Object<T>(string name, Func<JsonIn, T> read) where T : class
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object", v);
+        return read(new JsonIn(v, Child(name)));
+    }
+
+    public List<T>? Array<T>(string name, Func<JsonIn, T> read)
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Array) throw Wrong(Child(name), "an array", v);
+        var list = new List<T>(v.GetArrayLength());
+        int i = 0;
+        foreach (var item in v.EnumerateArray())
+        {
+            var path = $"{Child(name)}[{i++}]";
+            if (item.ValueKind != JsonValueKind.Object) throw Wrong(path, "an object", item);
+            list.Add(read(new JsonIn(item, path)));
+        }
+        return list;
+    }
+
+    public List<string>? Strings(string name) => ArrayOf(name, "a string", AsString);
+    public List<uint>? UInt32s(string name) => ArrayOf(name, "a non-negative integer", (v, p) => (uint)Range(AsUInt64(v, p), uint.MaxValue, p));
+
+    List<T>? ArrayOf<T>(string name, string expected, Func<JsonElement, string, T> convert)
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Array) throw Wrong(Child(name), $"an array", v);
+        var list = new List<T>(v.GetArrayLength());
+        int i = 0;
+        foreach (var item in v.EnumerateArray())
+        {
+            var path = $"{Child(name)}[{i++}]";
+            if (item.ValueKind == JsonValueKind.Null) throw new SpecException(path, $"is null, expected {expected}");
+            list.Add(convert(item, path));
+        }
+        return list;
+    }
+
+    /// <summary>An object of string values (annotations, sysctl, unified).</summary>
+    public Dictionary<string, string>? StringMap(string name)
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object of strings", v);
+        var map = new Dictionary<string, string>();
+        foreach (var p in v.EnumerateObject()) map[p.Name] = AsString(p.Value, $"{Child(name)}.{p.Name}");
+        return map;
+    }
+
+    public Dictionary<string, T>? Map<T>(string name, Func<JsonIn, T> read)
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object", v);
+        var map = new Dictionary<string, T>();
+        foreach (var p in v.EnumerateObject())
+        {
+            var path = $"{Child(name)}.{p.Name}";
+            if (p.Value.ValueKind != JsonValueKind.Object) throw Wrong(path, "an object", p.Value);
+            map[p.Name] = read(new JsonIn(p.Value, path));
+        }
+        return map;
+    }
+
+    /// <summary>The raw JSON text of a property (kept verbatim, e.g. a nested document).</summary>
+    public string? Raw(string name) => TryGet(name, out var v) ? v.GetRawText() : null;
+}
