@@ -17,7 +17,7 @@
  * The child returns from the constructor and the .NET runtime starts `berth init` inside.
  *
  * Messages on the sync socket are framed as {u32 type, u32 length, payload}; the C# side
- * (Berth.Runtime/Process/SyncMessage.cs) uses the same numbers.
+ * (src/Berth.Runtime/Protocol/SyncSocket.cs) uses the same numbers.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

@@ -3,7 +3,7 @@
 set -euo pipefail
 want=(gcc busybox-static jq)
 if [ "${1:-run}" = test ]; then
-  want+=(runc crun hyperfine time iproute2 util-linux procps)
+  want+=(runc crun hyperfine time iproute2 util-linux procps bc)
 fi
 missing=()
 for p in "${want[@]}"; do

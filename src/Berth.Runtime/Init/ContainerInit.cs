@@ -1,7 +1,7 @@
 using Berth.Oci.Json;
 using Berth.Linux;
 using Berth.Oci.Runtime;
-using Berth.Runtime.Process;
+using Berth.Runtime.Protocol;
 using Berth.Runtime.Rootfs;
 
 namespace Berth.Runtime.Init;

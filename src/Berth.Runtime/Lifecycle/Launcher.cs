@@ -4,7 +4,7 @@ using Berth.Linux;
 using Berth.Oci;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Cgroups;
-using Berth.Runtime.Process;
+using Berth.Runtime.Protocol;
 using Berth.Runtime.Store;
 
 namespace Berth.Runtime.Lifecycle;
@@ -191,12 +191,14 @@ public sealed class Launcher
                 boot.Joins.Add((flag, next++));
             }
 
+            _log.Debug("create: spawning");
             using (bootRead)
             using (syncChild)
             {
                 spawned.IntermediatePid = Processes.Spawn("/proc/self/exe", new[] { "berth", "init" },
                     new[] { $"_BERTH_BOOTSTRAP={fdBase}", $"_BERTH_SYNC={fdBase + 1}" }, fds);
             }
+            _log.Debug("create: spawned");
             Files.WriteAll(bootWrite, boot.Encode(), "bootstrap pipe");
         }
 

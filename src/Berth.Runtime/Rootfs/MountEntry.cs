@@ -1,6 +1,6 @@
 using Berth.Linux;
 using Berth.Oci.Runtime;
-using Berth.Runtime.Process;
+using Berth.Runtime.Protocol;
 
 namespace Berth.Runtime.Rootfs;
 

@@ -1,5 +1,5 @@
 using Berth.Linux;
-using Berth.Runtime.Process;
+using Berth.Runtime.Protocol;
 
 namespace Berth.Runtime.Rootfs;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Berth.Oci.Json;
 using Berth.Oci.Runtime;
 
-namespace Berth.Runtime.Process;
+namespace Berth.Runtime.Protocol;
 
 /// <summary>What the launcher tells init over the sync socket: the validated spec and the host facts it resolved.</summary>
 public sealed class InitConfig : IJsonWritable

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Berth.Linux;
 
-namespace Berth.Runtime.Process;
+namespace Berth.Runtime.Protocol;
 
 /// <summary>
 /// Message types on the sync socket between launcher, nsenter stage and init. Numbers 1–6 are

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Berth.Runtime.Process;
+namespace Berth.Runtime.Protocol;
 
 /// <summary>
 /// The bootstrap message native/nsenter.c reads before the .NET runtime starts:
