@@ -61,3 +61,24 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int setdomainname(string name, nint len);
 }
+
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setgroups(nint size, uint* list);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setresuid(uint ruid, uint euid, uint suid);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setresgid(uint rgid, uint egid, uint sgid);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int prlimit(int pid, int resource, ulong* newLimit, ulong* oldLimit);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int personality(nuint persona);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int sched_setaffinity(int pid, nint size, ulong* mask);
+}

@@ -36,6 +36,8 @@ internal static class Sys
     static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
 
     public static long PivotRoot => Arm64 ? 41 : 155;
+    public static long IoprioSet => Arm64 ? 30 : 251;
+    public static long SchedSetattr => Arm64 ? 274 : 314;
     // Numbers from 424 up are shared by every architecture (asm-generic).
     public const long PidfdSendSignal = 424;
     public const long PidfdOpen = 434;

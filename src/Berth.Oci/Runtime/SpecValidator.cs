@@ -18,6 +18,20 @@ public static class SpecValidator
         "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
     };
 
+    /// <summary>sched_setattr(2) policies and flags by runtime-spec name.</summary>
+    public static readonly IReadOnlyDictionary<string, uint> SchedPolicies = new Dictionary<string, uint>
+    {
+        ["SCHED_OTHER"] = 0, ["SCHED_FIFO"] = 1, ["SCHED_RR"] = 2, ["SCHED_BATCH"] = 3,
+        ["SCHED_ISO"] = 4, ["SCHED_IDLE"] = 5, ["SCHED_DEADLINE"] = 6,
+    };
+
+    public static readonly IReadOnlyDictionary<string, ulong> SchedFlags = new Dictionary<string, ulong>
+    {
+        ["SCHED_FLAG_RESET_ON_FORK"] = 0x01, ["SCHED_FLAG_RECLAIM"] = 0x02, ["SCHED_FLAG_DL_OVERRUN"] = 0x04,
+        ["SCHED_FLAG_KEEP_POLICY"] = 0x08, ["SCHED_FLAG_KEEP_PARAMS"] = 0x10, ["SCHED_FLAG_UTIL_CLAMP_MIN"] = 0x20,
+        ["SCHED_FLAG_UTIL_CLAMP_MAX"] = 0x40,
+    };
+
     static readonly HashSet<string> NamespaceTypes = new() { "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time" };
 
     /// <summary>Validates a config for create/run: the process is required then.</summary>
@@ -72,6 +86,74 @@ public static class SpecValidator
 
         ValidatePaths(linux.MaskedPaths, "linux.maskedPaths");
         ValidatePaths(linux.ReadonlyPaths, "linux.readonlyPaths");
+        ValidateSysctl(linux.Sysctl, ns, spec);
+        if (linux.Devices is { } devices)
+            for (int i = 0; i < devices.Count; i++)
+            {
+                var d = devices[i] ?? throw new SpecException($"linux.devices[{i}]", "is null");
+                if (string.IsNullOrEmpty(d.Path) || !d.Path.StartsWith("/dev/"))
+                    throw new SpecException($"linux.devices[{i}].path", $"\"{d.Path}\" is not a path under /dev");
+                if (d.Type is not ("c" or "b" or "u" or "p")) throw new SpecException($"linux.devices[{i}].type", $"\"{d.Type}\" is not c, b, u or p");
+                if (d.Type != "p" && (d.Major is null || d.Minor is null)) throw new SpecException($"linux.devices[{i}]", "major and minor are required for a c, b or u device");
+            }
+        if (linux.Personality is { } pers)
+        {
+            if (pers.Domain is not ("LINUX" or "LINUX32")) throw new SpecException("linux.personality.domain", $"\"{pers.Domain}\" is not LINUX or LINUX32");
+            foreach (var f in pers.Flags ?? new())
+                if (!PersonalityFlags.ContainsKey(f)) throw new SpecException("linux.personality.flags", $"\"{f}\" is not a personality flag");
+        }
+    }
+
+    /// <summary>personality(2) flag bits by name (include/uapi/linux/personality.h).</summary>
+    public static readonly IReadOnlyDictionary<string, ulong> PersonalityFlags = new Dictionary<string, ulong>
+    {
+        ["UNAME26"] = 0x0020000, ["ADDR_NO_RANDOMIZE"] = 0x0040000, ["FDPIC_FUNCPTRS"] = 0x0080000,
+        ["MMAP_PAGE_ZERO"] = 0x0100000, ["ADDR_COMPAT_LAYOUT"] = 0x0200000, ["READ_IMPLIES_EXEC"] = 0x0400000,
+        ["ADDR_LIMIT_32BIT"] = 0x0800000, ["SHORT_INODE"] = 0x1000000, ["WHOLE_SECONDS"] = 0x2000000,
+        ["STICKY_TIMEOUTS"] = 0x4000000, ["ADDR_LIMIT_3GB"] = 0x8000000,
+    };
+
+    static readonly HashSet<string> IpcSysctls = new()
+    {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+        "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced",
+    };
+
+    /// <summary>
+    /// A sysctl is namespaced only if the kernel scopes it to a namespace the container owns:
+    /// IPC keys and fs.mqueue.* need a new ipc namespace, net.* a network namespace that is not
+    /// the host's, kernel.hostname/domainname a uts namespace. Anything else would write the host.
+    /// </summary>
+    static void ValidateSysctl(Dictionary<string, string>? sysctl, NamespaceSet ns, Spec spec)
+    {
+        if (sysctl is null) return;
+        foreach (var (key, value) in sysctl)
+        {
+            var field = $"linux.sysctl[\"{key}\"]";
+            if (key.Length == 0 || key.Contains("..") || key.StartsWith('.') || key.EndsWith('.') || key.Contains('/'))
+                throw new SpecException(field, "is not a sysctl name (dotted form, as net.ipv4.ip_forward)");
+            var name = key;
+            if (IpcSysctls.Contains(name) || name.StartsWith("fs.mqueue."))
+            {
+                if (!ns.New("ipc")) throw new SpecException(field, "needs a new ipc namespace, or it would change the host's");
+            }
+            else if (name.StartsWith("net."))
+            {
+                if (!ns.Has("network") || ns.Joined("network") && ns.PathOf("network") is "/proc/1/ns/net" or "/proc/self/ns/net")
+                    throw new SpecException(field, "needs the container's own network namespace, or it would change the host's");
+            }
+            else if (name is "kernel.hostname" or "kernel.domainname")
+            {
+                if (!ns.Has("uts")) throw new SpecException(field, "needs a uts namespace, or it would change the host's");
+                var field2 = name == "kernel.hostname" ? spec.Hostname : spec.Domainname;
+                if (!string.IsNullOrEmpty(field2) && field2 != value)
+                    throw new SpecException(field, $"conflicts with {(name == "kernel.hostname" ? "hostname" : "domainname")} \"{field2}\"");
+            }
+            else
+            {
+                throw new SpecException(field, "is not in a namespace the container owns; it would change the host");
+            }
+        }
     }
 
     static void ValidateVersion(string? version)
@@ -106,6 +188,29 @@ public static class SpecValidator
                 if (r.Soft > r.Hard) throw new SpecException($"{field}.rlimits[{i}]", $"soft limit {r.Soft} is above hard limit {r.Hard}");
             }
         }
+        if (p.User is { AdditionalGids: { } gids } && gids.Count > 65536)
+            throw new SpecException($"{field}.user.additionalGids", "has more than 65536 entries");
+        if (p.User?.Umask is > 0x1ff) throw new SpecException($"{field}.user.umask", $"{p.User.Umask} is not a mode (0 to 0777)");
+        if (p.OomScoreAdj is < -1000 or > 1000) throw new SpecException($"{field}.oomScoreAdj", $"{p.OomScoreAdj} is out of range (-1000..1000)");
+        if (p.Scheduler is { } sched)
+        {
+            if (sched.Policy is null || !SchedPolicies.ContainsKey(sched.Policy))
+                throw new SpecException($"{field}.scheduler.policy", $"\"{sched.Policy}\" is not one of {string.Join(", ", SchedPolicies.Keys)}");
+            foreach (var f in sched.Flags ?? new())
+                if (!SchedFlags.ContainsKey(f)) throw new SpecException($"{field}.scheduler.flags", $"\"{f}\" is not a scheduler flag");
+            if (sched.Nice is < -20 or > 19) throw new SpecException($"{field}.scheduler.nice", $"{sched.Nice} is out of range (-20..19)");
+        }
+        if (p.IoPriority is { } io)
+        {
+            if (io.Class is not ("IOPRIO_CLASS_RT" or "IOPRIO_CLASS_BE" or "IOPRIO_CLASS_IDLE"))
+                throw new SpecException($"{field}.ioPriority.class", $"\"{io.Class}\" is not IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE");
+            if (io.Priority is < 0 or > 7) throw new SpecException($"{field}.ioPriority.priority", $"{io.Priority} is out of range (0..7)");
+        }
+        if (p.ExecCpuAffinity is { } aff)
+        {
+            if (aff.Initial is { } i) CpuList.Parse(i, $"{field}.execCPUAffinity.initial");
+            if (aff.Final is { } f) CpuList.Parse(f, $"{field}.execCPUAffinity.final");
+        }
         if (p.ConsoleSize is { } box && (box.Height is null || box.Width is null))
             throw new SpecException($"{field}.consoleSize", "height and width are both required");
     }
@@ -139,6 +244,7 @@ public static class SpecValidator
         public bool Has(string type) => _byType.ContainsKey(type);
         public bool New(string type) => _byType.TryGetValue(type, out var p) && string.IsNullOrEmpty(p);
         public bool Joined(string type) => _byType.TryGetValue(type, out var p) && !string.IsNullOrEmpty(p);
+        public string? PathOf(string type) => _byType.TryGetValue(type, out var p) ? p : null;
     }
 
     public static NamespaceSet ValidateNamespaces(List<LinuxNamespace>? list)

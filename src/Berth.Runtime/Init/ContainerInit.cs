@@ -30,9 +30,10 @@ public static class ContainerInit
 
         string step = "start";
         string path;
+        List<string> env;
         try
         {
-            path = Prepare(cfg, s => step = s);
+            (path, env) = Prepare(cfg, s => step = s);
             sync.Send(SyncType.Ready);
         }
         catch (Exception e)
@@ -47,11 +48,13 @@ public static class ContainerInit
         var process = cfg.Spec.Process!;
         try
         {
+            if (process.ExecCpuAffinity?.Final is { } final)
+                ProcessAttributes.SetAffinity(0, CpuList.Parse(final, "process.execCPUAffinity.final"));
             Signals.ResetForExec();
             // Nothing of ours may reach the container's process (CVE-2024-21626): everything past
             // stdio and the preserved descriptors closes at execve.
             Files.CloseOnExecFrom(3 + cfg.PreserveFds);
-            Processes.Exec(path, process.Args!, process.Env ?? new());
+            Processes.Exec(path, process.Args!, env);
         }
         catch (Exception e)
         {
@@ -60,8 +63,8 @@ public static class ContainerInit
         return 127;
     }
 
-    /// <summary>Everything before the barrier. Returns the resolved executable.</summary>
-    static string Prepare(InitConfig cfg, Action<string> step)
+    /// <summary>Everything before the barrier. Returns the resolved executable and the final environment.</summary>
+    static (string Path, List<string> Env) Prepare(InitConfig cfg, Action<string> step)
     {
         var spec = cfg.Spec;
         var ns = SpecValidator.ValidateNamespaces(spec.Linux?.Namespaces);
@@ -96,8 +99,22 @@ public static class ContainerInit
         step($"chdir {process.Cwd}");
         Mounts.Chdir(process.Cwd!);
 
+        ProcessSetup.Apply(process, spec.Linux, step);
+
         step($"look up {process.Args![0]}");
-        return Executable.Find(process.Args[0], process.Env);
+        var path = Executable.Find(process.Args[0], process.Env);
+
+        var env = ProcessSetup.SwitchUser(process, SetgroupsAllowed(), step);
+        env.AddRange(cfg.ExtraEnv);
+        Files.Umask(process.User?.Umask ?? 0x12 /* 022 */);
+        return (path, env);
+    }
+
+    /// <summary>A user namespace whose setgroups file says "deny" (rootless maps) forbids setgroups(2).</summary>
+    static bool SetgroupsAllowed()
+    {
+        try { return File.ReadAllText("/proc/self/setgroups").Trim() != "deny"; }
+        catch (IOException) { return true; }
     }
 
     /// <summary>

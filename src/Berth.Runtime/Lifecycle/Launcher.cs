@@ -62,6 +62,8 @@ public sealed class Launcher
         {
             using var fifo = MakeExecFifo(dir.FifoPath, spec);
 
+            // Socket activation (sd_listen_fds): fds 3.. are passed on, renumbered for pid 1.
+            int listenFds = ListenFds();
             var init = new InitConfig
             {
                 Id = o.Id,
@@ -69,7 +71,8 @@ public sealed class Launcher
                 Bundle = bundle,
                 Rootfs = rootfs,
                 NoPivot = o.NoPivot,
-                PreserveFds = o.PreserveFds,
+                PreserveFds = Math.Max(o.PreserveFds, listenFds),
+                ExtraEnv = listenFds > 0 ? new() { $"LISTEN_FDS={listenFds}", "LISTEN_PID=1" } : new(),
                 Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
             Launch(spec, ns, init, fifo, placement, spawned);
@@ -220,6 +223,9 @@ public sealed class Launcher
                     sync.Send(SyncType.UsermapDone);
                     break;
                 case SyncType.CgroupRequest:
+                    // Before the cgroup join, as the spec's "initial" affinity asks.
+                    if (spec.Process!.ExecCpuAffinity?.Initial is { } initial)
+                        ProcessAttributes.SetAffinity(m.Pid, CpuList.Parse(initial, "process.execCPUAffinity.initial"));
                     Placement.Enter(placement.Dirs.Select(d => d.Dir), m.Pid);
                     sync.Send(SyncType.CgroupDone);
                     break;
@@ -248,6 +254,13 @@ public sealed class Launcher
         var r = Processes.Wait(s.IntermediatePid);
         s.IntermediatePid = 0;
         return r is { } w ? (w.Status.Signal != 0 ? $" (killed by {Signals.Name(w.Status.Signal)})" : $" (exit status {w.Status.Code})") : "";
+    }
+
+    /// <summary>LISTEN_FDS, when systemd's LISTEN_PID names this process.</summary>
+    static int ListenFds()
+    {
+        if (Environment.GetEnvironmentVariable("LISTEN_PID") != Environment.ProcessId.ToString()) return 0;
+        return int.TryParse(Environment.GetEnvironmentVariable("LISTEN_FDS"), out int n) && n is > 0 and < 1024 ? n : 0;
     }
 
     /// <summary>Root writes any map directly; newuidmap/newgidmap are only for rootless callers.</summary>

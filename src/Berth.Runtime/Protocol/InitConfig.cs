@@ -17,6 +17,8 @@ public sealed class InitConfig : IJsonWritable
     public int FifoFd { get; set; } = -1;
     public bool NoPivot { get; set; }
     public int PreserveFds { get; set; }
+    /// <summary>Added to process.env (LISTEN_FDS/LISTEN_PID for socket activation).</summary>
+    public List<string> ExtraEnv { get; set; } = new();
     /// <summary>The container's cgroup in each hierarchy, for a `cgroup` mount inside it.</summary>
     public List<CgroupDir> Cgroups { get; set; } = new();
 
@@ -29,6 +31,7 @@ public sealed class InitConfig : IJsonWritable
         FifoFd = o.Int32("fifoFd") ?? -1,
         NoPivot = o.Bool("noPivot") ?? false,
         PreserveFds = o.Int32("preserveFds") ?? 0,
+        ExtraEnv = o.Strings("extraEnv") ?? new(),
         Cgroups = o.Array("cgroups", CgroupDir.Read) ?? new(),
     };
 
@@ -41,6 +44,7 @@ public sealed class InitConfig : IJsonWritable
         w.WriteNumber("fifoFd", FifoFd);
         w.WriteBoolean("noPivot", NoPivot);
         w.WriteNumber("preserveFds", PreserveFds);
+        w.Opt("extraEnv", ExtraEnv);
         w.Opt("cgroups", Cgroups);
     }
 }

@@ -28,30 +28,43 @@ public static class InRoot
         }
     }
 
-    /// <summary>mkdir -p inside the root; returns the final directory as O_PATH.</summary>
+    /// <summary>
+    /// mkdir -p inside the root; returns the final directory as O_PATH. A dangling symlink on
+    /// the way is followed inside the root and its target created there, never on the host.
+    /// </summary>
     public static SafeFd MkdirAll(SafeFd root, string path, uint mode = 0x1ed /* 0755 */)
     {
-        var parts = Relative(path).Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (TryOpenDir(root, path, out var existing)) return existing!;
+        var parts = new Queue<string>(Relative(path).Split('/', StringSplitOptions.RemoveEmptyEntries));
         var current = Files.OpenAt2(root, ".", O.PATH | O.DIRECTORY, Resolve.InRoot);
         var walked = "";
+        int links = 0;
         try
         {
-            foreach (var part in parts)
+            while (parts.TryDequeue(out var part))
             {
-                walked = walked + "/" + part;
-                SafeFd next;
-                try
+                var next = walked + "/" + part;
+                if (!TryOpenDir(root, next, out var fd))
                 {
-                    next = Files.OpenAt2(root, walked.TrimStart('/'), O.PATH | O.DIRECTORY, Resolve.InRoot | Resolve.NoMagicLinks);
-                }
-                catch (LinuxException e) when (e.Errno == Errno.ENOENT)
-                {
-                    // mkdirat on the parent's (O_PATH) descriptor with a single name: no path walk to race.
-                    Files.MkdirAt(current, part, mode);
-                    next = Files.OpenAt2(root, walked.TrimStart('/'), O.PATH | O.DIRECTORY, Resolve.InRoot | Resolve.NoMagicLinks);
+                    // Missing, or a symlink to something missing: mkdirat on the parent's
+                    // descriptor with a single name, so there is no path walk to race.
+                    if (!Files.MkdirAt(current, part, mode) && Files.ReadLinkAt(current, part) is { } target)
+                    {
+                        if (++links > 40) throw new LinuxException(Errno.ELOOP, "mkdir", path);
+                        // Restart from the link's target, resolved as the kernel would inside the root.
+                        var rest = parts.ToArray();
+                        parts = new Queue<string>((target.StartsWith('/') ? target : walked + "/" + target)
+                            .Split('/', StringSplitOptions.RemoveEmptyEntries).Concat(rest));
+                        current.Dispose();
+                        current = Files.OpenAt2(root, ".", O.PATH | O.DIRECTORY, Resolve.InRoot);
+                        walked = "";
+                        continue;
+                    }
+                    fd = Files.OpenAt2(root, next.TrimStart('/'), O.PATH | O.DIRECTORY, Resolve.InRoot | Resolve.NoMagicLinks);
                 }
                 current.Dispose();
-                current = next;
+                current = fd!;
+                walked = next;
             }
             return current;
         }
@@ -59,6 +72,20 @@ public static class InRoot
         {
             current.Dispose();
             throw;
+        }
+    }
+
+    static bool TryOpenDir(SafeFd root, string path, out SafeFd? fd)
+    {
+        try
+        {
+            fd = Files.OpenAt2(root, Relative(path), O.PATH | O.DIRECTORY, Resolve.InRoot | Resolve.NoMagicLinks);
+            return true;
+        }
+        catch (LinuxException e) when (e.Errno == Errno.ENOENT)
+        {
+            fd = null;
+            return false;
         }
     }
 

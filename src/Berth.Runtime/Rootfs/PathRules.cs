@@ -17,6 +17,11 @@ public static class PathRules
                 return;
             }
             using var devNull = InRoot.Open(root, "/dev/null");
+            // Only the real /dev/null may cover a masked file: an image (or a racing process)
+            // that swapped it for a regular file or another device would unmask it (CVE-2025-31133).
+            var st = Files.Fstat(devNull);
+            if (!st.IsCharDevice || st.RdevMajor != 1 || st.RdevMinor != 3)
+                throw new RuntimeException($"masking {path}: /dev/null is not the null device (char 1:3)");
             Mounts.Mount(devNull.ProcPath, target!.ProcPath, null, MS.BIND, null, path);
         }
     }

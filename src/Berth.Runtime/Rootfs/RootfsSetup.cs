@@ -70,6 +70,11 @@ public static class RootfsSetup
     public static void AfterPivot(InitConfig cfg, bool inUserNamespace, Action<string> step)
     {
         var linux = cfg.Spec.Linux;
+        // The root that pivot_root left is a new mount: give it the propagation the spec asked for.
+        if (linux?.RootfsPropagation is { } p)
+            Mounts.Mount(null, "/", null, MountOptions.Parse(new[] { p }).Propagation[0], null, "/");
+        // Before readonlyPaths: those usually include /proc/sys.
+        if (linux?.Sysctl is { } sysctl) Sysctl.Apply(sysctl, step);
         using var root = Files.Open("/", O.PATH | O.DIRECTORY);
         foreach (var path in linux?.ReadonlyPaths ?? new())
         {

@@ -1,0 +1,87 @@
+using Berth.Linux.Interop;
+
+namespace Berth.Linux;
+
+/// <summary>
+/// uid/gid switching. glibc applies these to every thread of the process (its setxid
+/// broadcast), which the multi-threaded .NET init relies on.
+/// </summary>
+public static unsafe class Credentials
+{
+    public static void SetGroups(IReadOnlyList<uint> gids)
+    {
+        var list = gids.ToArray();
+        fixed (uint* p = list)
+            LinuxException.ThrowIfError(Libc.setgroups(list.Length, p), "setgroups", string.Join(",", gids));
+    }
+
+    public static void SetGid(uint gid) => LinuxException.ThrowIfError(Libc.setresgid(gid, gid, gid), "setresgid", gid.ToString());
+
+    public static void SetUid(uint uid) => LinuxException.ThrowIfError(Libc.setresuid(uid, uid, uid), "setresuid", uid.ToString());
+}
+
+/// <summary>Per-process attributes the runtime-spec process object sets.</summary>
+public static unsafe class ProcessAttributes
+{
+    /// <summary>RLIMIT_* numbers, by runtime-spec name.</summary>
+    public static readonly IReadOnlyDictionary<string, int> Rlimits = new Dictionary<string, int>
+    {
+        ["RLIMIT_CPU"] = 0, ["RLIMIT_FSIZE"] = 1, ["RLIMIT_DATA"] = 2, ["RLIMIT_STACK"] = 3,
+        ["RLIMIT_CORE"] = 4, ["RLIMIT_RSS"] = 5, ["RLIMIT_NPROC"] = 6, ["RLIMIT_NOFILE"] = 7,
+        ["RLIMIT_MEMLOCK"] = 8, ["RLIMIT_AS"] = 9, ["RLIMIT_LOCKS"] = 10, ["RLIMIT_SIGPENDING"] = 11,
+        ["RLIMIT_MSGQUEUE"] = 12, ["RLIMIT_NICE"] = 13, ["RLIMIT_RTPRIO"] = 14, ["RLIMIT_RTTIME"] = 15,
+    };
+
+    public static void SetRlimit(int resource, ulong soft, ulong hard, string name)
+    {
+        ulong* limit = stackalloc ulong[2];
+        limit[0] = soft;
+        limit[1] = hard;
+        LinuxException.ThrowIfError(Libc.prlimit(0, resource, limit, null), "setrlimit", name);
+    }
+
+    public static (ulong Soft, ulong Hard) GetRlimit(int resource)
+    {
+        ulong* old = stackalloc ulong[2];
+        LinuxException.ThrowIfError(Libc.prlimit(0, resource, null, old), "getrlimit");
+        return (old[0], old[1]);
+    }
+
+    public static void SetPersonality(ulong persona) =>
+        LinuxException.ThrowIfError(Libc.personality((nuint)persona), "personality", $"0x{persona:x}");
+
+    /// <summary>ioprio_set(IOPRIO_WHO_PROCESS, self, class &lt;&lt; 13 | level).</summary>
+    public static void SetIoPriority(int ioClass, int level) =>
+        LinuxException.ThrowIfError(Libc.syscall(Sys.IoprioSet, 1, 0, (ioClass << 13) | level, 0, 0, 0), "ioprio_set");
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    struct SchedAttr
+    {
+        public uint Size, Policy;
+        public ulong Flags;
+        public int Nice;
+        public uint Priority;
+        public ulong Runtime, Deadline, Period;
+        public uint UtilMin, UtilMax;
+    }
+
+    public static void SetScheduler(uint policy, ulong flags, int nice, uint priority, ulong runtime, ulong deadline, ulong period)
+    {
+        var attr = new SchedAttr
+        {
+            Size = (uint)sizeof(SchedAttr), Policy = policy, Flags = flags, Nice = nice, Priority = priority,
+            Runtime = runtime, Deadline = deadline, Period = period,
+        };
+        LinuxException.ThrowIfError(Libc.syscall(Sys.SchedSetattr, 0, (long)&attr, 0, 0, 0, 0), "sched_setattr");
+    }
+
+    /// <summary>sched_setaffinity for <paramref name="pid"/> (0: the calling thread) to the given CPUs.</summary>
+    public static void SetAffinity(int pid, IReadOnlyCollection<int> cpus)
+    {
+        int words = Math.Max(16, (cpus.Count == 0 ? 0 : cpus.Max() / 64 + 1));
+        ulong* mask = stackalloc ulong[words];
+        for (int i = 0; i < words; i++) mask[i] = 0;
+        foreach (var c in cpus) mask[c / 64] |= 1UL << (c % 64);
+        LinuxException.ThrowIfError(Libc.sched_setaffinity(pid, words * 8, mask), "sched_setaffinity", pid.ToString());
+    }
+}

@@ -1,0 +1,108 @@
+using Berth.Linux;
+using Berth.Oci.Runtime;
+
+namespace Berth.Runtime.Init;
+
+/// <summary>
+/// process.* applied in init, after the root has moved and before the barrier, so every
+/// failure is create's error. Order matters: rlimits and oom_score_adj need root's
+/// privileges, so they come before the uid switch.
+/// </summary>
+public static class ProcessSetup
+{
+    public static void Apply(Oci.Runtime.Process p, Oci.Runtime.Linux? linux, Action<string> step)
+    {
+        if (p.OomScoreAdj is { } oom)
+        {
+            step("process.oomScoreAdj");
+            SetOomScoreAdj(oom);
+        }
+
+        var rlimits = p.Rlimits ?? new();
+        for (int i = 0; i < rlimits.Count; i++)
+        {
+            var r = rlimits[i];
+            step($"process.rlimits[{i}] {r.Type}");
+            try
+            {
+                ProcessAttributes.SetRlimit(ProcessAttributes.Rlimits[r.Type!], r.Soft!.Value, r.Hard!.Value, r.Type!);
+            }
+            catch (LinuxException e) when (e.Errno == Errno.EPERM)
+            {
+                var (_, hard) = ProcessAttributes.GetRlimit(ProcessAttributes.Rlimits[r.Type!]);
+                throw new RuntimeException($"hard limit {r.Hard} is above the runtime's {hard}: raising it needs CAP_SYS_RESOURCE ({Errnos.Describe(e.Errno)})");
+            }
+        }
+
+        if (linux?.Personality is { } pers)
+        {
+            step("linux.personality");
+            ulong persona = pers.Domain == "LINUX32" ? 0x0008UL : 0UL;
+            foreach (var f in pers.Flags ?? new()) persona |= SpecValidator.PersonalityFlags[f];
+            ProcessAttributes.SetPersonality(persona);
+        }
+
+        if (p.IoPriority is { } io)
+        {
+            step("process.ioPriority");
+            int ioClass = io.Class switch { "IOPRIO_CLASS_RT" => 1, "IOPRIO_CLASS_BE" => 2, _ => 3 };
+            ProcessAttributes.SetIoPriority(ioClass, io.Priority ?? 0);
+        }
+
+        if (p.Scheduler is { } s)
+        {
+            step("process.scheduler");
+            ulong flags = 0;
+            foreach (var f in s.Flags ?? new()) flags |= SpecValidator.SchedFlags[f];
+            ProcessAttributes.SetScheduler(SpecValidator.SchedPolicies[s.Policy!], flags, s.Nice ?? 0, (uint)(s.Priority ?? 0),
+                s.Runtime ?? 0, s.Deadline ?? 0, s.Period ?? 0);
+        }
+    }
+
+    /// <summary>Raising is free; lowering needs CAP_SYS_RESOURCE, which this VM's bounding set lacks.</summary>
+    static void SetOomScoreAdj(int value)
+    {
+        try
+        {
+            Files.WriteFile("/proc/self/oom_score_adj", value.ToString());
+        }
+        catch (LinuxException e) when (e.Errno is Errno.EACCES or Errno.EPERM)
+        {
+            var current = File.ReadAllText("/proc/self/oom_score_adj").Trim();
+            throw new RuntimeException($"setting {value} (now {current}): lowering oom_score_adj needs CAP_SYS_RESOURCE ({Errnos.Describe(e.Errno)})");
+        }
+    }
+
+    /// <summary>
+    /// Switches to process.user: supplementary groups, then gid, then uid (each of which would
+    /// fail after the uid is no longer 0). HOME comes from the container's /etc/passwd when the
+    /// env does not set it, as runc does.
+    /// </summary>
+    public static List<string> SwitchUser(Oci.Runtime.Process p, bool setgroupsAllowed, Action<string> step)
+    {
+        var env = new List<string>(p.Env ?? new());
+        uint uid = p.User?.Uid ?? 0, gid = p.User?.Gid ?? 0;
+
+        if (!env.Any(e => e.StartsWith("HOME=")))
+        {
+            using var root = Files.Open("/", O.PATH | O.DIRECTORY);
+            var home = UserDb.Passwd(root).FirstOrDefault(u => u.Uid == uid)?.Home;
+            env.Add("HOME=" + (string.IsNullOrEmpty(home) ? "/" : home));
+        }
+
+        if (setgroupsAllowed)
+        {
+            step("process.user.additionalGids");
+            Credentials.SetGroups(p.User?.AdditionalGids ?? new());
+        }
+        else if (p.User?.AdditionalGids is { Count: > 0 })
+        {
+            throw new RuntimeException("process.user.additionalGids: this user namespace denies setgroups");
+        }
+        step($"process.user.gid {gid}");
+        Credentials.SetGid(gid);
+        step($"process.user.uid {uid}");
+        Credentials.SetUid(uid);
+        return env;
+    }
+}

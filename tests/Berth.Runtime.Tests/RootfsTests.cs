@@ -1,0 +1,206 @@
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Berth.Runtime.Tests;
+
+/// <summary>The container's file system, asserted from inside it.</summary>
+public class RootfsTests
+{
+    static string Run(Sandbox s, string script, Action<JsonObject>? edit = null, params string[] flags)
+    {
+        var bundle = s.Bundle(new[] { "sh", "-c", script }, edit, name: Sandbox.NewId("b"));
+        return s.Berth(new[] { "run" }.Concat(flags).Concat(new[] { "--bundle", bundle, Sandbox.NewId() }).ToArray()).Ok().Stdout;
+    }
+
+    static JsonObject Mount(string dest, string type, string source, params string[] options) => new()
+    {
+        ["destination"] = dest, ["type"] = type, ["source"] = source, ["options"] = new JsonArray(options.Select(o => (JsonNode)o!).ToArray()),
+    };
+
+    /// <summary>Mount point → (fstype, per-mount options, super options) from /proc/self/mountinfo text.</summary>
+    static Dictionary<string, (string Type, string Options, string Super)> MountInfo(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => (Left: l[..l.IndexOf(" - ")].Split(' '), Right: l[(l.IndexOf(" - ") + 3)..].Split(' ')))
+            .GroupBy(x => x.Left[4]).ToDictionary(g => g.Key, g => (g.Last().Right[0], g.Last().Left[5], g.Last().Right[2]));
+
+    [Fact]
+    public void The_default_mounts_are_in_place_with_their_options()
+    {
+        using var s = new Sandbox();
+        var mi = MountInfo(Run(s, "cat /proc/self/mountinfo"));
+        Assert.Equal("proc", mi["/proc"].Type);
+        Assert.Equal("tmpfs", mi["/dev"].Type);
+        Assert.Contains("size=65536k", mi["/dev"].Super);
+        Assert.Contains("nosuid", mi["/dev"].Options);
+        Assert.Equal("devpts", mi["/dev/pts"].Type);
+        Assert.Contains("ptmxmode=666", mi["/dev/pts"].Super);
+        Assert.Equal("tmpfs", mi["/dev/shm"].Type);
+        Assert.Contains("noexec", mi["/dev/shm"].Options);
+        Assert.Equal("mqueue", mi["/dev/mqueue"].Type);
+        Assert.Equal("sysfs", mi["/sys"].Type);
+        Assert.StartsWith("ro", mi["/sys"].Options);
+        Assert.StartsWith("ro", mi["/"].Options);
+        Assert.StartsWith("ro", mi["/proc/sys"].Options);
+        Assert.Equal("tmpfs", mi["/proc/acpi"].Type);
+    }
+
+    [Fact]
+    public void A_read_only_root_refuses_writes_and_a_writable_one_accepts_them()
+    {
+        using var s = new Sandbox();
+        Assert.Contains("Read-only file system", Run(s, "touch /x 2>&1; true"));
+        Assert.Equal("ok\n", Run(s, "touch /x && echo ok", c => c["root"]!["readonly"] = false));
+    }
+
+    [Fact]
+    public void Tmpfs_size_and_mode_options_apply()
+    {
+        using var s = new Sandbox();
+        var lines = Run(s, "stat -c %a /scratch; df -k /scratch | tail -1", c =>
+            c["mounts"]!.AsArray().Add(Mount("/scratch", "tmpfs", "tmpfs", "size=2m", "mode=700", "nodev"))).Split('\n');
+        Assert.Equal("700", lines[0]);
+        Assert.Equal("2048", lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    }
+
+    [Fact]
+    public void Missing_mount_targets_are_created_and_bind_mounts_honour_ro()
+    {
+        using var s = new Sandbox();
+        var host = Path.Combine(s.Work, "shared");
+        Directory.CreateDirectory(host);
+        File.WriteAllText(Path.Combine(host, "data"), "hello");
+        var lines = Run(s, "cat /deep/a/b/data; echo; touch /deep/a/b/new 2>&1; true", c =>
+            c["mounts"]!.AsArray().Add(Mount("/deep/a/b", "bind", host, "rbind", "ro"))).Split('\n');
+        Assert.Equal("hello", lines[0]);
+        Assert.Contains("Read-only file system", lines[1]);
+        Assert.False(File.Exists(Path.Combine(host, "new")));
+    }
+
+    [Fact]
+    public void Recursive_read_only_covers_submounts_where_plain_ro_does_not()
+    {
+        using var s = new Sandbox();
+        var host = Path.Combine(s.Work, "tree");
+        Directory.CreateDirectory(Path.Combine(host, "sub"));
+        Sandbox.Exec("mount", "-t", "tmpfs", "tmpfs", Path.Combine(host, "sub")).Ok();
+        try
+        {
+            var ro = Run(s, "touch /t/sub/f 2>&1 && echo wrote; true", c => c["mounts"]!.AsArray().Add(Mount("/t", "bind", host, "rbind", "ro")));
+            Assert.Equal("wrote\n", ro);
+            var rro = Run(s, "touch /t/sub/g 2>&1 && echo wrote; true", c => c["mounts"]!.AsArray().Add(Mount("/t", "bind", host, "rbind", "rro")));
+            Assert.Contains("Read-only file system", rro);
+        }
+        finally
+        {
+            Sandbox.Exec("umount", "-l", Path.Combine(host, "sub"));
+        }
+    }
+
+    [Fact]
+    public void A_symlink_in_the_image_cannot_aim_a_mount_at_the_host()
+    {
+        using var s = new Sandbox();
+        var victim = Path.Combine(s.Work, "victim");
+        Directory.CreateDirectory(victim);
+        var bundle = s.Bundle(new[] { "true" }, c =>
+            c["mounts"]!.AsArray().Add(Mount("/evil/sub", "tmpfs", "tmpfs")));
+        File.CreateSymbolicLink(Path.Combine(bundle, "rootfs", "evil"), victim);
+        s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok();
+        Assert.Empty(Directory.GetFileSystemEntries(victim));
+        // The link was followed inside the rootfs instead.
+        Assert.True(Directory.Exists(Path.Combine(bundle, "rootfs", victim.TrimStart('/'), "sub")));
+    }
+
+    [Fact]
+    public void Dev_has_the_default_devices_configured_devices_and_links()
+    {
+        using var s = new Sandbox();
+        var lines = Run(s,
+            "for d in null zero full random urandom tty mydev; do stat -c '%n %F %t:%T %a %u' /dev/$d; done; " +
+            "for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done; ls -d /dev/pts /dev/shm",
+            c => c["linux"]!["devices"] = new JsonArray(new JsonObject
+            {
+                ["path"] = "/dev/mydev", ["type"] = "c", ["major"] = 1, ["minor"] = 5, ["fileMode"] = 0x180, ["uid"] = 7,
+            })).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("/dev/null character special file 1:3 666 0", lines[0]);
+        Assert.Equal("/dev/zero character special file 1:5 666 0", lines[1]);
+        Assert.Equal("/dev/full character special file 1:7 666 0", lines[2]);
+        Assert.Equal("/dev/random character special file 1:8 666 0", lines[3]);
+        Assert.Equal("/dev/urandom character special file 1:9 666 0", lines[4]);
+        Assert.Equal("/dev/tty character special file 5:0 666 0", lines[5]);
+        Assert.Equal("/dev/mydev character special file 1:5 600 7", lines[6]);
+        Assert.Equal(new[] { "/proc/self/fd", "/proc/self/fd/0", "/proc/self/fd/1", "/proc/self/fd/2", "pts/ptmx" }, lines[7..12]);
+        Assert.Equal(new[] { "/dev/pts", "/dev/shm" }, lines[12..14]);
+    }
+
+    [Fact]
+    public void Masked_paths_are_empty_and_readonly_paths_refuse_writes()
+    {
+        using var s = new Sandbox();
+        var lines = Run(s,
+            "wc -c < /proc/keys; ls -A /sys/firmware | wc -l; echo 1 > /proc/sys/vm/overcommit_memory 2>&1; awk '$5 == \"/proc/fs\" {print $6}' /proc/self/mountinfo")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("0", lines[0].Trim());
+        Assert.Equal("0", lines[1].Trim());
+        Assert.Contains("Read-only file system", lines[2]);
+        Assert.StartsWith("ro,", lines[3]);
+    }
+
+    [Fact]
+    public void Hostname_domainname_and_namespaced_sysctls_are_set_inside_only()
+    {
+        using var s = new Sandbox();
+        var hostForward = File.ReadAllText("/proc/sys/net/ipv4/ip_forward");
+        var lines = Run(s, "hostname; cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni", c =>
+        {
+            c["hostname"] = "inner";
+            c["domainname"] = "example.test";
+            c["linux"]!["sysctl"] = new JsonObject { ["net.ipv4.ip_forward"] = hostForward.Trim() == "1" ? "0" : "1", ["kernel.shmmni"] = "1234" };
+        }).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("inner", lines[0]);
+        Assert.Equal("example.test", lines[1]);
+        Assert.NotEqual(hostForward.Trim(), lines[2]);
+        Assert.Equal("1234", lines[3]);
+        Assert.Equal(hostForward, File.ReadAllText("/proc/sys/net/ipv4/ip_forward"));
+    }
+
+    [Theory]
+    [InlineData("kernel.pid_max", "4194304", null)]
+    [InlineData("net.ipv4.ip_forward", "1", "network")]
+    [InlineData("kernel.shmmni", "10", "ipc")]
+    [InlineData("vm.swappiness", "10", null)]
+    public void A_sysctl_that_would_change_the_host_is_refused(string key, string value, string? dropNamespace)
+    {
+        using var s = new Sandbox();
+        var before = File.ReadAllText("/proc/sys/" + key.Replace('.', '/'));
+        var id = Sandbox.NewId();
+        var bundle = s.Bundle(new[] { "true" }, c =>
+        {
+            c["linux"]!["sysctl"] = new JsonObject { [key] = value };
+            if (dropNamespace is not null)
+                c["linux"]!["namespaces"] = new JsonArray(Sandbox.Namespaces(c).Where(n => (string)n!["type"]! != dropNamespace).Select(n => n!.DeepClone()).ToArray());
+        });
+        s.Berth("create", "--bundle", bundle, id).Fails($"linux.sysctl[\"{key}\"]");
+        Assert.Equal(before, File.ReadAllText("/proc/sys/" + key.Replace('.', '/')));
+        Assert.False(Directory.Exists(Path.Combine(s.Root, id)));
+    }
+
+    [Fact]
+    public void No_pivot_moves_the_root_and_cwd_is_created()
+    {
+        using var s = new Sandbox();
+        var lines = Run(s, "pwd; ls /; cat /proc/self/mountinfo | wc -l", c => c["process"]!["cwd"] = "/work/here", "--no-pivot")
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("/work/here", lines[0]);
+        Assert.Contains("bin", lines);
+    }
+
+    [Fact]
+    public void Rootfs_propagation_is_applied_to_the_containers_root()
+    {
+        using var s = new Sandbox();
+        string RootLine(string prop) => Run(s, "awk '$5 == \"/\"' /proc/self/mountinfo", c => c["linux"]!["rootfsPropagation"] = prop);
+        Assert.Contains("shared:", RootLine("rshared"));
+        Assert.DoesNotContain("shared:", RootLine("rprivate"));
+    }
+}
