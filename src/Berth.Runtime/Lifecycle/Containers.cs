@@ -110,6 +110,7 @@ public sealed class Containers
 
     public void Delete(string id, bool force)
     {
+        _store.RemoveAbandoned(id);
         using var dir = _store.Open(id, exclusive: true);
         if (dir is null)
         {

@@ -77,6 +77,26 @@ public sealed class StateStore
     }
 
     /// <summary>
+    /// Removes the temporary directories of creates of <paramref name="id"/> that died before
+    /// renaming theirs into place: nobody holds their lock any more.
+    /// </summary>
+    public void RemoveAbandoned(string id)
+    {
+        if (!Directory.Exists(Root)) return;
+        foreach (var path in Directory.EnumerateDirectories(Root, $".new-{id}-*"))
+        {
+            SafeFd fd;
+            try { fd = Files.Open(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW); }
+            catch (LinuxException) { continue; }
+            using (fd)
+            {
+                if (!Files.Flock(fd, exclusive: true, nonBlocking: true)) continue;
+                Directory.Delete(path, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
     /// Reads a record without taking the lock (state.json is replaced atomically), so `state`
     /// never waits behind a create or start. Exists is false when there is no such container.
     /// </summary>
