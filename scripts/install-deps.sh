@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Berth needs from Debian: `run` for building and the demo, `test` for tests and benchmarks.
 set -euo pipefail
-want=(gcc busybox-static jq)
+want=(gcc libc6-dev libseccomp-dev busybox-static jq)
 if [ "${1:-run}" = test ]; then
   want+=(runc crun hyperfine time iproute2 util-linux procps bc)
 fi

@@ -75,13 +75,21 @@ public static unsafe class ProcessAttributes
         LinuxException.ThrowIfError(Libc.syscall(Sys.SchedSetattr, 0, (long)&attr, 0, 0, 0, 0), "sched_setattr");
     }
 
-    /// <summary>sched_setaffinity for <paramref name="pid"/> (0: the calling thread) to the given CPUs.</summary>
-    public static void SetAffinity(int pid, IReadOnlyCollection<int> cpus)
+    /// <summary>A cpu_set_t for sched_setaffinity (at least 1024 CPUs wide, as glibc's).</summary>
+    public static ulong[] CpuMask(IEnumerable<int> cpus)
     {
-        int words = Math.Max(16, (cpus.Count == 0 ? 0 : cpus.Max() / 64 + 1));
-        ulong* mask = stackalloc ulong[words];
-        for (int i = 0; i < words; i++) mask[i] = 0;
-        foreach (var c in cpus) mask[c / 64] |= 1UL << (c % 64);
-        LinuxException.ThrowIfError(Libc.sched_setaffinity(pid, words * 8, mask), "sched_setaffinity", pid.ToString());
+        var list = cpus.ToList();
+        var mask = new ulong[Math.Max(16, list.Count == 0 ? 0 : list.Max() / 64 + 1)];
+        foreach (var c in list) mask[c / 64] |= 1UL << (c % 64);
+        return mask;
+    }
+
+    public static void SetAffinity(int pid, IEnumerable<int> cpus) => SetAffinity(pid, CpuMask(cpus));
+
+    /// <summary>sched_setaffinity for <paramref name="pid"/> (0: the calling thread).</summary>
+    public static void SetAffinity(int pid, ulong[] mask)
+    {
+        fixed (ulong* p = mask)
+            LinuxException.ThrowIfError(Libc.sched_setaffinity(pid, mask.Length * 8, p), "sched_setaffinity");
     }
 }

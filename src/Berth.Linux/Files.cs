@@ -92,6 +92,9 @@ public static unsafe class Files
         return bytes;
     }
 
+    /// <summary>close(2) of a raw descriptor this code owns outright (no SafeFd, no allocation).</summary>
+    public static void Close(int fd) => Libc.close(fd);
+
     public static int Read(SafeFd fd, Span<byte> buffer)
     {
         while (true)

@@ -108,9 +108,32 @@ public static unsafe class Processes
     /// <summary>execve(2); returns only by throwing.</summary>
     public static void Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
     {
-        using var strings = new NativeStrings(path, argv, envp);
-        Libc.execve(strings.Path, strings.Argv, strings.Envp);
-        throw LinuxException.FromLastError("execve", path);
+        using var prepared = new PreparedExec(path, argv, envp);
+        prepared.Exec();
+    }
+
+    /// <summary>An execve whose strings are already in native memory: calling it allocates nothing.</summary>
+    public sealed class PreparedExec : IDisposable
+    {
+        readonly NativeStrings _strings;
+        readonly string _path;
+
+        public PreparedExec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+        {
+            _path = path;
+            _strings = new NativeStrings(path, argv, envp);
+        }
+
+        /// <summary>Returns the errno if execve fails; does not return otherwise.</summary>
+        public int TryExec()
+        {
+            Libc.execve(_strings.Path, _strings.Argv, _strings.Envp);
+            return Marshal.GetLastPInvokeError();
+        }
+
+        public void Exec() => throw new LinuxException(TryExec(), "execve", _path);
+
+        public void Dispose() => _strings.Dispose();
     }
 
     /// <summary>waitpid; null when WNOHANG and nothing changed, throws ECHILD when no such child.</summary>

@@ -15,6 +15,76 @@ public static unsafe class Sockets
         return (new SafeFd(sv[0]), new SafeFd(sv[1]));
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    struct IoVec
+    {
+        public byte* Base;
+        public nuint Len;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLen;
+        public IoVec* Iov;
+        public nuint IovLen;
+        public void* Control;
+        public nuint ControlLen;
+        public int Flags;
+    }
+
+    /// <summary>
+    /// sendmsg with one descriptor in SCM_RIGHTS: how a pty master or a seccomp listener fd
+    /// crosses to another process. Allocates nothing (it runs under a seccomp filter in init).
+    /// </summary>
+    public static int TrySendFd(int socket, byte* data, int length, int fd)
+    {
+        const int SOL_SOCKET = 1, SCM_RIGHTS = 1;
+        // struct cmsghdr { size_t len; int level; int type; } followed by the int, padded to 8.
+        ulong* control = stackalloc ulong[3];
+        control[0] = 16 + sizeof(int);
+        ((int*)control)[2] = SOL_SOCKET;
+        ((int*)control)[3] = SCM_RIGHTS;
+        ((int*)control)[4] = fd;
+        var iov = new IoVec { Base = data, Len = (nuint)length };
+        var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
+        long rc = Libc.sendmsg(socket, &msg, 0x4000 /* MSG_NOSIGNAL */);
+        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
+    }
+
+    public static void SendFd(SafeFd socket, ReadOnlySpan<byte> data, SafeFd fd)
+    {
+        fixed (byte* p = data)
+        {
+            int e = TrySendFd(socket.Number, p, data.Length, fd.Number);
+            if (e != 0) throw new LinuxException(e, "sendmsg(SCM_RIGHTS)");
+        }
+    }
+
+    /// <summary>A stream socket connected to the Unix socket at <paramref name="path"/>.</summary>
+    public static SafeFd ConnectUnix(string path)
+    {
+        var fd = new SafeFd(LinuxException.ThrowIfError(Libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path);
+        if (bytes.Length >= 108)
+        {
+            fd.Dispose();
+            throw new LinuxException(Errno.ENAMETOOLONG, "connect", path);
+        }
+        byte* addr = stackalloc byte[110];
+        new Span<byte>(addr, 110).Clear();
+        *(ushort*)addr = AF_UNIX;
+        bytes.CopyTo(new Span<byte>(addr + 2, 108));
+        if (Libc.connect(fd.Number, addr, (uint)(2 + bytes.Length + 1)) < 0)
+        {
+            var e = LinuxException.FromLastError("connect", path);
+            fd.Dispose();
+            throw e;
+        }
+        return fd;
+    }
+
     [StructLayout(LayoutKind.Sequential, Size = 40)]
     struct IfReq
     {

@@ -30,6 +30,7 @@ public static class LifecycleCommands
         PidFile = cl.Value("pid-file"),
         NoPivot = cl.Has("no-pivot"),
         PreserveFds = cl.Int("preserve-fds", 0),
+        NoNewKeyring = cl.Has("no-new-keyring"),
     };
 
     public static int Create(Context ctx, IReadOnlyList<string> args)

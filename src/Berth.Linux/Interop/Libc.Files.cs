@@ -110,3 +110,9 @@ internal struct StatfsBuffer
     [FieldOffset(0)] public long Type;
     [FieldOffset(80)] public long Flags;
 }
+
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+}

@@ -14,6 +14,15 @@ internal static unsafe partial class Libc
     public static partial int ioctl(int fd, ulong request, void* arg);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint sendmsg(int fd, void* msg, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint recvmsg(int fd, void* msg, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int connect(int fd, byte* addr, uint len);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int poll(PollFd* fds, ulong nfds, int timeout);
 }
 

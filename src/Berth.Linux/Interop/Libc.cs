@@ -37,6 +37,12 @@ internal static class Sys
 
     public static long PivotRoot => Arm64 ? 41 : 155;
     public static long IoprioSet => Arm64 ? 30 : 251;
+    public static long Capset => Arm64 ? 91 : 126;
+    public static long Seccomp => Arm64 ? 277 : 317;
+    public static long Keyctl => Arm64 ? 219 : 250;
+    public static long Setgroups => Arm64 ? 159 : 116;
+    public static long Setresuid => Arm64 ? 147 : 117;
+    public static long Setresgid => Arm64 ? 149 : 119;
     public static long SchedSetattr => Arm64 ? 274 : 314;
     // Numbers from 424 up are shared by every architecture (asm-generic).
     public const long PidfdSendSignal = 424;

@@ -3,6 +3,8 @@ using Berth.Linux;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Protocol;
 using Berth.Runtime.Rootfs;
+using Berth.Runtime.Security;
+using Berth.Linux.Security;
 
 namespace Berth.Runtime.Init;
 
@@ -29,11 +31,10 @@ public static class ContainerInit
         var cfg = JsonIn.Parse(m.Payload, "init config", InitConfig.Read);
 
         string step = "start";
-        string path;
-        List<string> env;
+        ExecSequence last;
         try
         {
-            (path, env) = Prepare(cfg, s => step = s);
+            last = Prepare(cfg, s => step = s);
             sync.Send(SyncType.Ready);
         }
         catch (Exception e)
@@ -45,26 +46,15 @@ public static class ContainerInit
 
         if (cfg.FifoFd >= 0) WaitForStart(cfg.FifoFd);
 
-        var process = cfg.Spec.Process!;
-        try
-        {
-            if (process.ExecCpuAffinity?.Final is { } final)
-                ProcessAttributes.SetAffinity(0, CpuList.Parse(final, "process.execCPUAffinity.final"));
-            Signals.ResetForExec();
-            // Nothing of ours may reach the container's process (CVE-2024-21626): everything past
-            // stdio and the preserved descriptors closes at execve.
-            Files.CloseOnExecFrom(3 + cfg.PreserveFds);
-            Processes.Exec(path, process.Args!, env);
-        }
-        catch (Exception e)
-        {
-            Log.Stderr($"berth: init: exec {process.Args![0]}: {e.Message}");
-        }
+        // Returns only if a step failed; `start` has returned by now, so the container's stderr
+        // is the one place left to say what happened.
+        var failure = last.Run();
+        Log.Stderr($"berth: init: {failure}");
         return 127;
     }
 
-    /// <summary>Everything before the barrier. Returns the resolved executable and the final environment.</summary>
-    static (string Path, List<string> Env) Prepare(InitConfig cfg, Action<string> step)
+    /// <summary>Everything before the barrier; returns the prepared last steps.</summary>
+    static ExecSequence Prepare(InitConfig cfg, Action<string> step)
     {
         var spec = cfg.Spec;
         var ns = SpecValidator.ValidateNamespaces(spec.Linux?.Namespaces);
@@ -101,13 +91,44 @@ public static class ContainerInit
 
         ProcessSetup.Apply(process, spec.Linux, step);
 
+        if (!cfg.NoNewKeyring)
+        {
+            step("session keyring");
+            JoinSessionKeyring(cfg.Id);
+        }
+
+        step("LSM labels");
+        Lsm.SetExecLabels(process);
+
         step($"look up {process.Args![0]}");
         var path = Executable.Find(process.Args[0], process.Env);
 
-        var env = ProcessSetup.SwitchUser(process, SetgroupsAllowed(), step);
+        step("process.user");
+        if (userns) ProcessSetup.CheckMapped(process);
+        var env = ProcessSetup.Environment(process);
         env.AddRange(cfg.ExtraEnv);
         Files.Umask(process.User?.Umask ?? 0x12 /* 022 */);
-        return (path, env);
+
+        step("prepare exec");
+        return new ExecSequence(cfg, path, env, SetgroupsAllowed());
+    }
+
+    /// <summary>
+    /// A keyring of the container's own ("_ses.&lt;id&gt;"), so keys of the caller's session do
+    /// not leak in. Permissions as runc sets them: possessor all; user view, read, search,
+    /// link; group view.
+    /// </summary>
+    static void JoinSessionKeyring(string id)
+    {
+        try
+        {
+            int ring = Keyrings.JoinNewSession("_ses." + id);
+            Keyrings.SetPermissions(ring, 0x3f1b0100);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.ENOSYS)
+        {
+            // A kernel without keyrings has nothing to isolate.
+        }
     }
 
     /// <summary>A user namespace whose setgroups file says "deny" (rootless maps) forbids setgroups(2).</summary>

@@ -74,35 +74,38 @@ public static class ProcessSetup
     }
 
     /// <summary>
-    /// Switches to process.user: supplementary groups, then gid, then uid (each of which would
-    /// fail after the uid is no longer 0). HOME comes from the container's /etc/passwd when the
-    /// env does not set it, as runc does.
+    /// process.env plus HOME from the container's /etc/passwd when the env does not set it, as
+    /// runc does. The uid switch itself is the exec sequence's (ExecSequence).
     /// </summary>
-    public static List<string> SwitchUser(Oci.Runtime.Process p, bool setgroupsAllowed, Action<string> step)
+    public static List<string> Environment(Oci.Runtime.Process p)
     {
         var env = new List<string>(p.Env ?? new());
-        uint uid = p.User?.Uid ?? 0, gid = p.User?.Gid ?? 0;
-
         if (!env.Any(e => e.StartsWith("HOME=")))
         {
+            uint uid = p.User?.Uid ?? 0;
             using var root = Files.Open("/", O.PATH | O.DIRECTORY);
             var home = UserDb.Passwd(root).FirstOrDefault(u => u.Uid == uid)?.Home;
             env.Add("HOME=" + (string.IsNullOrEmpty(home) ? "/" : home));
         }
-
-        if (setgroupsAllowed)
-        {
-            step("process.user.additionalGids");
-            Credentials.SetGroups(p.User?.AdditionalGids ?? new());
-        }
-        else if (p.User?.AdditionalGids is { Count: > 0 })
-        {
-            throw new RuntimeException("process.user.additionalGids: this user namespace denies setgroups");
-        }
-        step($"process.user.gid {gid}");
-        Credentials.SetGid(gid);
-        step($"process.user.uid {uid}");
-        Credentials.SetUid(uid);
         return env;
+    }
+
+    /// <summary>In a user namespace, an unmapped uid or gid cannot be switched to: say so before the barrier.</summary>
+    public static void CheckMapped(Oci.Runtime.Process p)
+    {
+        static bool Mapped(string file, uint id)
+        {
+            foreach (var line in File.ReadLines(file))
+            {
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length == 3 && uint.TryParse(f[0], out var start) && uint.TryParse(f[2], out var count) && id >= start && id - start < count) return true;
+            }
+            return false;
+        }
+        uint uid = p.User?.Uid ?? 0, gid = p.User?.Gid ?? 0;
+        if (!Mapped("/proc/self/uid_map", uid)) throw new RuntimeException($"process.user.uid {uid} is not mapped in the container's user namespace");
+        if (!Mapped("/proc/self/gid_map", gid)) throw new RuntimeException($"process.user.gid {gid} is not mapped in the container's user namespace");
+        foreach (var g in p.User?.AdditionalGids ?? new())
+            if (!Mapped("/proc/self/gid_map", g)) throw new RuntimeException($"process.user.additionalGids: {g} is not mapped in the container's user namespace");
     }
 }

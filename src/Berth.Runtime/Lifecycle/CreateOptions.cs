@@ -6,4 +6,5 @@ public sealed record CreateOptions(string Id, string Bundle)
     public string? PidFile { get; init; }
     public bool NoPivot { get; init; }
     public int PreserveFds { get; init; }
+    public bool NoNewKeyring { get; init; }
 }

@@ -5,6 +5,7 @@ using Berth.Oci;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Cgroups;
 using Berth.Runtime.Protocol;
+using Berth.Runtime.Security;
 using Berth.Runtime.Store;
 
 namespace Berth.Runtime.Lifecycle;
@@ -38,6 +39,11 @@ public sealed class Launcher
         if (!Directory.Exists(rootfs))
             throw new RuntimeException($"root.path: {rootfs}: {(File.Exists(rootfs) ? "is not a directory" : "no such directory")}");
 
+        Lsm.Check(spec);
+        var caps = CapabilityResolver.Resolve(spec.Process!.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
+        var seccomp = spec.Linux?.Seccomp is { } profile ? SeccompCompiler.Compile(profile, _log) : null;
+        _log.Debug("create: security resolved");
+        using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
         var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
         var record = new ContainerRecord
@@ -72,10 +78,14 @@ public sealed class Launcher
                 Rootfs = rootfs,
                 NoPivot = o.NoPivot,
                 PreserveFds = Math.Max(o.PreserveFds, listenFds),
+                NoNewKeyring = o.NoNewKeyring,
+                Capabilities = caps,
+                SeccompProgram = seccomp is null ? null : Convert.ToBase64String(seccomp.Program),
+                SeccompFlags = seccomp?.Flags ?? 0,
                 ExtraEnv = listenFds > 0 ? new() { $"LISTEN_FDS={listenFds}", "LISTEN_PID=1" } : new(),
                 Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
-            Launch(spec, ns, init, fifo, placement, spawned);
+            Launch(spec, ns, init, fifo, listener, placement, spawned);
             _log.Debug("create: init ready");
 
             record.Pid = spawned.InitPid;
@@ -166,7 +176,7 @@ public sealed class Launcher
         }
     }
 
-    void Launch(Spec spec, NamespacePlan ns, InitConfig init, SafeFd fifo, Placement placement, Spawned spawned)
+    void Launch(Spec spec, NamespacePlan ns, InitConfig init, SafeFd fifo, SafeFd? listener, Placement placement, Spawned spawned)
     {
         var (bootRead, bootWrite) = Files.Pipe();
         var (syncParent, syncChild) = Sockets.UnixStreamPair();
@@ -192,6 +202,11 @@ public sealed class Launcher
             {
                 fds.Add(new ChildFd(fd, next));
                 boot.Joins.Add((flag, next++));
+            }
+            if (listener is not null)
+            {
+                fds.Add(new ChildFd(listener, next));
+                init.SeccompListenerFd = next++;
             }
 
             _log.Debug("create: spawning");
@@ -236,6 +251,7 @@ public sealed class Launcher
                     // The intermediate process exits right after reporting; reap it.
                     Processes.Wait(spawned.IntermediatePid);
                     spawned.IntermediatePid = 0;
+                    if (listener is not null) init.SeccompListenerState = ListenerState(spec, init, m.Pid);
                     sync.Send(SyncType.InitConfig, JsonOut.Document(init));
                     break;
                 case SyncType.Error:
@@ -255,6 +271,37 @@ public sealed class Launcher
         s.IntermediatePid = 0;
         return r is { } w ? (w.Status.Signal != 0 ? $" (killed by {Signals.Name(w.Status.Signal)})" : $" (exit status {w.Status.Code})") : "";
     }
+
+    static SafeFd ConnectListener(string path)
+    {
+        try
+        {
+            return Sockets.ConnectUnix(path);
+        }
+        catch (LinuxException e)
+        {
+            throw new RuntimeException($"linux.seccomp.listenerPath: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The document sent with the seccomp listener fd (runtime-spec "ContainerProcessState"):
+    /// which fds come along, the container's pid and metadata, and its state.
+    /// </summary>
+    static string ListenerState(Spec spec, InitConfig init, int pid) => System.Text.Encoding.UTF8.GetString(JsonOut.Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("ociVersion", SpecVersion.Current);
+        w.WriteStartArray("fds");
+        w.WriteStringValue("seccompFd");
+        w.WriteEndArray();
+        w.WriteNumber("pid", pid);
+        w.Opt("metadata", spec.Linux!.Seccomp!.ListenerMetadata);
+        w.WriteStartObject("state");
+        new State { Id = init.Id, Status = Status.Creating, Pid = pid, Bundle = init.Bundle, Annotations = spec.Annotations }.Write(w);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }));
 
     /// <summary>LISTEN_FDS, when systemd's LISTEN_PID names this process.</summary>
     static int ListenFds()

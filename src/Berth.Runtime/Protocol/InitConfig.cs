@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Berth.Oci.Json;
 using Berth.Oci.Runtime;
+using Berth.Linux.Security;
 
 namespace Berth.Runtime.Protocol;
 
@@ -21,6 +22,16 @@ public sealed class InitConfig : IJsonWritable
     public List<string> ExtraEnv { get; set; } = new();
     /// <summary>The container's cgroup in each hierarchy, for a `cgroup` mount inside it.</summary>
     public List<CgroupDir> Cgroups { get; set; } = new();
+    /// <summary>process.capabilities resolved to masks; null leaves the capabilities as they are.</summary>
+    public CapabilitySets? Capabilities { get; set; }
+    /// <summary>The compiled linux.seccomp program (base64 BPF) and its seccomp(2) flags.</summary>
+    public string? SeccompProgram { get; set; }
+    public uint SeccompFlags { get; set; }
+    /// <summary>A socket connected to linux.seccomp.listenerPath, and the state document to send with the listener fd.</summary>
+    public int SeccompListenerFd { get; set; } = -1;
+    public string? SeccompListenerState { get; set; }
+    /// <summary>--no-new-keyring: keep the caller's session keyring.</summary>
+    public bool NoNewKeyring { get; set; }
 
     public static InitConfig Read(JsonIn o) => new()
     {
@@ -32,6 +43,12 @@ public sealed class InitConfig : IJsonWritable
         NoPivot = o.Bool("noPivot") ?? false,
         PreserveFds = o.Int32("preserveFds") ?? 0,
         ExtraEnv = o.Strings("extraEnv") ?? new(),
+        Capabilities = o.Object("capabilities", c => new CapMasks(c)) is { } m ? m.Sets : null,
+        SeccompProgram = o.String("seccompProgram"),
+        SeccompFlags = o.UInt32("seccompFlags") ?? 0,
+        SeccompListenerFd = o.Int32("seccompListenerFd") ?? -1,
+        SeccompListenerState = o.String("seccompListenerState"),
+        NoNewKeyring = o.Bool("noNewKeyring") ?? false,
         Cgroups = o.Array("cgroups", CgroupDir.Read) ?? new(),
     };
 
@@ -45,8 +62,32 @@ public sealed class InitConfig : IJsonWritable
         w.WriteBoolean("noPivot", NoPivot);
         w.WriteNumber("preserveFds", PreserveFds);
         w.Opt("extraEnv", ExtraEnv);
+        if (Capabilities is { } c)
+        {
+            w.WriteStartObject("capabilities");
+            w.WriteNumber("bounding", c.Bounding);
+            w.WriteNumber("effective", c.Effective);
+            w.WriteNumber("permitted", c.Permitted);
+            w.WriteNumber("inheritable", c.Inheritable);
+            w.WriteNumber("ambient", c.Ambient);
+            w.WriteEndObject();
+        }
+        w.Opt("seccompProgram", SeccompProgram);
+        w.WriteNumber("seccompFlags", SeccompFlags);
+        w.WriteNumber("seccompListenerFd", SeccompListenerFd);
+        w.Opt("seccompListenerState", SeccompListenerState);
+        w.WriteBoolean("noNewKeyring", NoNewKeyring);
         w.Opt("cgroups", Cgroups);
     }
+}
+
+sealed class CapMasks
+{
+    public CapabilitySets Sets { get; }
+
+    public CapMasks(JsonIn o) => Sets = new CapabilitySets(
+        o.UInt64("bounding") ?? 0, o.UInt64("effective") ?? 0, o.UInt64("permitted") ?? 0,
+        o.UInt64("inheritable") ?? 0, o.UInt64("ambient") ?? 0);
 }
 
 /// <summary>A hierarchy's name ("memory", "name=systemd", "unified") and the container's directory in it.</summary>

@@ -1,0 +1,100 @@
+using Berth.Linux.Interop;
+
+namespace Berth.Linux.Security;
+
+/// <summary>A condition on one argument of a syscall (libseccomp's scmp_arg_cmp).</summary>
+public readonly record struct SeccompCondition(uint Index, SeccompOp Op, ulong Value, ulong ValueTwo);
+
+/// <summary>SCMP_CMP_* comparison operators.</summary>
+public enum SeccompOp { NotEqual = 1, LessThan = 2, LessOrEqual = 3, Equal = 4, GreaterOrEqual = 5, GreaterThan = 6, MaskedEqual = 7 }
+
+/// <summary>SECCOMP_RET_* action values as libseccomp encodes them (SCMP_ACT_*).</summary>
+public static class SeccompAction
+{
+    public const uint KillThread = 0x00000000, KillProcess = 0x80000000, Trap = 0x00030000,
+        Allow = 0x7fff0000, Log = 0x7ffc0000, Notify = 0x7fc00000;
+
+    public static uint Errno(uint errno) => 0x00050000 | (errno & 0xffff);
+    public static uint Trace(uint msg) => 0x7ff00000 | (msg & 0xffff);
+}
+
+/// <summary>
+/// A filter being built with libseccomp, exported as a classic BPF program. Berth loads that
+/// program itself (see SeccompLoader) instead of calling seccomp_load.
+/// </summary>
+public sealed unsafe class SeccompFilter : IDisposable
+{
+    nint _ctx;
+
+    public SeccompFilter(uint defaultAction)
+    {
+        _ctx = Libseccomp.seccomp_init(defaultAction);
+        if (_ctx == 0) throw new LinuxException(Errno.EINVAL, "seccomp_init");
+        // libseccomp must not set no_new_privs on its own: NNP is process.noNewPrivileges' call.
+        Check(Libseccomp.seccomp_attr_set(_ctx, 3 /* SCMP_FLTATR_CTL_NNP */, 0), "seccomp_attr_set(CTL_NNP)");
+    }
+
+    static void Check(int rc, string op)
+    {
+        if (rc < 0) throw new LinuxException(-rc, op);
+    }
+
+    public static uint NativeArch => Libseccomp.seccomp_arch_native();
+
+    /// <summary>AUDIT_ARCH_* token for a libseccomp arch name ("x86_64"), or 0 if unknown.</summary>
+    public static uint ResolveArch(string name) => Libseccomp.seccomp_arch_resolve_name(name);
+
+    /// <summary>The syscall's number on <paramref name="arch"/>, or null if libseccomp does not know it there.</summary>
+    public static int? ResolveSyscall(uint arch, string name)
+    {
+        int nr = Libseccomp.seccomp_syscall_resolve_name_arch(arch, name);
+        return nr >= 0 ? nr : null;
+    }
+
+    public void AddArch(uint arch)
+    {
+        int rc = Libseccomp.seccomp_arch_add(_ctx, arch);
+        if (rc != -Errno.EEXIST) Check(rc, "seccomp_arch_add");
+    }
+
+    /// <summary>Filter attributes (SCMP_FLTATR_*).</summary>
+    public void SetAttribute(int attr, uint value) => Check(Libseccomp.seccomp_attr_set(_ctx, attr, value), $"seccomp_attr_set({attr})");
+
+    public const int AttrLog = 5, AttrSpecAllow = 6;
+
+    public void AddRule(uint action, int syscallNr, IReadOnlyList<SeccompCondition> conditions, string describe)
+    {
+        var args = stackalloc ArgCmp[Math.Max(1, conditions.Count)];
+        for (int i = 0; i < conditions.Count; i++)
+            args[i] = new ArgCmp { Arg = conditions[i].Index, Op = (int)conditions[i].Op, DatumA = conditions[i].Value, DatumB = conditions[i].ValueTwo };
+        int rc = Libseccomp.seccomp_rule_add_array(_ctx, action, syscallNr, (uint)conditions.Count, args);
+        if (rc < 0) throw new LinuxException(-rc, "seccomp_rule_add", describe);
+    }
+
+    /// <summary>The filter as a classic BPF program (struct sock_filter[]), 8 bytes an instruction.</summary>
+    public byte[] ExportBpf()
+    {
+        using var mem = new SafeFd(LinuxException.ThrowIfError(Libc.memfd_create("seccomp-bpf", 1 /* MFD_CLOEXEC */), "memfd_create"));
+        Check(Libseccomp.seccomp_export_bpf(_ctx, mem.Number), "seccomp_export_bpf");
+        long offset = 0;
+        var program = new byte[Files.Fstat(mem).Size];
+        fixed (byte* p = program)
+        {
+            // Read the exported program back from the start of the memfd.
+            LinuxException.ThrowIfError(Libc.lseek(mem.Number, 0, 0), "lseek");
+            while (offset < program.Length)
+            {
+                var n = Libc.read(mem.Number, p + offset, program.Length - (nint)offset);
+                if (n <= 0) throw LinuxException.FromLastError("read", "exported seccomp program");
+                offset += n;
+            }
+        }
+        return program;
+    }
+
+    public void Dispose()
+    {
+        if (_ctx != 0) Libseccomp.seccomp_release(_ctx);
+        _ctx = 0;
+    }
+}

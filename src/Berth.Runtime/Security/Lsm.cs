@@ -1,0 +1,47 @@
+using Berth.Linux;
+using Berth.Oci.Runtime;
+
+namespace Berth.Runtime.Security;
+
+/// <summary>
+/// AppArmor and SELinux: applied when the host runs them, a clear error when the config asks
+/// for a label this host cannot enforce (silently running unconfined would be worse).
+/// </summary>
+public static class Lsm
+{
+    public static bool AppArmorEnabled =>
+        File.Exists("/sys/kernel/security/apparmor/profiles") ||
+        (File.Exists("/sys/module/apparmor/parameters/enabled") && File.ReadAllText("/sys/module/apparmor/parameters/enabled").Trim() == "Y");
+
+    public static bool SelinuxEnabled => File.Exists("/sys/fs/selinux/enforce");
+
+    /// <summary>Launcher-side check of every label the config sets.</summary>
+    public static void Check(Spec spec)
+    {
+        if (!string.IsNullOrEmpty(spec.Process?.ApparmorProfile) && !AppArmorEnabled)
+            throw new RuntimeException($"process.apparmorProfile: \"{spec.Process.ApparmorProfile}\" cannot be applied: AppArmor is not enabled on this host");
+        if (!string.IsNullOrEmpty(spec.Process?.SelinuxLabel) && !SelinuxEnabled)
+            throw new RuntimeException($"process.selinuxLabel: \"{spec.Process.SelinuxLabel}\" cannot be applied: SELinux is not enabled on this host");
+        if (!string.IsNullOrEmpty(spec.Linux?.MountLabel) && !SelinuxEnabled)
+            throw new RuntimeException($"linux.mountLabel: \"{spec.Linux.MountLabel}\" cannot be applied: SELinux is not enabled on this host");
+        var mounts = spec.Mounts ?? new();
+        for (int i = 0; i < mounts.Count; i++)
+            if (mounts[i].Options?.FirstOrDefault(o => o.StartsWith("context=") || o.StartsWith("fscontext=") || o.StartsWith("defcontext=") || o.StartsWith("rootcontext=")) is { } label && !SelinuxEnabled)
+                throw new RuntimeException($"mounts[{i}].options: \"{label}\" is an SELinux label and SELinux is not enabled on this host");
+    }
+
+    /// <summary>
+    /// Sets the labels the next execve takes on (init, before the barrier): the exec attribute
+    /// of the LSM, so init itself keeps running unconfined until it execs the process.
+    /// </summary>
+    public static void SetExecLabels(Process p)
+    {
+        if (!string.IsNullOrEmpty(p.ApparmorProfile))
+        {
+            var attr = Directory.Exists("/proc/self/attr/apparmor") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
+            Files.WriteFile(attr, "exec " + p.ApparmorProfile);
+        }
+        if (!string.IsNullOrEmpty(p.SelinuxLabel))
+            Files.WriteFile("/proc/self/attr/exec", p.SelinuxLabel);
+    }
+}
