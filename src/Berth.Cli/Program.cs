@@ -103,7 +103,7 @@ namespace Berth.Cli
               kill     send a signal to a container's init (or --all processes)
               delete   remove a container and its resources
               list     list containers
-              spec     write a default config.json
+              spec     write a default config.json (--rootless, --hardened)
 
             Global options:
               --root DIR          state directory (default /run/berth)

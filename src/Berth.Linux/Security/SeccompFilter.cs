@@ -44,6 +44,27 @@ public sealed unsafe class SeccompFilter : IDisposable
     /// <summary>AUDIT_ARCH_* token for a libseccomp arch name ("x86_64"), or 0 if unknown.</summary>
     public static uint ResolveArch(string name) => Libseccomp.seccomp_arch_resolve_name(name);
 
+    /// <summary>
+    /// The number libseccomp uses for <paramref name="name"/> in rules: the native one, or a
+    /// negative pseudo-number for a syscall only another filter architecture has (socketcall
+    /// for x86 on x86_64). Null if no architecture has it.
+    /// </summary>
+    public static int? ResolveSyscallForRules(string name)
+    {
+        int nr = Libseccomp.seccomp_syscall_resolve_name(name);
+        return nr == -1 ? null : nr;
+    }
+
+    /// <summary>"major.minor.micro" of the linked libseccomp.</summary>
+    public static string Version
+    {
+        get
+        {
+            var v = (uint*)Libseccomp.seccomp_version();
+            return v == null ? "unknown" : $"{v[0]}.{v[1]}.{v[2]}";
+        }
+    }
+
     /// <summary>The syscall's number on <paramref name="arch"/>, or null if libseccomp does not know it there.</summary>
     public static int? ResolveSyscall(uint arch, string name)
     {

@@ -60,6 +60,45 @@ public static class DefaultSpec
         };
     }
 
+    /// <summary>
+    /// `berth spec --hardened`: every capability dropped but CAP_NET_BIND_SERVICE, no new
+    /// privileges, a read-only root with tmpfs /tmp and /run, a cgroup namespace, and the
+    /// seccomp allowlist in Profiles/seccomp-hardened.json for this machine's architectures.
+    /// </summary>
+    public static Spec Hardened(string machineArchitecture)
+    {
+        var spec = Create();
+        var only = new[] { "CAP_NET_BIND_SERVICE" };
+        var p = spec.Process!;
+        p.Capabilities = new Capabilities
+        {
+            Bounding = new(only), Effective = new(only), Permitted = new(only), Inheritable = new(only), Ambient = new(only),
+        };
+        p.NoNewPrivileges = true;
+        spec.Root!.Readonly = true;
+        spec.Mounts!.Add(new Mount { Destination = "/tmp", Type = "tmpfs", Source = "tmpfs", Options = new() { "nosuid", "nodev", "noexec", "mode=1777", "size=65536k" } });
+        spec.Mounts.Add(new Mount { Destination = "/run", Type = "tmpfs", Source = "tmpfs", Options = new() { "nosuid", "nodev", "noexec", "mode=755", "size=16384k" } });
+        spec.Linux!.Namespaces!.Add(new LinuxNamespace { Type = "cgroup" });
+        var seccomp = HardenedSeccomp();
+        seccomp.Architectures = machineArchitecture switch
+        {
+            "aarch64" or "arm64" => new() { "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM" },
+            _ => new() { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32" },
+        };
+        spec.Linux.Seccomp = seccomp;
+        return spec;
+    }
+
+    /// <summary>The allowlist as shipped (an OCI seccomp object; its "comment" fields are ignored like any unknown property).</summary>
+    public static Seccomp HardenedSeccomp()
+    {
+        using var stream = typeof(DefaultSpec).Assembly.GetManifestResourceStream("seccomp-hardened.json")
+            ?? throw new InvalidOperationException("seccomp-hardened.json is not embedded");
+        using var ms = new MemoryStream();
+        stream.CopyTo(ms);
+        return Json.JsonIn.Parse(ms.ToArray(), "seccomp-hardened.json", Seccomp.Read);
+    }
+
     /// <summary>runc's --rootless rewrite: a user namespace mapping the caller to root, no network namespace, /sys bind-mounted, no uid=/gid= mount options, no cgroup resources.</summary>
     public static Spec ToRootless(Spec spec, uint uid, uint gid)
     {

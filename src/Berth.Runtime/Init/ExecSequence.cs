@@ -13,7 +13,8 @@ namespace Berth.Runtime.Init;
 /// (DESIGN.md): no_new_privs → seccomp when noNewPrivileges is false (loading it then needs
 /// CAP_SYS_ADMIN, so before the drop) → bounding set → groups, gid, uid (keeping the
 /// permitted set) → capset and ambient → seccomp when noNewPrivileges is true → listener fd to
-/// the seccomp agent → signal state reset → close fds → execve.
+/// the seccomp agent → execve (signal state reset and close-on-exec come just before the
+/// second seccomp point, see Run).
 /// They run after the exec barrier, so the container's profile never has to allow init's own
 /// barrier work. Everything is prepared (and checked) before the barrier, and nothing here
 /// allocates managed memory once the filter is loaded.
@@ -89,11 +90,13 @@ public sealed unsafe class ExecSequence : IDisposable
             }
 
             if (_finalCpus is not null) ProcessAttributes.SetAffinity(0, _finalCpus);
+            // Signal reset and close-on-exec before the filter rather than after: the effect at
+            // execve is the same, and the container's profile then only has to allow execve.
+            Signals.ResetForExec();
+            Files.CloseOnExecFrom(_keepFds);
 
             if (_seccomp is not null && _noNewPrivs && LoadSeccomp() is { } e2) return e2;
 
-            Signals.ResetForExec();
-            Files.CloseOnExecFrom(_keepFds);
             return $"execve: {Errnos.Describe(_exec.TryExec())}";
         }
         catch (LinuxException e)

@@ -41,7 +41,7 @@ public sealed class Launcher
 
         Lsm.Check(spec);
         var caps = CapabilityResolver.Resolve(spec.Process!.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
-        var seccomp = spec.Linux?.Seccomp is { } profile ? SeccompCompiler.Compile(profile, _log) : null;
+        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);

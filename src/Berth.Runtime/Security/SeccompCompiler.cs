@@ -82,7 +82,7 @@ public static class SeccompCompiler
                 foreach (var arch in arches)
                     if (SeccompFilter.ResolveSyscall(arch, name) is { } n) maxNr[arch] = Math.Max(maxNr[arch], n);
                 if (action == defaultAction) continue; // libseccomp refuses a rule that repeats the default
-                if (SeccompFilter.ResolveSyscall(native, name) is not { } nr)
+                if (SeccompFilter.ResolveSyscallForRules(name) is not { } nr)
                 {
                     // runc's rule: a name this libseccomp does not know is skipped, not an error.
                     log.Debug($"seccomp: skipping unknown syscall \"{name}\"");
