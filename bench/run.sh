@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: berth vs runc vs crun running /bin/true from the same busybox bundle.
-# crun 1.8.1 refuses this hybrid cgroup host, so the whole bench runs in a private mount
-# namespace with /sys/fs/cgroup/unified unmounted there (the host keeps its mount).
+# `make bench`: berth vs runc vs crun running /bin/true from the same busybox bundle, with
+# the default config (`berth spec`) and with the hardened one (`berth spec --hardened`:
+# seccomp allowlist, capabilities dropped, no_new_privs). crun 1.8.1 refuses this hybrid
+# cgroup host, so everything runs in a private mount namespace with
+# /sys/fs/cgroup/unified unmounted there (the host keeps its mount).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 berth=$(realpath "$here/../out/berth")
@@ -9,29 +11,37 @@ work=$(mktemp -d /tmp/berth-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 runs=${RUNS:-50}
 
-"$here/../scripts/busybox-rootfs.sh" "$work/bundle/rootfs"
-"$berth" spec --bundle "$work/bundle"
-# ociVersion 1.0.2: crun 1.8.1 rejects newer versions.
-jq '.ociVersion = "1.0.2" | .process.terminal = false | .process.args = ["true"]' \
-  "$work/bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$work/bundle/config.json"
+for config in default hardened; do
+  bundle=$work/$config
+  "$here/../scripts/busybox-rootfs.sh" "$bundle/rootfs"
+  if [ $config = hardened ]; then "$berth" spec --hardened --bundle "$bundle"; else "$berth" spec --bundle "$bundle"; fi
+  # ociVersion 1.0.2: crun 1.8.1 rejects newer versions.
+  jq '.ociVersion = "1.0.2" | .process.terminal = false | .process.args = ["true"]' \
+    "$bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$bundle/config.json"
+done
 
 export BERTH=$berth WORK=$work RUNS=$runs
 unshare -m --propagation private bash -euo pipefail -c '
   umount /sys/fs/cgroup/unified
-  cd "$WORK/bundle"
-  hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/run.json" \
-    -n berth "$BERTH --root $WORK/berth-state run bench-berth" \
-    -n runc "runc --root $WORK/runc-state run bench-runc" \
-    -n crun "crun --root $WORK/crun-state run bench-crun" >/dev/null
+  for config in default hardened; do
+    cd "$WORK/$config"
+    hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/$config.json" \
+      -n berth "$BERTH --root $WORK/berth-state run bench-berth" \
+      -n runc "runc --root $WORK/runc-state run bench-runc" \
+      -n crun "crun --root $WORK/crun-state run bench-crun" >/dev/null
+  done
+  cd "$WORK/default"
   for rt in berth runc crun; do
     case $rt in berth) cmd="$BERTH --root $WORK/berth-state run rss-berth";; *) cmd="$rt --root $WORK/$rt-state run rss-$rt";; esac
     /usr/bin/time -f "%M" -o "$WORK/rss-$rt" $cmd
   done
 '
-median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1000' "$work/run.json"; }
-b=$(median berth); r=$(median runc); c=$(median crun)
-printf "run /bin/true, median of %d (ms): berth %.1f  runc %.1f  crun %.1f\n" "$runs" "$b" "$r" "$c"
-printf "ratio berth/runc: %.2f (target <= 0.50)   berth/crun: %.2f (target <= 1.00)\n" \
-  "$(echo "$b / $r" | bc -l)" "$(echo "$b / $c" | bc -l)"
+median() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000' "$work/$1.json"; }
+for config in default hardened; do
+  b=$(median $config berth); r=$(median $config runc); c=$(median $config crun)
+  printf "%-8s run /bin/true, median of %d (ms): berth %.1f  runc %.1f  crun %.1f   berth/runc %.2f  berth/crun %.2f\n" \
+    "$config" "$runs" "$b" "$r" "$c" "$(echo "$b / $r" | bc -l)" "$(echo "$b / $c" | bc -l)"
+done
+echo "targets: berth/runc <= 0.50, berth/crun <= 1.00 (default config)"
 printf "peak RSS (KiB, max over the process tree): berth %s  runc %s  crun %s\n" \
   "$(cat "$work/rss-berth")" "$(cat "$work/rss-runc")" "$(cat "$work/rss-crun")"

@@ -181,7 +181,7 @@ static const char *ns_name(uint32_t flag)
 	}
 }
 
-__attribute__((constructor)) static void nsenter(void)
+__attribute__((constructor(101))) static void nsenter(void)
 {
 	const char *env = getenv("_BERTH_BOOTSTRAP");
 	if (env == NULL)

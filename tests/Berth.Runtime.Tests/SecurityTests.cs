@@ -96,13 +96,26 @@ public class SecurityTests
     public void Each_container_gets_its_own_session_keyring_unless_told_not_to()
     {
         using var s = new Sandbox();
-        // /proc/keys lists the keys the reader can see; unmask it for this test.
-        Action<JsonObject> unmask = c => c["linux"]!["maskedPaths"] = new JsonArray();
-        var id = Sandbox.NewId();
-        var mine = s.Berth("run", "--bundle", s.Bundle(new[] { "cat", "/proc/keys" }, unmask, name: "a"), id).Ok().Stdout;
-        Assert.Contains($"_ses.{id}", mine);
-        var shared = s.Berth("run", "--no-new-keyring", "--bundle", s.Bundle(new[] { "cat", "/proc/keys" }, unmask, name: "b"), Sandbox.NewId()).Ok().Stdout;
-        Assert.DoesNotContain("_ses.t-", shared);
+        // The probe asks keyctl(GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING) for the session
+        // keyring's serial; /proc/keys (unmasked for this test) gives its name.
+        const string script = "printf '%08x\\n' $(probe 250 0 -3 0 | cut -d' ' -f2); cat /proc/keys";
+        string SessionName(string output)
+        {
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var line = lines.Skip(1).Single(l => l.StartsWith(lines[0] + " "));
+            return line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[8].TrimEnd(':');
+        }
+        string Run(string name, params string[] flags)
+        {
+            var bundle = s.Bundle(new[] { "sh", "-c", script }, c => c["linux"]!["maskedPaths"] = new JsonArray(), name: name);
+            NativeTools.InstallProbe(bundle);
+            var id = Sandbox.NewId();
+            return SessionName(s.Berth(new[] { "run" }.Concat(flags).Concat(new[] { "--bundle", bundle, id }).ToArray()).Ok().Stdout) + "|" + id;
+        }
+        var own = Run("a").Split('|');
+        Assert.Equal($"_ses.{own[1]}", own[0]);
+        var shared = Run("b", "--no-new-keyring").Split('|');
+        Assert.False(shared[0].StartsWith("_ses.t-"), $"session keyring {shared[0]}");
     }
 
     [Theory]
