@@ -13,7 +13,9 @@
  *   4. asks the launcher to place it in every cgroup, then unshares the cgroup namespace,
  *      so that namespace is rooted at the container's cgroup;
  *   5. writes time offsets (before any process enters the new time namespace);
- *   6. forks: the child enters the pid and time namespaces; the parent reports its pid and exits.
+ *   6. forks with CLONE_PARENT: the child enters the pid and time namespaces and is a child
+ *      of the launcher itself (so `run` and `exec` can wait for it); the parent reports its
+ *      pid and exits.
  * The child returns from the constructor and the .NET runtime starts `berth init` inside.
  *
  * Messages on the sync socket are framed as {u32 type, u32 length, payload}; the C# side
@@ -30,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -221,6 +225,18 @@ __attribute__((constructor(101))) static void nsenter(void)
 	}
 
 	uint32_t flags = h.clone_flags;
+	int userns = (flags & CLONE_NEWUSER) != 0;
+	for (uint32_t i = 0; i < h.njoin; i++)
+		userns |= join[i].nstype == CLONE_NEWUSER;
+	/*
+	 * Non-dumpable: a process of the container cannot open our /proc/<pid>/exe, fds or memory
+	 * (CVE-2019-5736 and kin) without CAP_SYS_PTRACE. In a user namespace we stay dumpable: the
+	 * launcher must write our uid_map, the namespace's root must reach our /proc files, and the
+	 * mapped uid cannot write host files anyway. execve resets it for the container's process.
+	 */
+	if (!userns && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail("prctl(PR_SET_DUMPABLE)");
+
 	if (flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
 			bail("creating user namespace");
@@ -250,9 +266,10 @@ __attribute__((constructor(101))) static void nsenter(void)
 	if (flags & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0)
 		bail("creating cgroup namespace");
 
-	pid_t child = fork();
+	/* A raw clone, as fork(2) cannot take CLONE_PARENT. Safe here: single-threaded, no locks held. */
+	pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
 	if (child < 0)
-		bail("fork into the new pid namespace");
+		bail("clone into the new pid namespace");
 	if (child > 0) {
 		send_pid(SYNC_CHILD_PID, child);
 		_exit(0);

@@ -116,3 +116,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial long lseek(int fd, long offset, int whence);
 }
+
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial long copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
+}

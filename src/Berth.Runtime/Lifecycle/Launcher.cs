@@ -209,11 +209,20 @@ public sealed class Launcher
                 init.SeccompListenerFd = next++;
             }
 
+            // From a sealed copy whenever a process of the container could see init running:
+            // a new pid namespace has no other process until init execs (CVE-2019-5736).
+            using var sealedCopy = ns.Set.New("pid") ? null : SealedExecutable.Create();
+            var exe = "/proc/self/exe";
+            if (sealedCopy is not null)
+            {
+                fds.Add(new ChildFd(sealedCopy, next));
+                exe = $"/proc/self/fd/{next++}";
+            }
             _log.Debug("create: spawning");
             using (bootRead)
             using (syncChild)
             {
-                spawned.IntermediatePid = Processes.Spawn("/proc/self/exe", new[] { "berth", "init" },
+                spawned.IntermediatePid = Processes.Spawn(exe, new[] { "berth", "init" },
                     new[] { $"_BERTH_BOOTSTRAP={fdBase}", $"_BERTH_SYNC={fdBase + 1}" }, fds);
             }
             _log.Debug("create: spawned");
