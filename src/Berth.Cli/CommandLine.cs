@@ -1,7 +1,7 @@
 namespace Berth.Cli;
 
 /// <summary>A flag a command accepts: its long name, an optional one-letter alias, and whether it takes a value.</summary>
-public sealed record Flag(string Name, char? Short = null, bool TakesValue = false);
+public sealed record Flag(string Name, char? Short = null, bool TakesValue = false, bool Repeated = false);
 
 /// <summary>
 /// runc's (urfave/cli) conventions: "--flag", "-flag", "-f", "--flag=value" or "--flag value";
@@ -10,6 +10,7 @@ public sealed record Flag(string Name, char? Short = null, bool TakesValue = fal
 public sealed class CommandLine
 {
     readonly Dictionary<string, string?> _values = new();
+    readonly Dictionary<string, List<string>> _lists = new();
     public List<string> Positional { get; } = new();
 
     public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlyList<Flag> flags, bool stopAtPositional = true)
@@ -40,6 +41,11 @@ public sealed class CommandLine
                     inline = args[i];
                 }
                 cl._values[flag.Name] = inline;
+                if (flag.Repeated)
+                {
+                    if (!cl._lists.TryGetValue(flag.Name, out var list)) cl._lists[flag.Name] = list = new();
+                    list.Add(inline);
+                }
             }
             else
             {
@@ -53,6 +59,9 @@ public sealed class CommandLine
 
     public bool Has(string name) => _values.TryGetValue(name, out var v) && v != "false";
     public string? Value(string name) => _values.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Every value of a repeatable flag, in order.</summary>
+    public IReadOnlyList<string> Values(string name) => _lists.TryGetValue(name, out var l) ? l : Array.Empty<string>();
 
     public int Int(string name, int fallback)
     {

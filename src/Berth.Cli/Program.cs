@@ -54,6 +54,7 @@ namespace Berth.Cli
                     "state" => LifecycleCommands.State(ctx, rest),
                     "kill" => LifecycleCommands.Kill(ctx, rest),
                     "delete" => LifecycleCommands.Delete(ctx, rest),
+                    "exec" => LifecycleCommands.Exec(ctx, rest),
                     "list" => LifecycleCommands.List(ctx, rest),
                     "spec" => SpecCommand.Run(rest),
                     _ => throw new UsageException($"unknown command \"{command}\" (see berth --help)"),
@@ -100,6 +101,7 @@ namespace Berth.Cli
               start    run the user process of a created container
               run      create and start a container
               state    print a container's state as JSON
+              exec     run a new process in a running container
               kill     send a signal to a container's init (or --all processes)
               delete   remove a container and its resources
               list     list containers

@@ -15,10 +15,16 @@ public readonly record struct ExitStatus(int Code, int Signal)
 }
 
 /// <summary>What /proc/&lt;pid&gt;/stat says about liveness.</summary>
-public readonly record struct ProcStat(char State, ulong StartTime)
+public readonly record struct ProcStat(char State, ulong StartTime, uint Flags = 0)
 {
-    /// <summary>Z (zombie) and X (dead) count as gone: this VM's pid 1 reaps lazily.</summary>
-    public bool IsGone => State is 'Z' or 'X';
+    const uint PF_EXITING = 0x4;
+
+    /// <summary>
+    /// Z (zombie) and X (dead) count as gone: this VM's pid 1 reaps lazily. So does a process
+    /// already exiting (PF_EXITING): a pid namespace's init that was killed waits, still in
+    /// state S or D, until every other process of its namespace is reaped.
+    /// </summary>
+    public bool IsGone => State is 'Z' or 'X' || (Flags & PF_EXITING) != 0;
 
     public static ProcStat? Read(int pid)
     {
@@ -35,9 +41,10 @@ public readonly record struct ProcStat(char State, ulong StartTime)
         int close = text.LastIndexOf(')');
         if (close < 0) return null;
         var fields = text[(close + 2)..].Split(' ');
-        // fields[0] is field 3 (state); starttime is field 22.
+        // fields[0] is field 3 (state); flags is field 9; starttime is field 22.
         if (fields.Length < 20 || fields[0].Length != 1) return null;
-        return ulong.TryParse(fields[19], out var start) ? new ProcStat(fields[0][0], start) : null;
+        uint.TryParse(fields[6], out var flags);
+        return ulong.TryParse(fields[19], out var start) ? new ProcStat(fields[0][0], start, flags) : null;
     }
 
     /// <summary>True if <paramref name="pid"/> is the same, still running process that started at <paramref name="startTime"/>.</summary>
@@ -156,6 +163,12 @@ public static unsafe class Processes
     /// <summary>Orphans of our descendants are re-parented to us, so we can reap the container's init.</summary>
     public static void BecomeSubreaper() =>
         LinuxException.ThrowIfError(Libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)");
+
+    const int PR_SET_DUMPABLE = 4;
+
+    /// <summary>A non-dumpable process's /proc files (exe, fd, mem) need CAP_SYS_PTRACE to open.</summary>
+    public static void SetDumpable(bool on) =>
+        LinuxException.ThrowIfError(Libc.prctl(PR_SET_DUMPABLE, on ? 1u : 0u, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
 
     public static void NewSession() => LinuxException.ThrowIfError(Libc.setsid(), "setsid");
 

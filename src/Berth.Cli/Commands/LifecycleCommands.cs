@@ -46,6 +46,43 @@ public static class LifecycleCommands
         return Runtime(ctx).Run(Options(cl, "run"), cl.Has("detach"), cl.Has("keep"));
     }
 
+    static readonly Flag[] ExecFlags =
+    {
+        new("process", 'p', true), new("tty", 't'), new("console-socket", null, true), new("detach", 'd'),
+        new("pid-file", null, true), new("cwd", null, true), new("env", 'e', true, Repeated: true),
+        new("user", 'u', true), new("additional-gids", 'g', true, Repeated: true), new("cap", 'c', true, Repeated: true),
+        new("no-new-privs"), new("apparmor", null, true), new("process-label", null, true),
+        new("preserve-fds", null, true), new("ignore-paused"), new("cgroup", null, true, Repeated: true),
+    };
+
+    public static int Exec(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = CommandLine.Parse(args, ExecFlags);
+        if (cl.Positional.Count == 0) throw new UsageException("exec: a container id is required");
+        if (cl.Values("cgroup").Count > 0) throw new UsageException("exec: --cgroup is not supported: the process joins the container's own cgroups");
+        var o = new ExecOptions(cl.Positional[0])
+        {
+            ProcessFile = cl.Value("process"),
+            Args = cl.Positional.Skip(1).ToList(),
+            Detach = cl.Has("detach"),
+            PidFile = cl.Value("pid-file"),
+            Cwd = cl.Value("cwd"),
+            Env = cl.Values("env"),
+            User = cl.Value("user"),
+            AdditionalGids = cl.Values("additional-gids"),
+            Caps = cl.Values("cap"),
+            NoNewPrivs = cl.Has("no-new-privs"),
+            Apparmor = cl.Value("apparmor"),
+            ProcessLabel = cl.Value("process-label"),
+            PreserveFds = cl.Int("preserve-fds", 0),
+            Tty = cl.Has("tty"),
+            ConsoleSocket = cl.Value("console-socket"),
+        };
+        if (o.ProcessFile is not null && o.Args.Count > 0) throw new UsageException("exec: give a command or --process, not both");
+        if (ctx.SystemdCgroup) throw new RuntimeException("--systemd-cgroup: this host has no systemd; use the cgroupfs driver (the default)");
+        return new ExecLauncher(new StateStore(ctx.Root), ctx.Log).Exec(o);
+    }
+
     public static int Start(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, Array.Empty<Flag>());

@@ -60,30 +60,7 @@ public static class ContainerInit
         var ns = SpecValidator.ValidateNamespaces(spec.Linux?.Namespaces);
         bool userns = ns.Has("user");
 
-        if (ns.New("network"))
-        {
-            step("bring up lo");
-            Sockets.BringUpLoopback();
-        }
-
-        RootfsSetup.BeforePivot(cfg, userns, step);
-
-        step(cfg.NoPivot ? "move root" : "pivot_root");
-        if (cfg.NoPivot) RootfsSetup.MoveRoot(cfg.Rootfs);
-        else RootfsSetup.Pivot(cfg.Rootfs);
-
-        if (!string.IsNullOrEmpty(spec.Hostname))
-        {
-            step("sethostname");
-            Processes.SetHostname(spec.Hostname);
-        }
-        if (!string.IsNullOrEmpty(spec.Domainname))
-        {
-            step("setdomainname");
-            Processes.SetDomainname(spec.Domainname);
-        }
-
-        RootfsSetup.AfterPivot(cfg, userns, step);
+        if (!cfg.Exec) BuildWorld(cfg, ns, userns, step);
 
         var process = spec.Process!;
         step($"chdir {process.Cwd}");
@@ -129,6 +106,36 @@ public static class ContainerInit
         {
             // A kernel without keyrings has nothing to isolate.
         }
+    }
+
+    /// <summary>The container's world, made once by create: network, rootfs, pivot, names, sysctls, masked paths.</summary>
+    static void BuildWorld(InitConfig cfg, SpecValidator.NamespaceSet ns, bool userns, Action<string> step)
+    {
+        var spec = cfg.Spec;
+        if (ns.New("network"))
+        {
+            step("bring up lo");
+            Sockets.BringUpLoopback();
+        }
+
+        RootfsSetup.BeforePivot(cfg, userns, step);
+
+        step(cfg.NoPivot ? "move root" : "pivot_root");
+        if (cfg.NoPivot) RootfsSetup.MoveRoot(cfg.Rootfs);
+        else RootfsSetup.Pivot(cfg.Rootfs);
+
+        if (!string.IsNullOrEmpty(spec.Hostname))
+        {
+            step("sethostname");
+            Processes.SetHostname(spec.Hostname);
+        }
+        if (!string.IsNullOrEmpty(spec.Domainname))
+        {
+            step("setdomainname");
+            Processes.SetDomainname(spec.Domainname);
+        }
+
+        RootfsSetup.AfterPivot(cfg, userns, step);
     }
 
     /// <summary>A user namespace whose setgroups file says "deny" (rootless maps) forbids setgroups(2).</summary>

@@ -175,10 +175,10 @@ public sealed class Containers
     }
 
     // Raw numbers: PosixSignal accepts them on Unix. SIGCHLD is ours; SIGKILL/SIGSTOP cannot be caught.
-    static readonly int[] ForwardedSignals = { 1, 2, 3, 10, 12, 14, 15, 28 };
+    internal static readonly int[] ForwardedSignals = { 1, 2, 3, 10, 12, 14, 15, 28 };
 
     /// <summary>Reaps children until <paramref name="pid"/> exits; other orphans re-parented to us are reaped on the way.</summary>
-    static ExitStatus WaitFor(int pid)
+    internal static ExitStatus WaitFor(int pid)
     {
         while (true)
         {

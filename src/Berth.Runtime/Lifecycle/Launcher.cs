@@ -33,7 +33,7 @@ public sealed class Launcher
         _log.Debug("create: start");
         ContainerId.Validate(o.Id);
         var bundle = Path.GetFullPath(o.Bundle);
-        var spec = LoadSpec(bundle);
+        var (spec, specBytes) = LoadSpec(bundle);
         _log.Debug("create: spec loaded");
         var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path!));
         if (!Directory.Exists(rootfs))
@@ -60,14 +60,29 @@ public sealed class Launcher
 
         // From here on the record on disk names every cgroup before it exists: a launcher killed
         // at any point leaves `delete --force` what it needs.
-        _log.Debug("create: planned");
+        Processes.SetDumpable(false);
         var dir = _store.Create(o.Id, record);
         _log.Debug("create: state dir");
-        var spawned = new Spawned();
+        var spawn = new InitSpawn(_log)
+        {
+            CloneFlags = ns.CloneFlags,
+            Joins = ns.Joins,
+            TimeOffsets = NamespacePlan.TimeOffsets(spec.Linux?.TimeOffsets),
+            SeccompListener = listener,
+            // Without a new pid namespace a container process could see init: run it from a sealed copy.
+            Sealed = !ns.Set.New("pid"),
+            UidMappings = spec.Linux?.UidMappings,
+            GidMappings = spec.Linux?.GidMappings,
+            CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
+            // The cgroups are made while the child execs and enters its namespaces: it asks to
+            // be placed only after that, so the two overlap.
+            WhileChildStarts = placement.Create,
+            InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
+        };
         try
         {
+            File.WriteAllBytes(Path.Combine(dir.Path, ConfigFile), specBytes);
             using var fifo = MakeExecFifo(dir.FifoPath, spec);
-
             // Socket activation (sd_listen_fds): fds 3.. are passed on, renumbered for pid 1.
             int listenFds = ListenFds();
             var init = new InitConfig
@@ -85,18 +100,20 @@ public sealed class Launcher
                 ExtraEnv = listenFds > 0 ? new() { $"LISTEN_FDS={listenFds}", "LISTEN_PID=1" } : new(),
                 Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
-            Launch(spec, ns, init, fifo, listener, placement, spawned);
+            spawn.Fifo = fifo;
+            if (listener is not null) spawn.ListenerState = pid => ListenerState(spec, init, pid);
+            spawn.Run(init, "create");
             _log.Debug("create: init ready");
 
-            record.Pid = spawned.InitPid;
-            record.PidStartTime = spawned.InitStartTime;
+            record.Pid = spawn.InitPid;
+            record.PidStartTime = spawn.InitStartTime;
             dir.Write(record);
             if (o.PidFile is not null) WritePidFile(o.PidFile, record.Pid);
             return new Created(dir, record);
         }
         catch
         {
-            spawned.Kill();
+            spawn.Dispose();
             try
             {
                 Destroyer.Destroy(dir, record, _log);
@@ -109,6 +126,9 @@ public sealed class Launcher
             throw;
         }
     }
+
+    /// <summary>The container's config.json as create read it, kept in the state directory for `exec`.</summary>
+    public const string ConfigFile = "config.json";
 
     /// <summary>
     /// The start barrier. Init holds an O_PATH descriptor from before pivot_root and reopens it
@@ -133,7 +153,7 @@ public sealed class Launcher
         return 65534; // overflow id: unmapped
     }
 
-    public static Spec LoadSpec(string bundle)
+    public static (Spec Spec, byte[] Json) LoadSpec(string bundle)
     {
         var path = Path.Combine(bundle, "config.json");
         byte[] json;
@@ -149,136 +169,12 @@ public sealed class Launcher
         {
             var spec = SpecReader.Parse(json);
             SpecValidator.Validate(spec);
-            return spec;
+            return (spec, json);
         }
         catch (SpecException e)
         {
             throw new RuntimeException($"config.json: {e.Message}", e);
         }
-    }
-
-    /// <summary>Processes started so far, so a failed create can end them.</summary>
-    sealed class Spawned
-    {
-        public int IntermediatePid;
-        public int InitPid;
-        public ulong InitStartTime;
-
-        public void Kill()
-        {
-            if (InitPid > 0 && Pidfd.OpenIfAlive(InitPid, InitStartTime) is { } fd)
-                using (fd) Pidfd.SendSignal(fd, Signals.SIGKILL);
-            if (IntermediatePid > 0)
-            {
-                Interop.Kill(IntermediatePid);
-                try { Processes.Wait(IntermediatePid); } catch (LinuxException) { }
-            }
-        }
-    }
-
-    void Launch(Spec spec, NamespacePlan ns, InitConfig init, SafeFd fifo, SafeFd? listener, Placement placement, Spawned spawned)
-    {
-        var (bootRead, bootWrite) = Files.Pipe();
-        var (syncParent, syncChild) = Sockets.UnixStreamPair();
-        using var sync = new SyncSocket(syncParent);
-        using (bootWrite)
-        {
-            // Child descriptor layout: 0-2 stdio, 3.. the fds kept by --preserve-fds, then ours.
-            int fdBase = 3 + init.PreserveFds;
-            var fds = new List<ChildFd>();
-            for (int i = 0; i < init.PreserveFds; i++) fds.Add(new ChildFd(new SafeFd(3 + i, ownsHandle: false), 3 + i));
-            fds.Add(new ChildFd(bootRead, fdBase));
-            fds.Add(new ChildFd(syncChild, fdBase + 1));
-            fds.Add(new ChildFd(fifo, fdBase + 2));
-            init.FifoFd = fdBase + 2;
-            var boot = new Bootstrap
-            {
-                SyncFd = fdBase + 1,
-                CloneFlags = ns.CloneFlags,
-                TimeOffsets = NamespacePlan.TimeOffsets(spec.Linux?.TimeOffsets),
-            };
-            int next = fdBase + 3;
-            foreach (var (flag, fd) in ns.Joins)
-            {
-                fds.Add(new ChildFd(fd, next));
-                boot.Joins.Add((flag, next++));
-            }
-            if (listener is not null)
-            {
-                fds.Add(new ChildFd(listener, next));
-                init.SeccompListenerFd = next++;
-            }
-
-            // From a sealed copy whenever a process of the container could see init running:
-            // a new pid namespace has no other process until init execs (CVE-2019-5736).
-            using var sealedCopy = ns.Set.New("pid") ? null : SealedExecutable.Create();
-            var exe = "/proc/self/exe";
-            if (sealedCopy is not null)
-            {
-                fds.Add(new ChildFd(sealedCopy, next));
-                exe = $"/proc/self/fd/{next++}";
-            }
-            _log.Debug("create: spawning");
-            using (bootRead)
-            using (syncChild)
-            {
-                spawned.IntermediatePid = Processes.Spawn(exe, new[] { "berth", "init" },
-                    new[] { $"_BERTH_BOOTSTRAP={fdBase}", $"_BERTH_SYNC={fdBase + 1}" }, fds);
-            }
-            _log.Debug("create: spawned");
-            Files.WriteAll(bootWrite, boot.Encode(), "bootstrap pipe");
-        }
-
-        // While the child execs and enters its namespaces, make its cgroups: it asks to be
-        // placed only after that, so the two overlap.
-        placement.Create();
-        _log.Debug("create: cgroups made");
-
-        while (true)
-        {
-            var msg = sync.Receive();
-            if (msg is null) throw new RuntimeException($"init exited before it was ready{ExitOf(spawned)}");
-            var m = msg.Value;
-            _log.Debug($"create: message {m.Type}");
-            switch (m.Type)
-            {
-                case SyncType.UsermapRequest:
-                    WriteIdMaps(m.Pid, spec.Linux!);
-                    sync.Send(SyncType.UsermapDone);
-                    break;
-                case SyncType.CgroupRequest:
-                    // Before the cgroup join, as the spec's "initial" affinity asks.
-                    if (spec.Process!.ExecCpuAffinity?.Initial is { } initial)
-                        ProcessAttributes.SetAffinity(m.Pid, CpuList.Parse(initial, "process.execCPUAffinity.initial"));
-                    Placement.Enter(placement.Dirs.Select(d => d.Dir), m.Pid);
-                    sync.Send(SyncType.CgroupDone);
-                    break;
-                case SyncType.ChildPid:
-                    spawned.InitPid = m.Pid;
-                    spawned.InitStartTime = ProcStat.Read(m.Pid)?.StartTime
-                        ?? throw new RuntimeException($"init (pid {m.Pid}) died before it started");
-                    // The intermediate process exits right after reporting; reap it.
-                    Processes.Wait(spawned.IntermediatePid);
-                    spawned.IntermediatePid = 0;
-                    if (listener is not null) init.SeccompListenerState = ListenerState(spec, init, m.Pid);
-                    sync.Send(SyncType.InitConfig, JsonOut.Document(init));
-                    break;
-                case SyncType.Error:
-                    throw new RuntimeException(m.Text);
-                case SyncType.Ready:
-                    return;
-                default:
-                    throw new RuntimeException($"sync socket: unexpected message {m.Type}");
-            }
-        }
-    }
-
-    static string ExitOf(Spawned s)
-    {
-        if (s.IntermediatePid <= 0) return "";
-        var r = Processes.Wait(s.IntermediatePid);
-        s.IntermediatePid = 0;
-        return r is { } w ? (w.Status.Signal != 0 ? $" (killed by {Signals.Name(w.Status.Signal)})" : $" (exit status {w.Status.Code})") : "";
     }
 
     static SafeFd ConnectListener(string path)
@@ -297,7 +193,9 @@ public sealed class Launcher
     /// The document sent with the seccomp listener fd (runtime-spec "ContainerProcessState"):
     /// which fds come along, the container's pid and metadata, and its state.
     /// </summary>
-    static string ListenerState(Spec spec, InitConfig init, int pid) => System.Text.Encoding.UTF8.GetString(JsonOut.Write(w =>
+    static string ListenerState(Spec spec, InitConfig init, int pid) => ListenerStateFor(spec, init.Id, init.Bundle, pid, Status.Creating);
+
+    public static string ListenerStateFor(Spec spec, string id, string bundle, int pid, string status) => System.Text.Encoding.UTF8.GetString(JsonOut.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("ociVersion", SpecVersion.Current);
@@ -307,7 +205,7 @@ public sealed class Launcher
         w.WriteNumber("pid", pid);
         w.Opt("metadata", spec.Linux!.Seccomp!.ListenerMetadata);
         w.WriteStartObject("state");
-        new State { Id = init.Id, Status = Status.Creating, Pid = pid, Bundle = init.Bundle, Annotations = spec.Annotations }.Write(w);
+        new State { Id = id, Status = status, Pid = pid, Bundle = bundle, Annotations = spec.Annotations }.Write(w);
         w.WriteEndObject();
         w.WriteEndObject();
     }));
@@ -317,29 +215,6 @@ public sealed class Launcher
     {
         if (Environment.GetEnvironmentVariable("LISTEN_PID") != Environment.ProcessId.ToString()) return 0;
         return int.TryParse(Environment.GetEnvironmentVariable("LISTEN_FDS"), out int n) && n is > 0 and < 1024 ? n : 0;
-    }
-
-    /// <summary>Root writes any map directly; newuidmap/newgidmap are only for rootless callers.</summary>
-    static void WriteIdMaps(int pid, Oci.Runtime.Linux linux)
-    {
-        static string Lines(List<IdMapping> maps) =>
-            string.Concat(maps.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n"));
-        try
-        {
-            Files.WriteFile($"/proc/{pid}/uid_map", Lines(linux.UidMappings!));
-        }
-        catch (LinuxException e)
-        {
-            throw new RuntimeException($"linux.uidMappings: writing /proc/{pid}/uid_map: {Errnos.Describe(e.Errno)}", e);
-        }
-        try
-        {
-            Files.WriteFile($"/proc/{pid}/gid_map", Lines(linux.GidMappings!));
-        }
-        catch (LinuxException e)
-        {
-            throw new RuntimeException($"linux.gidMappings: writing /proc/{pid}/gid_map: {Errnos.Describe(e.Errno)}", e);
-        }
     }
 
     /// <summary>Written to a temporary name and renamed, so a reader never sees a partial pid.</summary>
@@ -356,13 +231,5 @@ public sealed class Launcher
     {
         var frac = (utc.Ticks % TimeSpan.TicksPerSecond * 100).ToString("D9").TrimEnd('0');
         return utc.ToString("yyyy-MM-ddTHH:mm:ss") + (frac.Length > 0 ? "." + frac : "") + "Z";
-    }
-
-    static class Interop
-    {
-        public static void Kill(int pid)
-        {
-            if (Pidfd.Open(pid) is { } fd) using (fd) Pidfd.SendSignal(fd, Signals.SIGKILL);
-        }
     }
 }

@@ -9,6 +9,8 @@ namespace Berth.Runtime.Protocol;
 public sealed class InitConfig : IJsonWritable
 {
     public string Id { get; set; } = "";
+    /// <summary>`exec`: the namespaces are the container's, its root is set up; only the process is new.</summary>
+    public bool Exec { get; set; }
     public Spec Spec { get; set; } = new();
     /// <summary>Absolute host path of the bundle (relative bind sources are relative to it).</summary>
     public string Bundle { get; set; } = "";
@@ -36,6 +38,7 @@ public sealed class InitConfig : IJsonWritable
     public static InitConfig Read(JsonIn o) => new()
     {
         Id = o.String("id") ?? "",
+        Exec = o.Bool("exec") ?? false,
         Spec = o.Object("spec", Spec.Read) ?? new(),
         Bundle = o.String("bundle") ?? "",
         Rootfs = o.String("rootfs") ?? "",
@@ -55,6 +58,7 @@ public sealed class InitConfig : IJsonWritable
     public void Write(Utf8JsonWriter w)
     {
         w.WriteString("id", Id);
+        w.WriteBoolean("exec", Exec);
         w.Opt("spec", Spec);
         w.WriteString("bundle", Bundle);
         w.WriteString("rootfs", Rootfs);

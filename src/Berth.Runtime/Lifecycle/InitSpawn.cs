@@ -1,0 +1,174 @@
+using Berth.Linux;
+using Berth.Oci.Json;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Cgroups;
+using Berth.Runtime.Protocol;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>
+/// Starts `berth init` and walks it through the nsenter stage to Ready: the part of the
+/// process model that `create`, `run` and `exec` share. The caller sets what differs —
+/// namespaces to create or join, the cgroups, the barrier — and disposes to end whatever
+/// was started if the launch failed.
+/// </summary>
+public sealed class InitSpawn : IDisposable
+{
+    readonly Log _log;
+
+    public InitSpawn(Log log) => _log = log;
+
+    public int CloneFlags { get; init; }
+    public IReadOnlyList<(int Flag, SafeFd Fd)> Joins { get; init; } = Array.Empty<(int, SafeFd)>();
+    public string TimeOffsets { get; init; } = "";
+    /// <summary>O_PATH exec.fifo for create's barrier; null for exec.</summary>
+    public SafeFd? Fifo { get; set; }
+    public SafeFd? SeccompListener { get; init; }
+    /// <summary>Spawn from a sealed memfd copy: a process of the container may see init (CVE-2019-5736).</summary>
+    public bool Sealed { get; init; }
+    public List<IdMapping>? UidMappings { get; init; }
+    public List<IdMapping>? GidMappings { get; init; }
+    public IReadOnlyList<string> CgroupDirs { get; init; } = Array.Empty<string>();
+    /// <summary>Runs while the child execs and enters its namespaces (create makes its cgroups here).</summary>
+    public Action? WhileChildStarts { get; init; }
+    public string? InitialCpus { get; init; }
+    /// <summary>The document for the seccomp agent, given init's pid.</summary>
+    public Func<int, string>? ListenerState { get; set; }
+
+    public int InitPid { get; private set; }
+    public ulong InitStartTime { get; private set; }
+    int _intermediatePid;
+    bool _ready;
+
+    /// <summary>Spawns init, answers the nsenter stage, sends <paramref name="init"/>, and returns once init is Ready.</summary>
+    public void Run(InitConfig init, string what)
+    {
+        var (bootRead, bootWrite) = Files.Pipe();
+        var (syncParent, syncChild) = Sockets.UnixStreamPair();
+        using var sync = new SyncSocket(syncParent);
+        using (bootWrite)
+        {
+            // Child descriptor layout: 0-2 stdio, 3.. the fds kept by --preserve-fds, then ours.
+            int fdBase = 3 + init.PreserveFds;
+            var fds = new List<ChildFd>();
+            for (int i = 0; i < init.PreserveFds; i++) fds.Add(new ChildFd(new SafeFd(3 + i, ownsHandle: false), 3 + i));
+            fds.Add(new ChildFd(bootRead, fdBase));
+            fds.Add(new ChildFd(syncChild, fdBase + 1));
+            int next = fdBase + 2;
+            if (Fifo is not null)
+            {
+                fds.Add(new ChildFd(Fifo, next));
+                init.FifoFd = next++;
+            }
+            var boot = new Bootstrap { SyncFd = fdBase + 1, CloneFlags = CloneFlags, TimeOffsets = TimeOffsets };
+            foreach (var (flag, fd) in Joins)
+            {
+                fds.Add(new ChildFd(fd, next));
+                boot.Joins.Add((flag, next++));
+            }
+            if (SeccompListener is not null)
+            {
+                fds.Add(new ChildFd(SeccompListener, next));
+                init.SeccompListenerFd = next++;
+            }
+            using var sealedCopy = Sealed ? SealedExecutable.Create() : null;
+            var exe = "/proc/self/exe";
+            if (sealedCopy is not null)
+            {
+                fds.Add(new ChildFd(sealedCopy, next));
+                exe = $"/proc/self/fd/{next++}";
+            }
+            _log.Debug($"{what}: spawning");
+            using (bootRead)
+            using (syncChild)
+            {
+                _intermediatePid = Processes.Spawn(exe, new[] { "berth", "init" },
+                    new[] { $"_BERTH_BOOTSTRAP={fdBase}", $"_BERTH_SYNC={fdBase + 1}" }, fds);
+            }
+            Files.WriteAll(bootWrite, boot.Encode(), "bootstrap pipe");
+        }
+
+        WhileChildStarts?.Invoke();
+        _log.Debug($"{what}: spawned");
+
+        while (true)
+        {
+            var msg = sync.Receive();
+            if (msg is null) throw new RuntimeException($"init exited before it was ready{ExitOfIntermediate()}");
+            var m = msg.Value;
+            _log.Debug($"{what}: message {m.Type}");
+            switch (m.Type)
+            {
+                case SyncType.UsermapRequest:
+                    WriteIdMaps(m.Pid);
+                    sync.Send(SyncType.UsermapDone);
+                    break;
+                case SyncType.CgroupRequest:
+                    // Before the cgroup join, as the spec's "initial" affinity asks.
+                    if (InitialCpus is not null)
+                        ProcessAttributes.SetAffinity(m.Pid, CpuList.Parse(InitialCpus, "process.execCPUAffinity.initial"));
+                    Placement.Enter(CgroupDirs, m.Pid);
+                    sync.Send(SyncType.CgroupDone);
+                    break;
+                case SyncType.ChildPid:
+                    InitPid = m.Pid;
+                    InitStartTime = ProcStat.Read(m.Pid)?.StartTime
+                        ?? throw new RuntimeException($"init (pid {m.Pid}) died before it started");
+                    // The intermediate process exits right after reporting; reap it.
+                    Processes.Wait(_intermediatePid);
+                    _intermediatePid = 0;
+                    if (ListenerState is not null) init.SeccompListenerState = ListenerState(m.Pid);
+                    sync.Send(SyncType.InitConfig, JsonOut.Document(init));
+                    break;
+                case SyncType.Error:
+                    throw new RuntimeException(m.Text);
+                case SyncType.Ready:
+                    _ready = true;
+                    return;
+                default:
+                    throw new RuntimeException($"sync socket: unexpected message {m.Type}");
+            }
+        }
+    }
+
+    string ExitOfIntermediate()
+    {
+        if (_intermediatePid <= 0) return "";
+        var r = Processes.Wait(_intermediatePid);
+        _intermediatePid = 0;
+        return r is { } w ? (w.Status.Signal != 0 ? $" (killed by {Signals.Name(w.Status.Signal)})" : $" (exit status {w.Status.Code})") : "";
+    }
+
+    /// <summary>Root writes any map directly; newuidmap/newgidmap are only for rootless callers.</summary>
+    void WriteIdMaps(int pid)
+    {
+        static string Lines(List<IdMapping>? maps) =>
+            string.Concat((maps ?? new()).Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n"));
+        foreach (var (file, maps, field) in new[] { ("uid_map", UidMappings, "linux.uidMappings"), ("gid_map", GidMappings, "linux.gidMappings") })
+        {
+            try
+            {
+                Files.WriteFile($"/proc/{pid}/{file}", Lines(maps));
+            }
+            catch (LinuxException e)
+            {
+                throw new RuntimeException($"{field}: writing /proc/{pid}/{file}: {Errnos.Describe(e.Errno)}", e);
+            }
+        }
+    }
+
+    /// <summary>Ends what was started unless init reached Ready (then it belongs to the container).</summary>
+    public void Dispose()
+    {
+        if (_ready) return;
+        if (InitPid > 0 && Pidfd.OpenIfAlive(InitPid, InitStartTime) is { } fd)
+            using (fd) Pidfd.SendSignal(fd, Signals.SIGKILL);
+        if (_intermediatePid > 0)
+        {
+            if (Pidfd.Open(_intermediatePid) is { } ifd) using (ifd) Pidfd.SendSignal(ifd, Signals.SIGKILL);
+            try { Processes.Wait(_intermediatePid); } catch (LinuxException) { }
+        }
+        // A killed init is our child (CLONE_PARENT): reap it.
+        if (InitPid > 0) try { Processes.Wait(InitPid); } catch (LinuxException) { }
+    }
+}
