@@ -145,9 +145,10 @@ public class LifecycleTests
                 statuses.Add((string)JsonNode.Parse(r.Stdout)!["status"]!);
             }
         })).ToArray();
-        Thread.Sleep(100);
+        // Readers must be going before start, and see it through: wait on what they read, not on a clock.
+        KillDeleteTests.WaitUntil(() => statuses.Count >= 3, 20_000);
         s.Berth("start", id).Ok();
-        Thread.Sleep(200);
+        KillDeleteTests.WaitUntil(() => statuses.Contains("running"), 20_000);
         stop.Cancel();
         Task.WaitAll(readers);
         Assert.All(statuses, st => Assert.Contains(st, new[] { "created", "running" }));

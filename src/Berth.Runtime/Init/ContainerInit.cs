@@ -65,6 +65,11 @@ public static class ContainerInit
         var process = spec.Process!;
         step($"chdir {process.Cwd}");
         Mounts.Chdir(process.Cwd!);
+        // A cwd reached through a descriptor that points outside the root (/proc/self/fd/N,
+        // CVE-2024-21626) shows as unreachable: the process must start inside its root.
+        var cwd = Directory.GetCurrentDirectory();
+        if (!cwd.StartsWith('/') || cwd.Contains("(unreachable)"))
+            throw new RuntimeException($"process.cwd {process.Cwd} resolves outside the container's root");
 
         ProcessSetup.Apply(process, spec.Linux, step);
 

@@ -62,13 +62,14 @@ public static class ProcessSetup
     /// <summary>Raising is free; lowering needs CAP_SYS_RESOURCE, which this VM's bounding set lacks.</summary>
     static void SetOomScoreAdj(int value)
     {
+        using var proc = Rootfs.ProcFs.Open();
         try
         {
-            Files.WriteFile("/proc/self/oom_score_adj", value.ToString());
+            proc.WriteSelf("oom_score_adj", value.ToString());
         }
         catch (LinuxException e) when (e.Errno is Errno.EACCES or Errno.EPERM)
         {
-            var current = File.ReadAllText("/proc/self/oom_score_adj").Trim();
+            var current = proc.ReadSelf("oom_score_adj").Trim();
             throw new RuntimeException($"setting {value} (now {current}): lowering oom_score_adj needs CAP_SYS_RESOURCE ({Errnos.Describe(e.Errno)})");
         }
     }

@@ -169,10 +169,12 @@ public sealed class ExecLauncher
         {
             var caps = p.Capabilities ?? new Capabilities();
             List<string> With(List<string>? set) => (set ?? new()).Concat(o.Caps).Distinct().ToList();
+            // runc's rule: ambient needs inheritable, which --cap does not add, so ambient
+            // grows only if the spec already has an inheritable set.
             p.Capabilities = new Capabilities
             {
                 Bounding = With(caps.Bounding), Effective = With(caps.Effective), Permitted = With(caps.Permitted),
-                Inheritable = caps.Inheritable, Ambient = With(caps.Ambient),
+                Inheritable = caps.Inheritable, Ambient = caps.Inheritable is null ? caps.Ambient : With(caps.Ambient),
             };
         }
         return p;

@@ -36,12 +36,11 @@ public static class Lsm
     /// </summary>
     public static void SetExecLabels(Process p)
     {
+        if (string.IsNullOrEmpty(p.ApparmorProfile) && string.IsNullOrEmpty(p.SelinuxLabel)) return;
+        using var proc = Rootfs.ProcFs.Open();
         if (!string.IsNullOrEmpty(p.ApparmorProfile))
-        {
-            var attr = Directory.Exists("/proc/self/attr/apparmor") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
-            Files.WriteFile(attr, "exec " + p.ApparmorProfile);
-        }
+            proc.WriteSelf(Directory.Exists("/proc/self/attr/apparmor") ? "attr/apparmor/exec" : "attr/exec", "exec " + p.ApparmorProfile);
         if (!string.IsNullOrEmpty(p.SelinuxLabel))
-            Files.WriteFile("/proc/self/attr/exec", p.SelinuxLabel);
+            proc.WriteSelf("attr/exec", p.SelinuxLabel);
     }
 }
