@@ -49,3 +49,44 @@ public static unsafe class SealedExecutable
 
     public static int Seals(SafeFd fd) => LinuxException.ThrowIfError(Libc.fcntl(fd.Number, F_GET_SEALS, 0), "fcntl(F_GET_SEALS)");
 }
+
+/// <summary>
+/// The executable Berth re-executes as `berth init`, reachable only read-only (CVE-2019-5736).
+/// Preferred: this binary bind-mounted read-only on a scratch file and the mount detached
+/// while an O_PATH descriptor keeps it alive — four system calls and no copy; any write
+/// through it, or through /proc/&lt;pid&gt;/exe of a process started from it, is EROFS, and only
+/// CAP_SYS_ADMIN in the host's mount namespace could remount it. Fallback (no mount
+/// privilege): a sealed memfd copy.
+/// </summary>
+public static class ProtectedExecutable
+{
+    public static SafeFd Open(string scratchDir)
+    {
+        var scratch = Path.Combine(scratchDir, $".exe-{Environment.ProcessId}-{Environment.TickCount64}");
+        try
+        {
+            using (Files.Open(scratch, O.WRONLY | O.CREAT | O.EXCL, 0)) { }
+            try
+            {
+                Mounts.Mount("/proc/self/exe", scratch, null, MS.BIND, null, scratch);
+                try
+                {
+                    Mounts.Mount(null, scratch, null, MS.REMOUNT | MS.BIND | MS.RDONLY, null, scratch);
+                    return Files.Open(scratch, O.PATH);
+                }
+                finally
+                {
+                    Mounts.Unmount(scratch, Mounts.MNT_DETACH);
+                }
+            }
+            finally
+            {
+                Files.UnlinkAt(null, scratch);
+            }
+        }
+        catch (LinuxException)
+        {
+            return SealedExecutable.Create();
+        }
+    }
+}

@@ -93,8 +93,7 @@ public sealed class ExecLauncher
             {
                 Joins = joins,
                 SeccompListener = listener,
-                // Processes of the container can see this init: always from a sealed copy (CVE-2019-5736).
-                Sealed = true,
+                ScratchDir = _store.Root,
                 CgroupDirs = r.Cgroups,
                 InitialCpus = process.ExecCpuAffinity?.Initial,
             };

@@ -24,8 +24,8 @@ public sealed class InitSpawn : IDisposable
     /// <summary>O_PATH exec.fifo for create's barrier; null for exec.</summary>
     public SafeFd? Fifo { get; set; }
     public SafeFd? SeccompListener { get; init; }
-    /// <summary>Spawn from a sealed memfd copy: a process of the container may see init (CVE-2019-5736).</summary>
-    public bool Sealed { get; init; }
+    /// <summary>Where the read-only view of this binary is set up (the state root).</summary>
+    public required string ScratchDir { get; init; }
     public List<IdMapping>? UidMappings { get; init; }
     public List<IdMapping>? GidMappings { get; init; }
     public IReadOnlyList<string> CgroupDirs { get; init; } = Array.Empty<string>();
@@ -71,13 +71,11 @@ public sealed class InitSpawn : IDisposable
                 fds.Add(new ChildFd(SeccompListener, next));
                 init.SeccompListenerFd = next++;
             }
-            using var sealedCopy = Sealed ? SealedExecutable.Create() : null;
-            var exe = "/proc/self/exe";
-            if (sealedCopy is not null)
-            {
-                fds.Add(new ChildFd(sealedCopy, next));
-                exe = $"/proc/self/fd/{next++}";
-            }
+            // Never /proc/self/exe itself: an image whose entrypoint is "#!/proc/self/exe" would
+            // make the container's process the host's binary, open for writing (CVE-2019-5736).
+            using var protectedExe = ProtectedExecutable.Open(ScratchDir);
+            fds.Add(new ChildFd(protectedExe, next));
+            var exe = $"/proc/self/fd/{next++}";
             _log.Debug($"{what}: spawning");
             using (bootRead)
             using (syncChild)

@@ -69,8 +69,7 @@ public sealed class Launcher
             Joins = ns.Joins,
             TimeOffsets = NamespacePlan.TimeOffsets(spec.Linux?.TimeOffsets),
             SeccompListener = listener,
-            // Without a new pid namespace a container process could see init: run it from a sealed copy.
-            Sealed = !ns.Set.New("pid"),
+            ScratchDir = _store.Root,
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
             CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
