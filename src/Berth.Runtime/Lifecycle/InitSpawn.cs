@@ -73,6 +73,7 @@ public sealed class InitSpawn : IDisposable
             }
             // Never /proc/self/exe itself: an image whose entrypoint is "#!/proc/self/exe" would
             // make the container's process the host's binary, open for writing (CVE-2019-5736).
+            _log.Debug($"{what}: protecting the executable");
             using var protectedExe = ProtectedExecutable.Open(ScratchDir);
             fds.Add(new ChildFd(protectedExe, next));
             var exe = $"/proc/self/fd/{next++}";
