@@ -57,6 +57,7 @@ namespace Berth.Cli
                     "exec" => LifecycleCommands.Exec(ctx, rest),
                     "list" => LifecycleCommands.List(ctx, rest),
                     "spec" => SpecCommand.Run(rest),
+                    "features" => FeaturesCommand.Run(rest),
                     _ => throw new UsageException($"unknown command \"{command}\" (see berth --help)"),
                 };
             }
@@ -106,6 +107,7 @@ namespace Berth.Cli
               delete   remove a container and its resources
               list     list containers
               spec     write a default config.json (--rootless, --hardened)
+              features what this runtime supports, as JSON
 
             Global options:
               --root DIR          state directory (default /run/berth)

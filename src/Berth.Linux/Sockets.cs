@@ -62,6 +62,23 @@ public static unsafe class Sockets
         }
     }
 
+    /// <summary>Receives one descriptor sent with SCM_RIGHTS (and discards the data that came with it).</summary>
+    public static SafeFd ReceiveFd(SafeFd socket)
+    {
+        const int SOL_SOCKET = 1, SCM_RIGHTS = 1;
+        byte* data = stackalloc byte[4096];
+        ulong* control = stackalloc ulong[3];
+        var iov = new IoVec { Base = data, Len = 4096 };
+        var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
+        nint n;
+        do n = Libc.recvmsg(socket.Number, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+        while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+        if (n < 0) throw LinuxException.FromLastError("recvmsg");
+        if (msg.ControlLen < 20 || ((int*)control)[2] != SOL_SOCKET || ((int*)control)[3] != SCM_RIGHTS)
+            throw new LinuxException(Errno.EIO, "recvmsg", "no descriptor in the message");
+        return new SafeFd(((int*)control)[4]);
+    }
+
     /// <summary>A stream socket connected to the Unix socket at <paramref name="path"/>.</summary>
     public static SafeFd ConnectUnix(string path)
     {

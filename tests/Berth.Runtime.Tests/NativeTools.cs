@@ -10,12 +10,14 @@ public static class NativeTools
         // Static: the probe runs inside a busybox rootfs that has no libc.
         Sandbox.Exec("gcc", "-static", "-O2", "-o", Path.Combine(dir, "probe"), Path.Combine(src, "probe.c")).Ok();
         Sandbox.Exec("gcc", "-O2", "-o", Path.Combine(dir, "listener"), Path.Combine(src, "listener.c")).Ok();
+        Sandbox.Exec("gcc", "-O2", "-o", Path.Combine(dir, "console"), Path.Combine(src, "console.c")).Ok();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
         return dir;
     });
 
     public static string Probe => Path.Combine(Dir.Value, "probe");
     public static string Listener => Path.Combine(Dir.Value, "listener");
+    public static string Console => Path.Combine(Dir.Value, "console");
 
     /// <summary>Puts the probe at /bin/probe in a bundle's rootfs.</summary>
     public static void InstallProbe(string bundle) =>

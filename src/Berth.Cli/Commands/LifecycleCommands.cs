@@ -31,6 +31,7 @@ public static class LifecycleCommands
         NoPivot = cl.Has("no-pivot"),
         PreserveFds = cl.Int("preserve-fds", 0),
         NoNewKeyring = cl.Has("no-new-keyring"),
+        ConsoleSocket = cl.Value("console-socket"),
     };
 
     public static int Create(Context ctx, IReadOnlyList<string> args)

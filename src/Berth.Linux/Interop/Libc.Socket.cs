@@ -33,3 +33,21 @@ internal struct PollFd
     public short Events;
     public short Revents;
 }
+
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int isatty(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int tcgetattr(int fd, byte* termios);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int tcsetattr(int fd, int action, byte* termios);
+
+    [LibraryImport(Lib)]
+    public static partial void cfmakeraw(byte* termios);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int dup2(int oldfd, int newfd);
+}

@@ -4,6 +4,7 @@ using Berth.Oci.Runtime;
 using Berth.Runtime.Protocol;
 using Berth.Runtime.Rootfs;
 using Berth.Runtime.Security;
+using Berth.Runtime.Lifecycle;
 using Berth.Linux.Security;
 
 namespace Berth.Runtime.Init;
@@ -34,7 +35,12 @@ public static class ContainerInit
         ExecSequence last;
         try
         {
-            last = Prepare(cfg, s => step = s);
+            last = Prepare(cfg, s => step = s, () =>
+            {
+                sync.Send(SyncType.RuntimeHooks);
+                var reply = sync.Receive();
+                if (reply is not { Type: SyncType.RuntimeHooksDone }) throw new RuntimeException("the launcher did not run the runtime hooks");
+            });
             sync.Send(SyncType.Ready);
         }
         catch (Exception e)
@@ -46,6 +52,21 @@ public static class ContainerInit
 
         if (cfg.FifoFd >= 0) WaitForStart(cfg.FifoFd);
 
+        // startContainer: in the container, after start, before the process runs. A failure
+        // stops the container (runtime-spec lifecycle, step 9).
+        if (cfg.Spec.Hooks?.StartContainer is { Count: > 0 } sc)
+        {
+            try
+            {
+                HookRunner.RunAll(sc, "startContainer", HookRunner.StateFor(cfg.Id, Status.Created, cfg.HostPid, cfg.Bundle, cfg.Spec.Annotations));
+            }
+            catch (RuntimeException e)
+            {
+                Log.Stderr($"berth: init: {e.Message}");
+                return 1;
+            }
+        }
+
         // Returns only if a step failed; `start` has returned by now, so the container's stderr
         // is the one place left to say what happened.
         var failure = last.Run();
@@ -54,13 +75,14 @@ public static class ContainerInit
     }
 
     /// <summary>Everything before the barrier; returns the prepared last steps.</summary>
-    static ExecSequence Prepare(InitConfig cfg, Action<string> step)
+    static ExecSequence Prepare(InitConfig cfg, Action<string> step, Action runtimeHooks)
     {
         var spec = cfg.Spec;
         var ns = SpecValidator.ValidateNamespaces(spec.Linux?.Namespaces);
         bool userns = ns.Has("user");
 
-        if (!cfg.Exec) BuildWorld(cfg, ns, userns, step);
+        if (!cfg.Exec) BuildWorld(cfg, ns, userns, step, runtimeHooks);
+        else ConsoleSetup.Setup(cfg, spec.Process!, bindDevConsole: false, step);
 
         var process = spec.Process!;
         step($"chdir {process.Cwd}");
@@ -114,7 +136,7 @@ public static class ContainerInit
     }
 
     /// <summary>The container's world, made once by create: network, rootfs, pivot, names, sysctls, masked paths.</summary>
-    static void BuildWorld(InitConfig cfg, SpecValidator.NamespaceSet ns, bool userns, Action<string> step)
+    static void BuildWorld(InitConfig cfg, SpecValidator.NamespaceSet ns, bool userns, Action<string> step, Action runtimeHooks)
     {
         var spec = cfg.Spec;
         if (ns.New("network"))
@@ -125,9 +147,26 @@ public static class ContainerInit
 
         RootfsSetup.BeforePivot(cfg, userns, step);
 
+        // runtime-spec lifecycle: prestart and createRuntime in the runtime's namespace (the
+        // launcher runs them), then createContainer here, in the container's, before pivot_root.
+        var hooks = spec.Hooks;
+        if (hooks?.Prestart is { Count: > 0 } || hooks?.CreateRuntime is { Count: > 0 })
+        {
+            step("runtime hooks");
+            runtimeHooks();
+        }
+        if (hooks?.CreateContainer is { Count: > 0 } cc)
+        {
+            step("createContainer hooks");
+            HookRunner.RunAll(cc, "createContainer", HookRunner.StateFor(cfg.Id, Status.Creating, cfg.HostPid, cfg.Bundle, spec.Annotations));
+        }
+
         step(cfg.NoPivot ? "move root" : "pivot_root");
         if (cfg.NoPivot) RootfsSetup.MoveRoot(cfg.Rootfs);
         else RootfsSetup.Pivot(cfg.Rootfs);
+
+        // After pivot_root, so the pty is the container's devpts; before the root turns read-only.
+        ConsoleSetup.Setup(cfg, spec.Process!, bindDevConsole: true, step);
 
         if (!string.IsNullOrEmpty(spec.Hostname))
         {

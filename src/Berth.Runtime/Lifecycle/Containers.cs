@@ -58,6 +58,9 @@ public sealed class Containers
         {
             case Status.Created:
                 OpenBarrier(dir, r!);
+                // The process runs; poststart hooks follow, and a failing one only warns.
+                if (ReadSpec(dir)?.Hooks?.Poststart is { Count: > 0 } poststart)
+                    HookRunner.RunAllWarning(poststart, "poststart", HookRunner.StateFor(id, Status.Running, r!.Pid, r.Bundle, r.Annotations), _log);
                 break;
             case Status.Stopped:
                 throw new RuntimeException("cannot start a container that has stopped");
@@ -66,6 +69,13 @@ public sealed class Containers
             default:
                 throw new RuntimeException($"cannot start a container that is still being created: {id}");
         }
+    }
+
+    /// <summary>The config.json create kept in the state directory; null if there is none (a crashed create).</summary>
+    internal static Spec? ReadSpec(ContainerDir dir)
+    {
+        try { return SpecReader.Parse(File.ReadAllBytes(Path.Combine(dir.Path, Launcher.ConfigFile))); }
+        catch (Exception e) when (e is IOException or Oci.SpecException) { return null; }
     }
 
     static void OpenBarrier(ContainerDir dir, ContainerRecord r)
@@ -146,13 +156,21 @@ public sealed class Containers
         }
 
         Processes.BecomeSubreaper();
-        var created = new Launcher(_store, _log).Create(o);
+        // A terminal with no console socket: Berth holds the pty for the user's terminal.
+        bool proxy = o.ConsoleSocket is null && Launcher.LoadSpec(Path.GetFullPath(o.Bundle)).Spec.Process!.Terminal == true;
+        SafeFd? ours = null, theirs = null;
+        if (proxy) (ours, theirs) = Sockets.UnixStreamPair();
+        Launcher.Created created;
+        using (theirs) created = new Launcher(_store, _log).Create(o, theirs);
         var r = created.Record;
         created.Dir.Dispose();
 
         var forwarders = new List<PosixSignalRegistration>();
+        TerminalProxy? tty = null;
         try
         {
+            if (ours is not null)
+                using (ours) tty = new TerminalProxy(Sockets.ReceiveFd(ours));
             using var init = Pidfd.OpenIfAlive(r.Pid, r.PidStartTime);
             foreach (var sig in ForwardedSignals)
                 forwarders.Add(PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
@@ -164,10 +182,12 @@ public sealed class Containers
             _log.Debug("run: started");
             var status = WaitFor(r.Pid).ShellCode;
             _log.Debug("run: exited");
+            tty?.Drain();
             return status;
         }
         finally
         {
+            tty?.Dispose();
             foreach (var f in forwarders) f.Dispose();
             if (!keep) TryDelete(o.Id);
             _log.Debug("run: deleted");

@@ -7,4 +7,5 @@ public sealed record CreateOptions(string Id, string Bundle)
     public bool NoPivot { get; init; }
     public int PreserveFds { get; init; }
     public bool NoNewKeyring { get; init; }
+    public string? ConsoleSocket { get; init; }
 }

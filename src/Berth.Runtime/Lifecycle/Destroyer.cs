@@ -1,4 +1,5 @@
 using Berth.Linux;
+using Berth.Oci.Runtime;
 using Berth.Runtime.Cgroups;
 using Berth.Runtime.Store;
 
@@ -11,6 +12,9 @@ public static class Destroyer
     {
         KillAll(r, Signals.SIGKILL, log);
         Placement.Remove(r.CreatedCgroups, r.Cgroups.Where(r.CreatedCgroups.Contains).ToList());
+        // poststop: after the container is gone, before its state is; a failing hook only warns.
+        if (r.Pid > 0 && Containers.ReadSpec(dir)?.Hooks?.Poststop is { Count: > 0 } poststop)
+            HookRunner.RunAllWarning(poststop, "poststop", HookRunner.StateFor(r.Id, Status.Stopped, 0, r.Bundle, r.Annotations), log);
         dir.Remove();
     }
 

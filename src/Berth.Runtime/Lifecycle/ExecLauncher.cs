@@ -52,8 +52,10 @@ public sealed class ExecLauncher
 
         var process = BuildProcess(o, spec, r.Rootfs);
         SpecValidator.ValidateProcess(process, o.ProcessFile is null ? "process" : "--process");
-        if (process.Terminal == true)
-            throw new RuntimeException("exec with a terminal (--tty or process.terminal) is not supported yet");
+        bool proxy = process.Terminal == true && o.ConsoleSocket is null && !o.Detach;
+        using var console = Launcher.ConsoleSocketFor(process.Terminal == true, o.ConsoleSocket, proxy);
+        SafeFd? ours = null, theirs = null;
+        if (proxy) (ours, theirs) = Sockets.UnixStreamPair();
         var execSpec = new Spec { OciVersion = spec.OciVersion, Process = process, Linux = spec.Linux, Root = spec.Root, Annotations = spec.Annotations };
         Lsm.Check(execSpec);
 
@@ -96,16 +98,20 @@ public sealed class ExecLauncher
                 ScratchDir = _store.Root,
                 CgroupDirs = r.Cgroups,
                 InitialCpus = process.ExecCpuAffinity?.Initial,
+                ConsoleSocket = console ?? theirs,
             };
             if (listener is not null)
                 spawn.ListenerState = pid => Launcher.ListenerStateFor(spec, o.Id, r.Bundle, pid, Status.Running);
 
             var forwarders = new List<PosixSignalRegistration>();
+            TerminalProxy? tty = null;
             try
             {
                 spawn.Run(cfg, "exec");
+                theirs?.Dispose();
                 if (o.PidFile is not null) Launcher.WritePidFile(o.PidFile, spawn.InitPid);
                 if (o.Detach) return 0;
+                if (ours is not null) tty = new TerminalProxy(Sockets.ReceiveFd(ours));
                 using var child = Pidfd.OpenIfAlive(spawn.InitPid, spawn.InitStartTime);
                 foreach (var sig in Containers.ForwardedSignals)
                     forwarders.Add(PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
@@ -113,10 +119,15 @@ public sealed class ExecLauncher
                         ctx.Cancel = true;
                         if (child is not null) Pidfd.SendSignal(child, sig);
                     }));
-                return Containers.WaitFor(spawn.InitPid).ShellCode;
+                var status = Containers.WaitFor(spawn.InitPid).ShellCode;
+                tty?.Drain();
+                return status;
             }
             finally
             {
+                tty?.Dispose();
+                ours?.Dispose();
+                theirs?.Dispose();
                 foreach (var f in forwarders) f.Dispose();
             }
         }

@@ -24,6 +24,8 @@ public sealed class InitSpawn : IDisposable
     /// <summary>O_PATH exec.fifo for create's barrier; null for exec.</summary>
     public SafeFd? Fifo { get; set; }
     public SafeFd? SeccompListener { get; init; }
+    /// <summary>Where init sends the pty master when the process has a terminal.</summary>
+    public SafeFd? ConsoleSocket { get; set; }
     /// <summary>Where the read-only view of this binary is set up (the state root).</summary>
     public required string ScratchDir { get; init; }
     public List<IdMapping>? UidMappings { get; init; }
@@ -34,6 +36,8 @@ public sealed class InitSpawn : IDisposable
     public string? InitialCpus { get; init; }
     /// <summary>The document for the seccomp agent, given init's pid.</summary>
     public Func<int, string>? ListenerState { get; set; }
+    /// <summary>prestart and createRuntime hooks, run when init has mounted everything (given init's pid).</summary>
+    public Action<int>? RuntimeHooks { get; set; }
 
     public int InitPid { get; private set; }
     public ulong InitStartTime { get; private set; }
@@ -70,6 +74,11 @@ public sealed class InitSpawn : IDisposable
             {
                 fds.Add(new ChildFd(SeccompListener, next));
                 init.SeccompListenerFd = next++;
+            }
+            if (ConsoleSocket is not null)
+            {
+                fds.Add(new ChildFd(ConsoleSocket, next));
+                init.ConsoleSocketFd = next++;
             }
             // Never /proc/self/exe itself: an image whose entrypoint is "#!/proc/self/exe" would
             // make the container's process the host's binary, open for writing (CVE-2019-5736).
@@ -117,7 +126,12 @@ public sealed class InitSpawn : IDisposable
                     Processes.Wait(_intermediatePid);
                     _intermediatePid = 0;
                     if (ListenerState is not null) init.SeccompListenerState = ListenerState(m.Pid);
+                    init.HostPid = m.Pid;
                     sync.Send(SyncType.InitConfig, JsonOut.Document(init));
+                    break;
+                case SyncType.RuntimeHooks:
+                    RuntimeHooks?.Invoke(InitPid);
+                    sync.Send(SyncType.RuntimeHooksDone);
                     break;
                 case SyncType.Error:
                     throw new RuntimeException(m.Text);

@@ -28,7 +28,13 @@ public sealed class Launcher
     /// <summary>A container waiting at its exec barrier, with its state directory still locked.</summary>
     public sealed record Created(ContainerDir Dir, ContainerRecord Record);
 
-    public Created Create(CreateOptions o)
+    public Created Create(CreateOptions o) => Create(o, terminal: null);
+
+    /// <summary>
+    /// <paramref name="terminal"/>: for a foreground `run` with process.terminal and no
+    /// --console-socket, the socket end that will receive the pty master.
+    /// </summary>
+    public Created Create(CreateOptions o, SafeFd? terminal)
     {
         _log.Debug("create: start");
         ContainerId.Validate(o.Id);
@@ -40,6 +46,8 @@ public sealed class Launcher
             throw new RuntimeException($"root.path: {rootfs}: {(File.Exists(rootfs) ? "is not a directory" : "no such directory")}");
 
         Lsm.Check(spec);
+        PassNotifySocket(spec, _log);
+        using var console = ConsoleSocketFor(spec.Process!.Terminal == true, o.ConsoleSocket, terminal is not null);
         var caps = CapabilityResolver.Resolve(spec.Process!.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
         var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
         _log.Debug("create: security resolved");
@@ -77,6 +85,7 @@ public sealed class Launcher
             // be placed only after that, so the two overlap.
             WhileChildStarts = placement.Create,
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
+            ConsoleSocket = console ?? terminal,
         };
         try
         {
@@ -100,6 +109,13 @@ public sealed class Launcher
                 Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
             spawn.Fifo = fifo;
+            spawn.RuntimeHooks = pid =>
+            {
+                // Runtime namespace, after the mounts and before pivot_root (runtime-spec lifecycle, step 3).
+                var state = HookRunner.StateFor(o.Id, Status.Creating, pid, bundle, spec.Annotations);
+                HookRunner.RunAll(spec.Hooks?.Prestart, "prestart", state);
+                HookRunner.RunAll(spec.Hooks?.CreateRuntime, "createRuntime", state);
+            };
             if (listener is not null) spawn.ListenerState = pid => ListenerState(spec, init, pid);
             spawn.Run(init, "create");
             _log.Debug("create: init ready");
@@ -123,6 +139,48 @@ public sealed class Launcher
             }
             dir.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// NOTIFY_SOCKET pass-through: the caller's sd_notify socket is bound into the container at
+    /// /run/notify/notify.sock and the process is told so, so READY=1 from inside reaches the
+    /// caller (systemd, conmon) directly.
+    /// </summary>
+    static void PassNotifySocket(Spec spec, Log log)
+    {
+        var socket = Environment.GetEnvironmentVariable("NOTIFY_SOCKET");
+        if (string.IsNullOrEmpty(socket)) return;
+        if (!socket.StartsWith('/'))
+        {
+            log.Warn($"NOTIFY_SOCKET {socket} is not a path (abstract sockets live in the host's network namespace); not passed to the container");
+            return;
+        }
+        const string inside = "/run/notify/notify.sock";
+        (spec.Mounts ??= new()).Add(new Mount { Destination = inside, Type = "bind", Source = socket, Options = new() { "bind" } });
+        var env = spec.Process!.Env ??= new();
+        env.RemoveAll(e => e.StartsWith("NOTIFY_SOCKET="));
+        env.Add("NOTIFY_SOCKET=" + inside);
+    }
+
+    /// <summary>
+    /// runc's rules for process.terminal: a terminal needs a console socket unless Berth stays
+    /// in the foreground to hold it; a console socket without a terminal is a mistake.
+    /// </summary>
+    public static SafeFd? ConsoleSocketFor(bool terminal, string? socketPath, bool foregroundProxy)
+    {
+        if (terminal && socketPath is null && !foregroundProxy)
+            throw new RuntimeException("process.terminal is true: a detached container needs --console-socket to hand its terminal to");
+        if (!terminal && socketPath is not null)
+            throw new RuntimeException("--console-socket is only for a process with a terminal (process.terminal or --tty)");
+        if (socketPath is null) return null;
+        try
+        {
+            return Sockets.ConnectUnix(socketPath);
+        }
+        catch (LinuxException e)
+        {
+            throw new RuntimeException($"--console-socket: {e.Message}", e);
         }
     }
 

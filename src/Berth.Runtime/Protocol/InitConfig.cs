@@ -9,6 +9,8 @@ namespace Berth.Runtime.Protocol;
 public sealed class InitConfig : IJsonWritable
 {
     public string Id { get; set; } = "";
+    /// <summary>Init's pid as the runtime sees it (for the state hooks read).</summary>
+    public int HostPid { get; set; }
     /// <summary>`exec`: the namespaces are the container's, its root is set up; only the process is new.</summary>
     public bool Exec { get; set; }
     public Spec Spec { get; set; } = new();
@@ -32,6 +34,8 @@ public sealed class InitConfig : IJsonWritable
     /// <summary>A socket connected to linux.seccomp.listenerPath, and the state document to send with the listener fd.</summary>
     public int SeccompListenerFd { get; set; } = -1;
     public string? SeccompListenerState { get; set; }
+    /// <summary>A socket to send the pty master to (process.terminal), or -1.</summary>
+    public int ConsoleSocketFd { get; set; } = -1;
     /// <summary>--no-new-keyring: keep the caller's session keyring.</summary>
     public bool NoNewKeyring { get; set; }
 
@@ -39,6 +43,7 @@ public sealed class InitConfig : IJsonWritable
     {
         Id = o.String("id") ?? "",
         Exec = o.Bool("exec") ?? false,
+        HostPid = o.Int32("hostPid") ?? 0,
         Spec = o.Object("spec", Spec.Read) ?? new(),
         Bundle = o.String("bundle") ?? "",
         Rootfs = o.String("rootfs") ?? "",
@@ -52,6 +57,7 @@ public sealed class InitConfig : IJsonWritable
         SeccompListenerFd = o.Int32("seccompListenerFd") ?? -1,
         SeccompListenerState = o.String("seccompListenerState"),
         NoNewKeyring = o.Bool("noNewKeyring") ?? false,
+        ConsoleSocketFd = o.Int32("consoleSocketFd") ?? -1,
         Cgroups = o.Array("cgroups", CgroupDir.Read) ?? new(),
     };
 
@@ -59,6 +65,7 @@ public sealed class InitConfig : IJsonWritable
     {
         w.WriteString("id", Id);
         w.WriteBoolean("exec", Exec);
+        w.WriteNumber("hostPid", HostPid);
         w.Opt("spec", Spec);
         w.WriteString("bundle", Bundle);
         w.WriteString("rootfs", Rootfs);
@@ -81,6 +88,7 @@ public sealed class InitConfig : IJsonWritable
         w.WriteNumber("seccompListenerFd", SeccompListenerFd);
         w.Opt("seccompListenerState", SeccompListenerState);
         w.WriteBoolean("noNewKeyring", NoNewKeyring);
+        w.WriteNumber("consoleSocketFd", ConsoleSocketFd);
         w.Opt("cgroups", Cgroups);
     }
 }

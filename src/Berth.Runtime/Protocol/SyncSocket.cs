@@ -18,6 +18,8 @@ public enum SyncType : uint
     Error = 6,          // any stage → launcher: what failed, as text
     InitConfig = 7,     // launcher → init: InitConfig JSON
     Ready = 8,          // init → launcher: every fallible step is done; waiting at the exec barrier
+    RuntimeHooks = 9,   // init → launcher: mounts are done, run prestart and createRuntime hooks now
+    RuntimeHooksDone = 10,
 }
 
 public readonly record struct SyncMessage(SyncType Type, byte[] Payload)
