@@ -55,6 +55,11 @@ namespace Berth.Cli
                     "kill" => LifecycleCommands.Kill(ctx, rest),
                     "delete" => LifecycleCommands.Delete(ctx, rest),
                     "exec" => LifecycleCommands.Exec(ctx, rest),
+                    "pause" => CgroupCommands.Pause(ctx, rest),
+                    "resume" => CgroupCommands.Resume(ctx, rest),
+                    "ps" => CgroupCommands.Ps(ctx, rest),
+                    "events" => CgroupCommands.Events(ctx, rest),
+                    "update" => CgroupCommands.Update(ctx, rest),
                     "list" => LifecycleCommands.List(ctx, rest),
                     "spec" => SpecCommand.Run(rest),
                     "features" => FeaturesCommand.Run(rest),
@@ -106,6 +111,11 @@ namespace Berth.Cli
               kill     send a signal to a container's init (or --all processes)
               delete   remove a container and its resources
               list     list containers
+              pause    freeze every process of a container
+              resume   thaw a paused container
+              ps       list a container's processes (--format table|json)
+              events   stream a container's stats and OOM events (--stats for one)
+              update   change a running container's cgroup limits
               spec     write a default config.json (--rootless, --hardened)
               features what this runtime supports, as JSON
 

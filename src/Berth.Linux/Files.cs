@@ -300,3 +300,17 @@ public static unsafe class Files
 
     public const short POLLIN = 1, POLLERR = 8, POLLHUP = 16;
 }
+
+public static unsafe class EventFds
+{
+    /// <summary>eventfd(2), close-on-exec.</summary>
+    public static SafeFd Create() =>
+        new(LinuxException.ThrowIfError(Interop.Libc.eventfd(0, O.CLOEXEC), "eventfd"));
+
+    /// <summary>Reads and resets the counter; 0 if nothing has been signalled (non-blocking callers poll first).</summary>
+    public static ulong Read(SafeFd fd)
+    {
+        ulong v;
+        return Interop.Libc.read(fd.Number, (byte*)&v, 8) == 8 ? v : 0;
+    }
+}

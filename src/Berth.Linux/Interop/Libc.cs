@@ -40,6 +40,8 @@ internal static class Sys
     public static long Capset => Arm64 ? 91 : 126;
     public static long Seccomp => Arm64 ? 277 : 317;
     public static long Keyctl => Arm64 ? 219 : 250;
+    public static long Bpf => Arm64 ? 280 : 321;
+    public static long SetMempolicy => Arm64 ? 237 : 238;
     public static long Setgroups => Arm64 ? 159 : 116;
     public static long Setresuid => Arm64 ? 147 : 117;
     public static long Setresgid => Arm64 ? 149 : 119;

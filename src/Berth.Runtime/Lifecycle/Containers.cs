@@ -107,13 +107,23 @@ public sealed class Containers
         var status = StatusProbe.Of(r, dir.FifoExists);
         if (all && r is not null)
         {
+            // Frozen while signalled, as runc does: no process can fork a child past the list.
+            bool freeze = status == Status.Running && r.FreezerDir is not null;
+            if (freeze) Cgroups.Freezer.Set(r.FreezerDir, r.FreezerV2, frozen: true);
             int sent = 0;
-            foreach (var pid in Cgroups.Placement.Procs(r.Cgroups))
-                if (Pidfd.Open(pid) is { } fd) using (fd) sent += Pidfd.SendSignal(fd, signal) ? 1 : 0;
-            if (sent == 0 && status is not (Status.Created or Status.Running)) throw RuntimeException.NotRunning(id);
+            try
+            {
+                foreach (var pid in Cgroups.Placement.Procs(r.Cgroups))
+                    if (Pidfd.Open(pid) is { } fd) using (fd) sent += Pidfd.SendSignal(fd, signal) ? 1 : 0;
+            }
+            finally
+            {
+                if (freeze) Cgroups.Freezer.Set(r.FreezerDir, r.FreezerV2, frozen: false);
+            }
+            if (sent == 0 && status is not (Status.Created or Status.Running or Status.Paused)) throw RuntimeException.NotRunning(id);
             return;
         }
-        if (status is not (Status.Created or Status.Running)) throw RuntimeException.NotRunning(id);
+        if (status is not (Status.Created or Status.Running or Status.Paused)) throw RuntimeException.NotRunning(id);
         using var init = Pidfd.OpenIfAlive(r!.Pid, r.PidStartTime) ?? throw RuntimeException.NotRunning(id);
         if (!Pidfd.SendSignal(init, signal)) throw RuntimeException.NotRunning(id);
     }
@@ -135,9 +145,28 @@ public sealed class Containers
             return;
         }
         var status = StatusProbe.Of(r, dir.FifoExists);
-        if (status == Status.Running && !force)
+        if (status is Status.Running or Status.Paused && !force)
             throw new RuntimeException($"cannot delete container {id} that is not stopped: {status}");
         Destroyer.Destroy(dir, r, _log);
+    }
+
+    /// <summary>Freezes every process of a running container (runc pause).</summary>
+    public void Pause(string id)
+    {
+        using var dir = _store.Open(id, exclusive: true) ?? throw RuntimeException.NotExist(id);
+        var r = dir.Read();
+        var status = StatusProbe.Of(r, dir.FifoExists);
+        if (status == Status.Paused) return;
+        if (status != Status.Running) throw RuntimeException.NotRunning(id);
+        Cgroups.Freezer.Set(r!.FreezerDir, r.FreezerV2, frozen: true);
+    }
+
+    public void Resume(string id)
+    {
+        using var dir = _store.Open(id, exclusive: true) ?? throw RuntimeException.NotExist(id);
+        var r = dir.Read();
+        if (StatusProbe.Of(r, dir.FifoExists) != Status.Paused) throw new RuntimeException($"container not paused: {id}");
+        Cgroups.Freezer.Set(r!.FreezerDir, r.FreezerV2, frozen: false);
     }
 
     /// <summary>

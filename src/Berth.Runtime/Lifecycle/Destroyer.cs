@@ -28,6 +28,10 @@ public static class Destroyer
         var ownCgroups = r.Cgroups.Where(r.CreatedCgroups.Contains).ToList();
         using var init = r.Pid > 0 ? Pidfd.OpenIfAlive(r.Pid, r.PidStartTime) : null;
         if (init is not null) Pidfd.SendSignal(init, signal);
+        // A frozen process dies of SIGKILL only once thawed.
+        if (r.FreezerDir is not null)
+            try { Cgroups.Freezer.Set(r.FreezerDir, r.FreezerV2, frozen: false); }
+            catch (RuntimeException) { }
 
         var deadline = Environment.TickCount64 + 10_000;
         while (true)

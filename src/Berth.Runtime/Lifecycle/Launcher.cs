@@ -54,6 +54,10 @@ public sealed class Launcher
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
         var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
+        var cgroups = new CgroupSet(placement.Dirs);
+        var resources = spec.Linux?.Resources;
+        ResourceWriter.Check(resources, cgroups);
+        var deviceRules = DeviceRules.From(resources, spec.Linux?.Devices);
         var record = new ContainerRecord
         {
             Id = o.Id,
@@ -64,6 +68,8 @@ public sealed class Launcher
             Annotations = spec.Annotations,
             Cgroups = placement.Dirs.Select(d => d.Dir).ToList(),
             CreatedCgroups = placement.Missing.Reverse().ToList(),
+            FreezerDir = cgroups.Freezer?.Dir,
+            FreezerV2 = cgroups.Freezer?.V2 ?? false,
         };
 
         // From here on the record on disk names every cgroup before it exists: a launcher killed
@@ -83,7 +89,12 @@ public sealed class Launcher
             CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
             // The cgroups are made while the child execs and enters its namespaces: it asks to
             // be placed only after that, so the two overlap.
-            WhileChildStarts = placement.Create,
+            WhileChildStarts = () =>
+            {
+                placement.Create();
+                // Limits and device rules are in force before init is placed: from its first step on.
+                ResourceWriter.Apply(resources, cgroups, deviceRules);
+            },
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
             ConsoleSocket = console ?? terminal,
         };

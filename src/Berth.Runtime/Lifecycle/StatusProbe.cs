@@ -15,6 +15,22 @@ public static class StatusProbe
     {
         if (r is null || r.Pid == 0) return Status.Creating;
         if (!ProcStat.IsAlive(r.Pid, r.PidStartTime)) return Status.Stopped;
-        return fifoExists ? Status.Created : Status.Running;
+        if (fifoExists) return Status.Created;
+        return IsFrozen(r) ? Status.Paused : Status.Running;
+    }
+
+    static bool IsFrozen(ContainerRecord r)
+    {
+        if (r.FreezerDir is null) return false;
+        try
+        {
+            return r.FreezerV2
+                ? File.ReadAllText(Path.Join(r.FreezerDir, "cgroup.freeze")).Trim() == "1"
+                : File.ReadAllText(Path.Join(r.FreezerDir, "freezer.state")).Trim() is "FROZEN" or "FREEZING";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 }

@@ -28,6 +28,10 @@ public sealed class ContainerRecord : IJsonWritable
     /// <summary>Directories Berth created for it, deepest first: removed on delete, nothing else is.</summary>
     public List<string> CreatedCgroups { get; set; } = new();
 
+    /// <summary>The freezer's directory (v1 freezer, or the v2 directory) and which kind it is.</summary>
+    public string? FreezerDir { get; set; }
+    public bool FreezerV2 { get; set; }
+
     public static ContainerRecord Read(JsonIn o) => new()
     {
         Id = o.String("id") ?? "",
@@ -40,6 +44,8 @@ public sealed class ContainerRecord : IJsonWritable
         PidStartTime = o.UInt64("pidStartTime") ?? 0,
         Cgroups = o.Strings("cgroups") ?? new(),
         CreatedCgroups = o.Strings("createdCgroups") ?? new(),
+        FreezerDir = o.String("freezerDir"),
+        FreezerV2 = o.Bool("freezerV2") ?? false,
     };
 
     public void Write(Utf8JsonWriter w)
@@ -54,5 +60,7 @@ public sealed class ContainerRecord : IJsonWritable
         w.WriteNumber("pidStartTime", PidStartTime);
         w.Opt("cgroups", Cgroups);
         w.Opt("createdCgroups", CreatedCgroups);
+        w.Opt("freezerDir", FreezerDir);
+        w.WriteBoolean("freezerV2", FreezerV2);
     }
 }

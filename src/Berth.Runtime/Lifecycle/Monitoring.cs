@@ -1,0 +1,120 @@
+using System.Text;
+using Berth.Linux;
+using Berth.Oci.Json;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Cgroups;
+using Berth.Runtime.Store;
+
+namespace Berth.Runtime.Lifecycle;
+
+/// <summary>`ps` and `events`: what runs in a container, and what happens to it, from its cgroups.</summary>
+public sealed class Monitoring
+{
+    readonly StateStore _store;
+
+    public Monitoring(StateStore store) => _store = store;
+
+    ContainerRecord Running(string id, bool allowStopped = false)
+    {
+        var (exists, r, fifo) = _store.Peek(id);
+        if (!exists) throw RuntimeException.NotExist(id);
+        var status = StatusProbe.Of(r, fifo);
+        if (!allowStopped && status is Status.Stopped or Status.Creating) throw RuntimeException.NotRunning(id);
+        return r!;
+    }
+
+    /// <summary>The pids in the container's cgroup (runc ps).</summary>
+    public IReadOnlyList<int> Pids(string id) => Placement.Procs(Running(id).Cgroups);
+
+    /// <summary>UID, PID, PPID, STAT and CMD of each process, from /proc.</summary>
+    public string Table(string id)
+    {
+        var sb = new StringBuilder("UID        PID     PPID    STAT  CMD\n");
+        foreach (var pid in Pids(id))
+        {
+            try
+            {
+                var status = File.ReadAllLines($"/proc/{pid}/status");
+                string Field(string name) => status.FirstOrDefault(l => l.StartsWith(name + ":"))?[(name.Length + 1)..].Trim() ?? "";
+                var cmd = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
+                sb.Append($"{Field("Uid").Split('\t')[0],-10} {pid,-7} {Field("PPid"),-7} {Field("State").Split(' ')[0],-5} {(cmd.Length > 0 ? cmd : $"[{Field("Name")}]")}\n");
+            }
+            catch (IOException)
+            {
+                // Gone between the cgroup read and now.
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>One `{"type":"stats",...}` line, runc's layout.</summary>
+    public byte[] StatsEvent(string id, ContainerRecord? record = null)
+    {
+        var set = CgroupSet.FromDirs((record ?? Running(id)).Cgroups);
+        return JsonOut.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "stats");
+            w.WriteString("id", id);
+            w.WritePropertyName("data");
+            Stats.Write(w, set);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// Streams events until the container stops: stats every <paramref name="interval"/>, and an
+    /// `{"type":"oom"}` line for each OOM kill (v1: memory.oom_control through an eventfd
+    /// registered in cgroup.event_control; v2: memory.events' oom_kill counter).
+    /// </summary>
+    public void Stream(string id, TimeSpan interval, Action<byte[]> emit)
+    {
+        var r = Running(id);
+        var set = CgroupSet.FromDirs(r.Cgroups);
+        using var oomFd = RegisterOom(set);
+        ulong oomKills = Stats.OomKills(set);
+        var nextStats = DateTime.UtcNow;
+        while (ProcStat.IsAlive(r.Pid, r.PidStartTime))
+        {
+            if (DateTime.UtcNow >= nextStats)
+            {
+                emit(StatsEvent(id, r));
+                nextStats = DateTime.UtcNow + interval;
+            }
+            int wait = (int)Math.Clamp((nextStats - DateTime.UtcNow).TotalMilliseconds, 0, 100);
+            bool signalled = oomFd is not null && Files.Poll(oomFd, Files.POLLIN, wait, out _) && EventFds.Read(oomFd) > 0;
+            if (oomFd is null) Thread.Sleep(wait);
+            var kills = Stats.OomKills(set);
+            if (signalled || kills > oomKills)
+            {
+                for (ulong i = oomKills; i < Math.Max(kills, oomKills + 1); i++)
+                    emit(JsonOut.Write(w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("type", "oom");
+                        w.WriteString("id", id);
+                        w.WriteEndObject();
+                    }));
+                oomKills = Math.Max(kills, oomKills + 1);
+            }
+        }
+    }
+
+    /// <summary>cgroup v1's OOM notification: an eventfd that memory.oom_control signals.</summary>
+    static SafeFd? RegisterOom(CgroupSet set)
+    {
+        if (set.For("memory") is not { V2: false } mem) return null;
+        var efd = EventFds.Create();
+        try
+        {
+            using var control = Files.Open(Path.Join(mem.Dir, "memory.oom_control"), O.RDONLY);
+            Files.WriteFile(Path.Join(mem.Dir, "cgroup.event_control"), $"{efd.Number} {control.Number}");
+            return efd;
+        }
+        catch (LinuxException)
+        {
+            efd.Dispose();
+            return null;
+        }
+    }
+}
