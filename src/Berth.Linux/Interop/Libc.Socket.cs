@@ -51,3 +51,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int dup2(int oldfd, int newfd);
 }
+
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial uint if_nametoindex(string name);
+}

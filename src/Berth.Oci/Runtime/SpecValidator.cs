@@ -96,6 +96,25 @@ public static class SpecValidator
                 if (d.Type is not ("c" or "b" or "u" or "p")) throw new SpecException($"linux.devices[{i}].type", $"\"{d.Type}\" is not c, b, u or p");
                 if (d.Type != "p" && (d.Major is null || d.Minor is null)) throw new SpecException($"linux.devices[{i}]", "major and minor are required for a c, b or u device");
             }
+        if (linux.MemoryPolicy is { } mp)
+        {
+            if (mp.Mode is null || !MemoryPolicyModes.ContainsKey(mp.Mode))
+                throw new SpecException("linux.memoryPolicy.mode", $"\"{mp.Mode}\" is not one of {string.Join(", ", MemoryPolicyModes.Keys)}");
+            foreach (var f in mp.Flags ?? new())
+                if (!MemoryPolicyFlags.ContainsKey(f)) throw new SpecException("linux.memoryPolicy.flags", $"\"{f}\" is not a memory policy flag");
+            if (mp.Mode is not ("MPOL_DEFAULT" or "MPOL_LOCAL") && string.IsNullOrEmpty(mp.Nodes))
+                throw new SpecException("linux.memoryPolicy.nodes", $"is required with {mp.Mode}");
+            if (!string.IsNullOrEmpty(mp.Nodes)) CpuList.Parse(mp.Nodes, "linux.memoryPolicy.nodes");
+        }
+        if (linux.NetDevices is { Count: > 0 } net)
+        {
+            if (!ns.New("network")) throw new SpecException("linux.netDevices", "needs a new network namespace to move devices into");
+            foreach (var (name, dev) in net)
+            {
+                if (name.Length is 0 or > 15 || name.Contains('/')) throw new SpecException($"linux.netDevices[\"{name}\"]", "is not an interface name");
+                if (dev?.Name is { } n && (n.Length is 0 or > 15 || n.Contains('/'))) throw new SpecException($"linux.netDevices[\"{name}\"].name", $"\"{n}\" is not an interface name");
+            }
+        }
         if (linux.Personality is { } pers)
         {
             if (pers.Domain is not ("LINUX" or "LINUX32")) throw new SpecException("linux.personality.domain", $"\"{pers.Domain}\" is not LINUX or LINUX32");
@@ -103,6 +122,18 @@ public static class SpecValidator
                 if (!PersonalityFlags.ContainsKey(f)) throw new SpecException("linux.personality.flags", $"\"{f}\" is not a personality flag");
         }
     }
+
+    /// <summary>set_mempolicy(2) modes and flags by runtime-spec name.</summary>
+    public static readonly IReadOnlyDictionary<string, int> MemoryPolicyModes = new Dictionary<string, int>
+    {
+        ["MPOL_DEFAULT"] = 0, ["MPOL_PREFERRED"] = 1, ["MPOL_BIND"] = 2, ["MPOL_INTERLEAVE"] = 3,
+        ["MPOL_LOCAL"] = 4, ["MPOL_PREFERRED_MANY"] = 5, ["MPOL_WEIGHTED_INTERLEAVE"] = 6,
+    };
+
+    public static readonly IReadOnlyDictionary<string, int> MemoryPolicyFlags = new Dictionary<string, int>
+    {
+        ["MPOL_F_NUMA_BALANCING"] = 1 << 13, ["MPOL_F_RELATIVE_NODES"] = 1 << 14, ["MPOL_F_STATIC_NODES"] = 1 << 15,
+    };
 
     /// <summary>personality(2) flag bits by name (include/uapi/linux/personality.h).</summary>
     public static readonly IReadOnlyDictionary<string, ulong> PersonalityFlags = new Dictionary<string, ulong>

@@ -42,6 +42,15 @@ public static class ProcessSetup
             ProcessAttributes.SetPersonality(persona);
         }
 
+        if (linux?.MemoryPolicy is { } mp)
+        {
+            step("linux.memoryPolicy");
+            int mode = SpecValidator.MemoryPolicyModes[mp.Mode!];
+            foreach (var f in mp.Flags ?? new()) mode |= SpecValidator.MemoryPolicyFlags[f];
+            var nodes = string.IsNullOrEmpty(mp.Nodes) ? Array.Empty<ulong>() : ProcessAttributes.CpuMask(CpuList.Parse(mp.Nodes, "linux.memoryPolicy.nodes"));
+            Linux.MemoryPolicy.Set(mode, nodes);
+        }
+
         if (p.IoPriority is { } io)
         {
             step("process.ioPriority");

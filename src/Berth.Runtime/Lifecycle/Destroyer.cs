@@ -12,6 +12,7 @@ public static class Destroyer
     {
         KillAll(r, Signals.SIGKILL, log);
         Placement.Remove(r.CreatedCgroups, r.Cgroups.Where(r.CreatedCgroups.Contains).ToList());
+        if (r.CreatedRdtGroup is { } rdt && Directory.Exists(rdt)) Directory.Delete(rdt);
         // poststop: after the container is gone, before its state is; a failing hook only warns.
         if (r.Pid > 0 && Containers.ReadSpec(dir)?.Hooks?.Poststop is { Count: > 0 } poststop)
             HookRunner.RunAllWarning(poststop, "poststop", HookRunner.StateFor(r.Id, Status.Stopped, 0, r.Bundle, r.Annotations), log);

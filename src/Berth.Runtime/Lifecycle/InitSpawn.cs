@@ -34,6 +34,8 @@ public sealed class InitSpawn : IDisposable
     /// <summary>Runs while the child execs and enters its namespaces (create makes its cgroups here).</summary>
     public Action? WhileChildStarts { get; init; }
     public string? InitialCpus { get; init; }
+    /// <summary>Runs with the nsenter stage's pid when it asks to be placed: its namespaces exist, it runs nothing yet.</summary>
+    public Action<int>? BeforePlacement { get; init; }
     /// <summary>The document for the seccomp agent, given init's pid.</summary>
     public Func<int, string>? ListenerState { get; set; }
     /// <summary>prestart and createRuntime hooks, run when init has mounted everything (given init's pid).</summary>
@@ -115,6 +117,7 @@ public sealed class InitSpawn : IDisposable
                     // Before the cgroup join, as the spec's "initial" affinity asks.
                     if (InitialCpus is not null)
                         ProcessAttributes.SetAffinity(m.Pid, CpuList.Parse(InitialCpus, "process.execCPUAffinity.initial"));
+                    BeforePlacement?.Invoke(m.Pid);
                     Placement.Enter(CgroupDirs, m.Pid);
                     sync.Send(SyncType.CgroupDone);
                     break;

@@ -58,6 +58,9 @@ public sealed class Launcher
         var resources = spec.Linux?.Resources;
         ResourceWriter.Check(resources, cgroups);
         var deviceRules = DeviceRules.From(resources, spec.Linux?.Devices);
+        ResctrlGroups.Check(spec.Linux?.IntelRdt);
+        foreach (var name in spec.Linux?.NetDevices?.Keys ?? Enumerable.Empty<string>())
+            if (Netlink.IndexOf(name) == 0) throw new RuntimeException($"linux.netDevices[\"{name}\"]: no such network interface on this host");
         var record = new ContainerRecord
         {
             Id = o.Id,
@@ -97,6 +100,7 @@ public sealed class Launcher
             },
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
             ConsoleSocket = console ?? terminal,
+            BeforePlacement = pid => JoinHostResources(spec, o.Id, pid, record, dir),
         };
         try
         {
@@ -150,6 +154,33 @@ public sealed class Launcher
             }
             dir.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// What the launcher hands the child once its namespaces exist and before it is placed:
+    /// network devices moved into its network namespace, the Intel RDT group.
+    /// </summary>
+    static void JoinHostResources(Spec spec, string id, int pid, ContainerRecord record, ContainerDir dir)
+    {
+        if (spec.Linux?.NetDevices is { Count: > 0 } devices)
+        {
+            using var netns = Files.Open($"/proc/{pid}/ns/net", O.RDONLY);
+            foreach (var (name, dev) in devices)
+            {
+                try { Netlink.MoveLink(name, netns, dev?.Name ?? name); }
+                catch (LinuxException e) { throw new RuntimeException($"linux.netDevices[\"{name}\"]: {e.Message}", e); }
+            }
+        }
+        if (spec.Linux?.IntelRdt is { } rdt)
+        {
+            var (rdtDir, created) = ResctrlGroups.Create(rdt, id);
+            if (created)
+            {
+                record.CreatedRdtGroup = rdtDir;
+                dir.Write(record);
+            }
+            ResctrlGroups.Enter(rdtDir, pid);
         }
     }
 

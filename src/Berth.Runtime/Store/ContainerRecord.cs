@@ -31,6 +31,8 @@ public sealed class ContainerRecord : IJsonWritable
     /// <summary>The freezer's directory (v1 freezer, or the v2 directory) and which kind it is.</summary>
     public string? FreezerDir { get; set; }
     public bool FreezerV2 { get; set; }
+    /// <summary>An Intel RDT (resctrl) group Berth made for it, removed on delete.</summary>
+    public string? CreatedRdtGroup { get; set; }
 
     public static ContainerRecord Read(JsonIn o) => new()
     {
@@ -46,6 +48,7 @@ public sealed class ContainerRecord : IJsonWritable
         CreatedCgroups = o.Strings("createdCgroups") ?? new(),
         FreezerDir = o.String("freezerDir"),
         FreezerV2 = o.Bool("freezerV2") ?? false,
+        CreatedRdtGroup = o.String("createdRdtGroup"),
     };
 
     public void Write(Utf8JsonWriter w)
@@ -62,5 +65,6 @@ public sealed class ContainerRecord : IJsonWritable
         w.Opt("createdCgroups", CreatedCgroups);
         w.Opt("freezerDir", FreezerDir);
         w.WriteBoolean("freezerV2", FreezerV2);
+        w.Opt("createdRdtGroup", CreatedRdtGroup);
     }
 }
