@@ -67,7 +67,7 @@ public static class ResourceWriter
         if (m.Reservation is { } res) w.Write("memory", $"{F}.memory.reservation", x => x ? "memory.low" : "memory.soft_limit_in_bytes", Limit(res, v2));
         if (m.Swap is { } swap)
         {
-            if (memory is { V2: false } mv1 && !File.Exists(Path.Join(mv1.Dir, "memory.memsw.limit_in_bytes")))
+            if (memory is { V2: false } mv1 && !File.Exists(Path.Join(NearestExisting(mv1.Dir), "memory.memsw.limit_in_bytes")))
             {
                 // No swap accounting (runc's rule): swap equal to the limit, or unlimited, means no swap of its own.
                 if (swap != -1 && swap != m.Limit)
@@ -89,6 +89,14 @@ public static class ResourceWriter
         }
         if (m.DisableOomKiller == true) w.Write("memory", $"{F}.memory.disableOOMKiller", x => x ? null : "memory.oom_control", "1");
         if (m.UseHierarchy is { } uh) w.Write("memory", $"{F}.memory.useHierarchy", x => x ? null : "memory.use_hierarchy", uh ? "1" : "0");
+    }
+
+    /// <summary>The directory, or before create makes it, its nearest ancestor (which has the same kinds of files).</summary>
+    static string NearestExisting(string dir)
+    {
+        var d = dir;
+        while (!Directory.Exists(d) && Path.GetDirectoryName(d) is { } parent) d = parent;
+        return d;
     }
 
     /// <summary>-1 is "no limit": v1 takes -1, v2 "max".</summary>
