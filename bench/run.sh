@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: berth vs runc vs crun running /bin/true from the same busybox bundle, with
-# the default config (`berth spec`) and with the hardened one (`berth spec --hardened`:
-# seccomp allowlist, capabilities dropped, no_new_privs). crun 1.8.1 refuses this hybrid
+# the default config (`berth spec`), the hardened one (`berth spec --hardened`: seccomp
+# allowlist, capabilities dropped, no_new_privs), the default with memory and pids limits
+# (create + start + delete through `run`), and exec of /bin/true into a running container. crun 1.8.1 refuses this hybrid
 # cgroup host, so everything runs in a private mount namespace with
 # /sys/fs/cgroup/unified unmounted there (the host keeps its mount).
 set -euo pipefail
@@ -11,19 +12,20 @@ work=$(mktemp -d /tmp/berth-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 runs=${RUNS:-50}
 
-for config in default hardened; do
+for config in default hardened limits; do
   bundle=$work/$config
   "$here/../scripts/busybox-rootfs.sh" "$bundle/rootfs"
   if [ $config = hardened ]; then "$berth" spec --hardened --bundle "$bundle"; else "$berth" spec --bundle "$bundle"; fi
   # ociVersion 1.0.2: crun 1.8.1 rejects newer versions.
-  jq '.ociVersion = "1.0.2" | .process.terminal = false | .process.args = ["true"]' \
-    "$bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$bundle/config.json"
+  filter='.ociVersion = "1.0.2" | .process.terminal = false | .process.args = ["true"]'
+  [ $config = limits ] && filter="$filter"' | .linux.resources.memory = {"limit": 67108864, "swap": 67108864} | .linux.resources.pids = {"limit": 100}'
+  jq "$filter" "$bundle/config.json" > "$work/config.json" && mv "$work/config.json" "$bundle/config.json"
 done
 
 export BERTH=$berth WORK=$work RUNS=$runs
 unshare -m --propagation private bash -euo pipefail -c '
   umount /sys/fs/cgroup/unified
-  for config in default hardened; do
+  for config in default hardened limits; do
     cd "$WORK/$config"
     hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$WORK/$config.json" \
       -n berth "$BERTH --root $WORK/berth-state run bench-berth" \
@@ -52,7 +54,7 @@ unshare -m --propagation private bash -euo pipefail -c '
   done
 '
 median() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000' "$work/$1.json"; }
-for config in default hardened exec; do
+for config in default hardened limits exec; do
   b=$(median $config berth); r=$(median $config runc); c=$(median $config crun)
   printf "%-8s /bin/true, median of %d (ms): berth %.1f  runc %.1f  crun %.1f   berth/runc %.2f  berth/crun %.2f\n" \
     "$config" "$runs" "$b" "$r" "$c" "$(echo "$b / $r" | bc -l)" "$(echo "$b / $c" | bc -l)"

@@ -3,7 +3,7 @@
 set -euo pipefail
 want=(gcc libc6-dev libseccomp-dev busybox-static jq)
 if [ "${1:-run}" = test ]; then
-  want+=(runc crun hyperfine time iproute2 util-linux procps bc)
+  want+=(runc crun podman hyperfine time iproute2 util-linux bsdutils procps bc)
 fi
 missing=()
 for p in "${want[@]}"; do
