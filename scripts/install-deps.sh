@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Berth needs from Debian: `run` for building and the demo, `test` for tests and benchmarks.
 set -euo pipefail
-want=(gcc libc6-dev libseccomp-dev busybox-static jq)
+want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
 if [ "${1:-run}" = test ]; then
-  want+=(runc crun podman hyperfine time iproute2 util-linux bsdutils procps bc)
+  want+=(runc crun podman umoci skopeo zstd tar hyperfine time iproute2 util-linux bsdutils procps bc)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -63,10 +63,11 @@ namespace Berth.Cli
                     "list" => LifecycleCommands.List(ctx, rest),
                     "spec" => SpecCommand.Run(rest),
                     "features" => FeaturesCommand.Run(rest),
+                    "image" => ImageCommands.Run(rest),
                     _ => throw new UsageException($"unknown command \"{command}\" (see berth --help)"),
                 };
             }
-            catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException)
+            catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException or Images.ImageException)
             {
                 log.Error(e.Message);
                 return 1;
@@ -118,6 +119,7 @@ namespace Berth.Cli
               update   change a running container's cgroup limits
               spec     write a default config.json (--rootless, --hardened)
               features what this runtime supports, as JSON
+              image    images: ls, inspect, rm, tag, gc, import, copy, unpack, umount
 
             Global options:
               --root DIR          state directory (default /run/berth)

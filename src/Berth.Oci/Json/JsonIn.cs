@@ -179,6 +179,14 @@ public readonly struct JsonIn
         return map;
     }
 
+    /// <summary>The names of an object's properties (image-spec's sets such as ExposedPorts: {"80/tcp": {}}).</summary>
+    public List<string>? Keys(string name)
+    {
+        if (!TryGet(name, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object", v);
+        return v.EnumerateObject().Select(p => p.Name).ToList();
+    }
+
     /// <summary>The raw JSON text of a property (kept verbatim, e.g. a nested document).</summary>
     public string? Raw(string name) => TryGet(name, out var v) ? v.GetRawText() : null;
 }

@@ -60,6 +60,19 @@ public static class JsonOut
         w.WriteEndArray();
     }
 
+    /// <summary>A set as an object of empty objects: {"80/tcp": {}}.</summary>
+    public static void OptSet(this Utf8JsonWriter w, string name, IEnumerable<string>? keys)
+    {
+        if (keys is null) return;
+        w.WriteStartObject(name);
+        foreach (var k in keys)
+        {
+            w.WriteStartObject(k);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
     public static void Opt(this Utf8JsonWriter w, string name, IEnumerable<uint>? values)
     {
         if (values is null) return;

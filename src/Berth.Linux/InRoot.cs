@@ -1,6 +1,5 @@
-using Berth.Linux;
 
-namespace Berth.Runtime.Rootfs;
+namespace Berth.Linux;
 
 /// <summary>
 /// Paths resolved inside a root with openat2(RESOLVE_IN_ROOT): "..", absolute symlinks and

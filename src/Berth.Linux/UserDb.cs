@@ -1,7 +1,6 @@
 using System.Text;
-using Berth.Linux;
 
-namespace Berth.Runtime.Init;
+namespace Berth.Linux;
 
 /// <summary>
 /// /etc/passwd and /etc/group of the container, parsed here: NSS (getpwnam) would load the

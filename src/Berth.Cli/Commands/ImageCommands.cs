@@ -1,0 +1,104 @@
+using System.Text;
+using Berth.Images;
+using Berth.Images.Bundles;
+using Berth.Images.Layers;
+using Berth.Images.Store;
+using Berth.Images.Transports;
+using Berth.Oci.Image;
+
+namespace Berth.Cli.Commands;
+
+/// <summary>`berth image ...`: the store, oci: layouts and oci-archive: files.</summary>
+public static class ImageCommands
+{
+    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|unpack|umount [--store DIR] ...";
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0) throw new UsageException(Usage);
+        var sub = args[0];
+        var rest = args.Skip(1).ToList();
+        var flags = new List<Flag> { new("store", null, true) };
+        switch (sub)
+        {
+            case "inspect": flags.AddRange(new Flag[] { new("raw"), new("config"), new("platform", null, true) }); break;
+            case "unpack": flags.AddRange(new Flag[] { new("overlay"), new("platform", null, true), new("max-layer-size", null, true) }); break;
+        }
+        // Unlike runc's commands, image commands take flags anywhere (skopeo and umoci do).
+        var cl = CommandLine.Parse(rest, flags, stopAtPositional: false);
+        var store = cl.Value("store") ?? ImageService.DefaultStore;
+        PlatformSpec? platform = cl.Value("platform") is { } pl ? PlatformSpec.Parse(pl) : null;
+        string Arg(int i, string what) => cl.Positional.Count > i ? cl.Positional[i] : throw new UsageException($"image {sub}: {what} is required");
+        void NoMore(int n)
+        {
+            if (cl.Positional.Count > n) throw new UsageException($"image {sub}: unexpected arguments: {string.Join(' ', cl.Positional.Skip(n))}");
+        }
+
+        if (sub == "umount")
+        {
+            NoMore(1);
+            BundleWriter.Remove(Arg(0, "a bundle directory"));
+            return 0;
+        }
+        var images = new ImageService(store);
+        switch (sub)
+        {
+            case "ls":
+            {
+                NoMore(1);
+                var where = cl.Positional.Count == 1 ? ImageRef.Parse(cl.Positional[0]) : null;
+                var sb = new StringBuilder("NAME                                      DIGEST                                                                   SIZE\n");
+                foreach (var d in images.List(where))
+                    sb.Append($"{d.Annotations?.GetValueOrDefault(OciLayout.RefName) ?? "<none>",-41} {d.Digest,-72} {d.Size}\n");
+                Output.Write(sb.ToString());
+                return 0;
+            }
+            case "inspect":
+            {
+                NoMore(1);
+                var view = cl.Has("raw") ? "raw" : cl.Has("config") ? "config" : "summary";
+                Output.Write(images.Inspect(ImageRef.Parse(Arg(0, "an image")), platform, view));
+                Output.Write("\n"u8);
+                return 0;
+            }
+            case "rm":
+                foreach (var name in cl.Positional.Count > 0 ? cl.Positional : throw new UsageException("image rm: an image name is required"))
+                    images.Remove(name);
+                return 0;
+            case "tag":
+                NoMore(2);
+                images.Tag(ImageRef.Parse(Arg(0, "a source image")), Arg(1, "a new name"));
+                return 0;
+            case "gc":
+            {
+                NoMore(0);
+                var (blobs, snapshots) = images.CollectGarbage();
+                Output.Write($"removed {blobs} blobs, {snapshots} snapshots\n");
+                return 0;
+            }
+            case "import":
+            {
+                NoMore(2);
+                var d = images.Import(Arg(0, "a rootfs tarball"), Arg(1, "a name"));
+                Output.Write(d.Digest + "\n");
+                return 0;
+            }
+            case "copy":
+            {
+                NoMore(2);
+                var d = images.Copy(ImageRef.Parse(Arg(0, "a source")), ImageRef.Parse(Arg(1, "a destination")));
+                Output.Write(d.Digest + "\n");
+                return 0;
+            }
+            case "unpack":
+            {
+                NoMore(2);
+                long max = cl.Value("max-layer-size") is { } m ? CgroupCommands.ParseBytes(m, "max-layer-size") : LayerStream.DefaultMaxBytes;
+                images.Bundles.Unpack(ImageRef.Parse(Arg(0, "an image")), Arg(1, "a bundle directory"), cl.Has("overlay"), platform, max);
+                return 0;
+            }
+            default:
+                throw new UsageException(Usage);
+        }
+    }
+}

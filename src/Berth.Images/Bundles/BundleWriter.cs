@@ -1,0 +1,140 @@
+using Berth.Images.Layers;
+using Berth.Images.Store;
+using Berth.Images.Transports;
+using Berth.Linux;
+using Berth.Oci.Image;
+using Berth.Oci.Json;
+using Berth.Oci.Runtime;
+
+namespace Berth.Images.Bundles;
+
+/// <summary>
+/// Image → runtime bundle (umoci unpack's job): the rootfs, extracted layer by layer or stacked
+/// from snapshots with overlayfs, and a config.json from the image config (image-spec
+/// conversion.md) on top of Berth's default spec.
+/// </summary>
+public sealed class BundleWriter
+{
+    const string OverlayMarker = ".berth-overlay";
+    readonly ImageService _images;
+
+    public BundleWriter(ImageService images) => _images = images;
+
+    public ResolvedImage Unpack(ImageRef r, string bundle, bool overlay, PlatformSpec? platform, long maxLayerBytes = LayerStream.DefaultMaxBytes)
+    {
+        bundle = Path.GetFullPath(bundle);
+        if (Directory.Exists(bundle) && Directory.EnumerateFileSystemEntries(bundle).Any())
+            throw new ImageException($"{bundle}: exists and is not empty");
+        using var src = _images.Open(r);
+        var image = ResolvedImage.Resolve(src.Layout, src.Top, platform);
+        var rootfs = Path.Combine(bundle, "rootfs");
+        Directory.CreateDirectory(bundle);
+        try
+        {
+            if (overlay) MountOverlay(src.Layout, image, bundle, rootfs, maxLayerBytes);
+            else Extract(src.Layout, image, rootfs, maxLayerBytes);
+            var spec = SpecFrom(image.Config, rootfs);
+            File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonOut.Document(spec, indent: "\t"));
+            return image;
+        }
+        catch
+        {
+            Remove(bundle);
+            throw;
+        }
+    }
+
+    static void Extract(OciLayout layout, ResolvedImage image, string rootfs, long maxBytes)
+    {
+        using var unpacker = new LayerUnpacker(rootfs, WhiteoutMode.Apply);
+        for (int i = 0; i < image.Layers.Count; i++)
+        {
+            var layer = image.Layers[i];
+            var diff = Digest.Parse(image.Config.Rootfs!.DiffIds![i], "rootfs.diff_ids");
+            using var blob = layout.Blobs.Open(Digest.Parse(layer.Digest ?? "", "layers[].digest"));
+            using var stream = new LayerStream(blob, MediaTypes.CompressionOf(layer.MediaType)!.Value, diff, maxBytes, $"layer {layer.Digest}");
+            unpacker.Unpack(stream, $"layer {layer.Digest}");
+            stream.Verify();
+        }
+    }
+
+    /// <summary>Lower directories are the layers' snapshots (topmost first, as overlayfs lists them), upper and work are the bundle's own.</summary>
+    void MountOverlay(OciLayout layout, ResolvedImage image, string bundle, string rootfs, long maxBytes)
+    {
+        var snapshots = new Snapshots(_images.SnapshotsRoot);
+        var lowers = new List<string>();
+        for (int i = 0; i < image.Layers.Count; i++)
+            lowers.Add(snapshots.Ensure(layout, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes));
+        lowers.Reverse();
+        foreach (var d in new[] { "upper", "work", "rootfs" }) Directory.CreateDirectory(Path.Combine(bundle, d));
+        if (lowers.Count == 0) lowers.Add(Directory.CreateDirectory(Path.Combine(bundle, "empty")).FullName);
+        File.WriteAllLines(Path.Combine(bundle, OverlayMarker), lowers);
+        var data = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(bundle, "upper")},workdir={Path.Combine(bundle, "work")}";
+        Mounts.Mount("overlay", rootfs, "overlay", 0, data, rootfs);
+    }
+
+    /// <summary>Unmounts an overlay bundle's rootfs and removes the bundle.</summary>
+    public static void Remove(string bundle)
+    {
+        bundle = Path.GetFullPath(bundle);
+        var rootfs = Path.Combine(bundle, "rootfs");
+        if (File.Exists(Path.Combine(bundle, OverlayMarker)) || File.ReadAllText("/proc/self/mountinfo").Contains($" {rootfs} "))
+        {
+            try { Mounts.Unmount(rootfs, 0); }
+            catch (LinuxException e) when (e.Errno == Errno.EINVAL) { /* not mounted */ }
+        }
+        if (!Directory.Exists(bundle)) return;
+        using var parent = Files.Open(Path.GetDirectoryName(bundle)!, O.PATH | O.DIRECTORY);
+        LayerUnpacker.RemoveTree(parent, Path.GetFileName(bundle));
+    }
+
+    /// <summary>conversion.md: args, env, cwd, user and annotations from the image config.</summary>
+    public static Spec SpecFrom(ImageConfig image, string rootfs)
+    {
+        var spec = DefaultSpec.Create();
+        var c = image.Config ?? new ContainerConfig();
+        var p = spec.Process!;
+        p.Terminal = false;
+        var args = (c.Entrypoint ?? new()).Concat(c.Cmd ?? new()).ToList();
+        if (args.Count > 0) p.Args = args;
+        var env = new List<string>(c.Env ?? new());
+        if (!env.Any(e => e.StartsWith("PATH="))) env.Insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        p.Env = env;
+        if (!string.IsNullOrEmpty(c.WorkingDir)) p.Cwd = c.WorkingDir;
+        if (!string.IsNullOrEmpty(c.User)) p.User = ResolveUser(c.User, rootfs);
+        spec.Root!.Readonly = false;
+
+        var annotations = new Dictionary<string, string>(c.Labels ?? new());
+        void Note(string key, string? value)
+        {
+            if (!string.IsNullOrEmpty(value)) annotations[key] = value;
+        }
+        Note("org.opencontainers.image.os", image.Os);
+        Note("org.opencontainers.image.architecture", image.Architecture);
+        Note("org.opencontainers.image.variant", image.Variant);
+        Note("org.opencontainers.image.author", image.Author);
+        Note("org.opencontainers.image.created", image.Created);
+        Note("org.opencontainers.image.stopSignal", c.StopSignal);
+        if (c.ExposedPorts is { Count: > 0 } ports) Note("org.opencontainers.image.exposedPorts", string.Join(',', ports));
+        if (annotations.Count > 0) spec.Annotations = annotations;
+        return spec;
+    }
+
+    /// <summary>"user", "uid", "user:group", "uid:gid" from the image's own /etc/passwd and /etc/group, with the user's supplementary groups.</summary>
+    static User ResolveUser(string text, string rootfs)
+    {
+        var parts = text.Split(':', 2);
+        using var root = Files.Open(rootfs, O.PATH | O.DIRECTORY);
+        var passwd = UserDb.Passwd(root).ToList();
+        var entry = uint.TryParse(parts[0], out var n) ? passwd.FirstOrDefault(u => u.Uid == n) : passwd.FirstOrDefault(u => u.Name == parts[0]);
+        if (entry is null && !uint.TryParse(parts[0], out _)) throw new ImageException($"config.User: no user \"{parts[0]}\" in the image's /etc/passwd");
+        uint uid = entry?.Uid ?? n;
+        uint gid = entry?.Gid ?? 0;
+        var groups = UserDb.Groups(root).ToList();
+        if (parts.Length == 2)
+            gid = uint.TryParse(parts[1], out var g) ? g
+                : groups.FirstOrDefault(x => x.Name == parts[1])?.Gid ?? throw new ImageException($"config.User: no group \"{parts[1]}\" in the image's /etc/group");
+        var extra = entry is null ? new List<uint>() : groups.Where(x => x.Members.Contains(entry.Name) && x.Gid != gid).Select(x => x.Gid).Distinct().ToList();
+        return new User { Uid = uid, Gid = gid, AdditionalGids = extra.Count > 0 ? extra : null };
+    }
+}
