@@ -3,7 +3,7 @@
 set -euo pipefail
 want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
 if [ "${1:-run}" = test ]; then
-  want+=(runc crun podman umoci skopeo zstd tar hyperfine time iproute2 util-linux bsdutils procps bc)
+  want+=(runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc)
 fi
 missing=()
 for p in "${want[@]}"; do

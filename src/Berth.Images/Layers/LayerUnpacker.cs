@@ -29,7 +29,8 @@ public sealed class LayerUnpacker : IDisposable
     readonly WhiteoutMode _mode;
     readonly bool _privileged = Processes.EffectiveUid == 0;
     readonly HashSet<string> _thisLayer = new(StringComparer.Ordinal);
-    readonly List<(string Path, uint Mode, uint Uid, uint Gid, DateTimeOffset MTime)> _dirs = new();
+    /// <summary>Directory metadata, applied once the layer is done (the last entry for a path wins).</summary>
+    readonly Dictionary<string, (uint Mode, uint Uid, uint Gid, DateTimeOffset MTime)> _dirs = new(StringComparer.Ordinal);
     readonly byte[] _buffer = new byte[1 << 16];
 
     public int SkippedDevices { get; private set; }
@@ -63,11 +64,22 @@ public sealed class LayerUnpacker : IDisposable
             }
         }
         // Directory times last: creating their children changed them.
-        foreach (var d in _dirs.OrderByDescending(d => d.Path.Length))
+        foreach (var (path, d) in _dirs.OrderByDescending(d => d.Key.Length))
         {
-            using var fd = d.Path.Length == 0 ? Files.OpenAt2(_root, ".", O.RDONLY | O.DIRECTORY, Resolve.InRoot) : OpenInRoot(d.Path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
-            SetOwnerAndMode(fd, d.Uid, d.Gid, d.Mode);
-            FileMeta.SetTimes(fd, d.MTime);
+            SafeFd fd;
+            try
+            {
+                fd = path.Length == 0 ? Files.OpenAt2(_root, ".", O.RDONLY | O.DIRECTORY, Resolve.InRoot) : OpenInRoot(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
+            }
+            catch (LinuxException e) when (e.Errno is Errno.ENOTDIR or Errno.ELOOP or Errno.ENOENT)
+            {
+                continue; // a later entry replaced or removed it
+            }
+            using (fd)
+            {
+                SetOwnerAndMode(fd, d.Uid, d.Gid, d.Mode);
+                FileMeta.SetTimes(fd, d.MTime);
+            }
         }
     }
 
@@ -114,7 +126,7 @@ public sealed class LayerUnpacker : IDisposable
             // The root itself: metadata only. A symlink or file named "/." would replace it (CVE-2021-29136).
             if (entry.EntryType != TarEntryType.Directory)
                 throw new ImageException($"entry \"{entry.Name}\" would replace the root with a {entry.EntryType}");
-            _dirs.Add(("", Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime));
+            _dirs[""] = (Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime);
             return;
         }
 
@@ -128,7 +140,7 @@ public sealed class LayerUnpacker : IDisposable
                     RemoveAt(parent, name);
                     Files.MkdirAt(parent, name, 0x1c0);
                 }
-                _dirs.Add((rel, Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime));
+                _dirs[rel] = (Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime);
                 break;
 
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
