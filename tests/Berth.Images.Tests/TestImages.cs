@@ -160,7 +160,7 @@ public static class TestImages
         {
             foreach (var e in entries) w.WriteEntry(new PaxTarEntry(e.Type, e.Name) { Mode = (UnixFileMode)e.Mode });
             w.WriteEntry("/bin/busybox", "bin/busybox");
-            foreach (var applet in Scratch.Exec("/bin/busybox", "--list").Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var applet in Scratch.Exec("/bin/busybox", "--list").Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox"))
                 w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "bin/" + applet) { LinkName = "busybox", Mode = (UnixFileMode)0x1ff });
             foreach (var (n, c) in new[] { ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n"), ("etc/group", "root:x:0:\napp:x:1000:\nextra:x:2000:app\n") })
                 w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, n) { Mode = (UnixFileMode)0x1a4, DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(c)) });

@@ -15,9 +15,17 @@ public static class ImageCommands
 
     public static int Run(IReadOnlyList<string> args)
     {
-        if (args.Count == 0) throw new UsageException(Usage);
-        var sub = args[0];
-        var rest = args.Skip(1).ToList();
+        // `berth image --store DIR SUB ...` as well as `berth image SUB ... --store DIR`.
+        var list = args.ToList();
+        while (list.Count > 0 && list[0].StartsWith("--store"))
+        {
+            int take = list[0].Contains('=') ? 1 : 2;
+            list.AddRange(list.Take(take).ToList());
+            list.RemoveRange(0, take);
+        }
+        if (list.Count == 0 || list[0].StartsWith('-')) throw new UsageException(Usage);
+        var sub = list[0];
+        var rest = list.Skip(1).ToList();
         var flags = new List<Flag> { new("store", null, true) };
         switch (sub)
         {

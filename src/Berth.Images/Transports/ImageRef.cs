@@ -18,13 +18,13 @@ public sealed record ImageRef(Transport Transport, string Path, string? Name)
         return new ImageRef(Transport.Store, "", Normalize(text));
     }
 
-    /// <summary>PATH:REF, where REF is what follows the last ':' if it holds no '/'.</summary>
+    /// <summary>PATH:REF, split at the first ':' — as skopeo does, a path may not hold one, a name may ("app:1").</summary>
     static ImageRef Split(Transport t, string rest)
     {
         if (rest.Length == 0) throw new ImageException($"{(t == Transport.Oci ? "oci" : "oci-archive")}: a path is required");
-        int colon = rest.LastIndexOf(':');
-        if (colon > 0 && !rest[(colon + 1)..].Contains('/'))
-            return new ImageRef(t, rest[..colon], rest[(colon + 1)..].Length == 0 ? null : rest[(colon + 1)..]);
+        int colon = rest.IndexOf(':');
+        if (colon == 0) throw new ImageException($"{(t == Transport.Oci ? "oci" : "oci-archive")}: a path is required before the name");
+        if (colon > 0) return new ImageRef(t, rest[..colon], rest[(colon + 1)..].Length == 0 ? null : rest[(colon + 1)..]);
         return new ImageRef(t, rest, null);
     }
 
