@@ -29,6 +29,7 @@ test: test-deps build
 bench: test-deps build
 	bench/run.sh
 	bench/podman.sh
+	bench/images.sh
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj
