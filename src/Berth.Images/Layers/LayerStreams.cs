@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Compression;
+using System.Runtime.ExceptionServices;
 using Berth.Oci.Image;
 
 namespace Berth.Images.Layers;
@@ -6,14 +9,25 @@ namespace Berth.Images.Layers;
 /// <summary>
 /// A layer's tar stream, decompressed in-process, hashed as it is read (its digest must be the
 /// config's diff_id), and cut off past a size cap: a gzip bomb fails instead of filling the disk.
+/// Decompression and hashing run on their own thread a few chunks ahead of the reader, so on two
+/// cores inflating overlaps with the file system work of unpacking (about halving its time).
 /// </summary>
 public sealed class LayerStream : Stream
 {
+    const int ChunkBytes = 1 << 18, ChunksAhead = 8;
+
     readonly Stream _inner;
     readonly System.Security.Cryptography.IncrementalHash _hash;
     readonly long _max;
     readonly string _what;
-    long _read;
+    readonly BlockingCollection<(byte[] Buffer, int Length)> _chunks = new(ChunksAhead);
+    readonly CancellationTokenSource _stop = new();
+    readonly Thread _producer;
+    Exception? _failure;
+    string? _actual;
+    byte[]? _chunk;
+    int _chunkLength, _chunkOffset;
+    long _consumed;
 
     /// <summary>Default cap on one layer's decompressed size.</summary>
     public const long DefaultMaxBytes = 64L << 30;
@@ -30,16 +44,65 @@ public sealed class LayerStream : Stream
         DiffId = diffId;
         _max = maxBytes;
         _what = what;
+        _producer = new Thread(Produce) { IsBackground = true, Name = "berth-layer" };
+        _producer.Start();
     }
 
     public Digest DiffId { get; }
 
+    void Produce()
+    {
+        try
+        {
+            long read = 0;
+            while (true)
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+                int n = 0, got;
+                while (n < ChunkBytes && (got = _inner.Read(buffer, n, ChunkBytes - n)) > 0) n += got;
+                if (n == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    break;
+                }
+                read += n;
+                if (read > _max) throw new ImageException($"{_what}: decompresses to more than {_max} bytes (the cap; a decompression bomb?)");
+                _hash.AppendData(buffer, 0, n);
+                _chunks.Add((buffer, n), _stop.Token);
+            }
+            _actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // The reader went away (an error in the layer, or disposal).
+        }
+        catch (Exception e)
+        {
+            _failure = e;
+        }
+        finally
+        {
+            _chunks.CompleteAdding();
+        }
+    }
+
     public override int Read(Span<byte> buffer)
     {
-        int n = _inner.Read(buffer);
-        _read += n;
-        if (_read > _max) throw new ImageException($"{_what}: decompresses to more than {_max} bytes (the cap; a decompression bomb?)");
-        _hash.AppendData(buffer[..n]);
+        while (_chunk is null || _chunkOffset == _chunkLength)
+        {
+            if (_chunk is not null) ArrayPool<byte>.Shared.Return(_chunk);
+            _chunk = null;
+            if (!_chunks.TryTake(out var next, Timeout.Infinite))
+            {
+                if (_failure is not null) ExceptionDispatchInfo.Throw(_failure);
+                return 0;
+            }
+            (_chunk, _chunkLength, _chunkOffset) = (next.Buffer, next.Length, 0);
+        }
+        int n = Math.Min(buffer.Length, _chunkLength - _chunkOffset);
+        _chunk.AsSpan(_chunkOffset, n).CopyTo(buffer);
+        _chunkOffset += n;
+        _consumed += n;
         return n;
     }
 
@@ -50,16 +113,24 @@ public sealed class LayerStream : Stream
     {
         var sink = new byte[1 << 16];
         while (Read(sink) > 0) { }
-        var actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
-        if (actual != DiffId.Encoded) throw new ImageException($"{_what}: uncompressed content has digest {DiffId.Algorithm}:{actual}, the config says {DiffId}");
+        _producer.Join();
+        if (_actual != DiffId.Encoded) throw new ImageException($"{_what}: uncompressed content has digest {DiffId.Algorithm}:{_actual}, the config says {DiffId}");
     }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
+            _stop.Cancel();
+            while (_chunks.TryTake(out var left)) ArrayPool<byte>.Shared.Return(left.Buffer);
+            _producer.Join();
+            while (_chunks.TryTake(out var left)) ArrayPool<byte>.Shared.Return(left.Buffer);
+            if (_chunk is not null) ArrayPool<byte>.Shared.Return(_chunk);
+            _chunk = null;
             _inner.Dispose();
             _hash.Dispose();
+            _chunks.Dispose();
+            _stop.Dispose();
         }
         base.Dispose(disposing);
     }
@@ -68,7 +139,7 @@ public sealed class LayerStream : Stream
     public override bool CanSeek => false;
     public override bool CanWrite => false;
     public override long Length => throw new NotSupportedException();
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
+    public override long Position { get => _consumed; set => throw new NotSupportedException(); }
     public override void Flush() { }
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
