@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
@@ -9,37 +8,13 @@ using Xunit;
 
 namespace Berth.Images.Tests;
 
-public sealed record Result(int ExitCode, string Stdout, string Stderr)
-{
-    public Result Ok()
-    {
-        Assert.True(ExitCode == 0, $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}");
-        return this;
-    }
-
-    public Result Fails(string part)
-    {
-        Assert.True(ExitCode != 0, $"expected a failure, got exit 0\nstdout: {Stdout}");
-        Assert.Contains(part, Stderr);
-        return this;
-    }
-}
-
 /// <summary>A temporary directory for one test: a store, layouts, bundles; all removed (overlays unmounted) at the end.</summary>
 public sealed class Scratch : IDisposable
 {
     public string Dir { get; } = Directory.CreateTempSubdirectory("berth-img-").FullName;
     public string Store => Path.Combine(Dir, "store");
 
-    public static string Binary { get; } = FindBinary();
-
-    static string FindBinary()
-    {
-        if (Environment.GetEnvironmentVariable("BERTH") is { Length: > 0 } env) return env;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "out", "berth"))) return Path.Combine(dir.FullName, "out", "berth");
-        throw new InvalidOperationException("out/berth not found: run `make build` first");
-    }
+    public static string Binary => Commands.Binary;
 
     public string P(string name) => Path.Combine(Dir, name);
 
@@ -48,17 +23,7 @@ public sealed class Scratch : IDisposable
     /// <summary>`berth image SUB ... --store STORE`.</summary>
     public Result Image(params string[] args) => Exec(Binary, new[] { "image" }.Concat(args).Concat(new[] { "--store", Store }).ToArray());
 
-    public static Result Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException(file); }
-        return new Result(p.ExitCode, o.Result, e.Result);
-    }
+    public static Result Exec(string file, params string[] args) => Commands.Exec(file, args);
 
     public void Dispose()
     {

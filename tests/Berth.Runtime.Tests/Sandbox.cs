@@ -5,22 +5,6 @@ using Xunit;
 
 namespace Berth.Runtime.Tests;
 
-public sealed record Result(int ExitCode, string Stdout, string Stderr)
-{
-    public Result Ok()
-    {
-        Assert.True(ExitCode == 0, $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}");
-        return this;
-    }
-
-    public Result Fails(string messagePart)
-    {
-        Assert.True(ExitCode != 0, $"expected a failure, got exit 0\nstdout: {Stdout}");
-        Assert.Contains(messagePart, Stderr);
-        return this;
-    }
-}
-
 /// <summary>
 /// One test's world: a private state root, bundles with busybox-static rootfs, and on
 /// Dispose every container force-deleted and everything removed — even when the test failed.
@@ -28,7 +12,7 @@ public sealed record Result(int ExitCode, string Stdout, string Stderr)
 /// </summary>
 public sealed class Sandbox : IDisposable
 {
-    public static string Binary { get; } = FindBinary();
+    public static string Binary => Commands.Binary;
 
     public string Work { get; }
     public string Root { get; }
@@ -40,17 +24,6 @@ public sealed class Sandbox : IDisposable
         // 0755: a container's root in a user namespace is an unprivileged host uid and must reach its rootfs.
         File.SetUnixFileMode(Work, (UnixFileMode)0x1ed);
         Root = Path.Combine(Work, "state");
-    }
-
-    static string FindBinary()
-    {
-        if (Environment.GetEnvironmentVariable("BERTH") is { Length: > 0 } env) return env;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "out", "berth");
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new InvalidOperationException("out/berth not found: run `make build` first");
     }
 
     public static string NewId(string prefix = "t") => $"{prefix}-{Guid.NewGuid().ToString("N")[..12]}";
@@ -65,37 +38,7 @@ public sealed class Sandbox : IDisposable
         return Process.Start(psi)!;
     }
 
-    /// <summary>
-    /// Runs a command to completion with stdout/stderr in files, not pipes: a created
-    /// container inherits them and would hold a pipe open long after berth has exited.
-    /// </summary>
-    public static Result Exec(string file, params string[] args)
-    {
-        var outFile = Path.GetTempFileName();
-        var errFile = Path.GetTempFileName();
-        try
-        {
-            var psi = new ProcessStartInfo("/bin/sh");
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add("exec \"$0\" \"$@\" </dev/null >\"$BERTH_OUT\" 2>\"$BERTH_ERR\"");
-            psi.ArgumentList.Add(file);
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            psi.Environment["BERTH_OUT"] = outFile;
-            psi.Environment["BERTH_ERR"] = errFile;
-            using var p = Process.Start(psi)!;
-            if (!p.WaitForExit(60_000))
-            {
-                p.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in 60 s");
-            }
-            return new Result(p.ExitCode, File.ReadAllText(outFile), File.ReadAllText(errFile));
-        }
-        finally
-        {
-            File.Delete(outFile);
-            File.Delete(errFile);
-        }
-    }
+    public static Result Exec(string file, params string[] args) => Commands.Exec(file, args);
 
     /// <summary>
     /// A bundle from `berth spec` with a busybox rootfs: terminal off, the given command, and

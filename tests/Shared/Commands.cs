@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace Berth.Tests;
+
+public sealed record Result(int ExitCode, string Stdout, string Stderr)
+{
+    public Result Ok()
+    {
+        Assert.True(ExitCode == 0, $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}");
+        return this;
+    }
+
+    public Result Fails(string messagePart)
+    {
+        Assert.True(ExitCode != 0, $"expected a failure, got exit 0\nstdout: {Stdout}");
+        Assert.Contains(messagePart, Stderr);
+        return this;
+    }
+}
+
+/// <summary>The binary under test and how the integration tests run it (and other tools).</summary>
+public static class Commands
+{
+    /// <summary>out/berth above the test assembly, or $BERTH. Never an in-process runtime: /proc/self/exe here is dotnet.</summary>
+    public static string Binary { get; } = FindBinary();
+
+    static string FindBinary()
+    {
+        if (Environment.GetEnvironmentVariable("BERTH") is { Length: > 0 } env) return env;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "out", "berth");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new InvalidOperationException("out/berth not found: run `make build` first");
+    }
+
+    /// <summary>
+    /// Runs a command to completion with stdout/stderr in files, not pipes: a created
+    /// container inherits them and would hold a pipe open long after berth has exited.
+    /// </summary>
+    public static Result Exec(string file, params string[] args)
+    {
+        var outFile = Path.GetTempFileName();
+        var errFile = Path.GetTempFileName();
+        try
+        {
+            var psi = new ProcessStartInfo("/bin/sh");
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("exec \"$0\" \"$@\" </dev/null >\"$BERTH_OUT\" 2>\"$BERTH_ERR\"");
+            psi.ArgumentList.Add(file);
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            psi.Environment["BERTH_OUT"] = outFile;
+            psi.Environment["BERTH_ERR"] = errFile;
+            using var p = Process.Start(psi)!;
+            if (!p.WaitForExit(120_000))
+            {
+                p.Kill(entireProcessTree: true);
+                throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in 120 s");
+            }
+            return new Result(p.ExitCode, File.ReadAllText(outFile), File.ReadAllText(errFile));
+        }
+        finally
+        {
+            File.Delete(outFile);
+            File.Delete(errFile);
+        }
+    }
+}
