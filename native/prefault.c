@@ -9,6 +9,7 @@
 #include <link.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -19,21 +20,23 @@ static int populate_rw_segment(struct dl_phdr_info *info, size_t size, void *dat
 {
 	(void)size;
 	(void)data;
+	/* arm64 kernels may use 16K or 64K pages: a misaligned start would make madvise fail. */
+	const uintptr_t mask = (uintptr_t)getauxval(AT_PAGESZ) - 1;
 	/* The loader has made the RELRO head of the segment read-only by now: start after it. */
 	uintptr_t relro_end = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_GNU_RELRO)
-			relro_end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+			relro_end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + mask) & ~mask;
 	}
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
 			continue;
-		uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
+		uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~mask;
 		if (start < relro_end)
 			start = relro_end;
-		uintptr_t end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+		uintptr_t end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + mask) & ~mask;
 		/* Best effort: an older kernel without MADV_POPULATE_WRITE just faults as before. */
 		madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 	}

@@ -2,24 +2,6 @@ using Berth.Linux.Interop;
 
 namespace Berth.Linux;
 
-/// <summary>
-/// uid/gid switching. glibc applies these to every thread of the process (its setxid
-/// broadcast), which the multi-threaded .NET init relies on.
-/// </summary>
-public static unsafe class Credentials
-{
-    public static void SetGroups(IReadOnlyList<uint> gids)
-    {
-        var list = gids.ToArray();
-        fixed (uint* p = list)
-            LinuxException.ThrowIfError(Libc.setgroups(list.Length, p), "setgroups", string.Join(",", gids));
-    }
-
-    public static void SetGid(uint gid) => LinuxException.ThrowIfError(Libc.setresgid(gid, gid, gid), "setresgid", gid.ToString());
-
-    public static void SetUid(uint uid) => LinuxException.ThrowIfError(Libc.setresuid(uid, uid, uid), "setresuid", uid.ToString());
-}
-
 /// <summary>Per-process attributes the runtime-spec process object sets.</summary>
 public static unsafe class ProcessAttributes
 {

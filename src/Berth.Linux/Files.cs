@@ -78,8 +78,11 @@ public static unsafe class Files
         long fd;
         fixed (byte* p = bytes)
         {
+            // EAGAIN: a rename or mount somewhere raced the RESOLVE_IN_ROOT/BENEATH walk. Retried,
+            // but not forever: a container renaming in a loop must not spin the runtime.
+            int tries = 0;
             do fd = Libc.syscall(Sys.Openat2, root.Number, (long)p, (long)&how, sizeof(OpenHow), 0, 0);
-            while (fd < 0 && Marshal.GetLastPInvokeError() is Errno.EAGAIN or Errno.EINTR);
+            while (fd < 0 && Marshal.GetLastPInvokeError() is Errno.EAGAIN or Errno.EINTR && ++tries < 128);
         }
         if (fd < 0) throw LinuxException.FromLastError("openat2", path);
         return new SafeFd((int)fd);
@@ -150,14 +153,6 @@ public static unsafe class Files
     {
         const int F_DUPFD_CLOEXEC = 1030;
         return new SafeFd(LinuxException.ThrowIfError(Libc.fcntl(fd.Number, F_DUPFD_CLOEXEC, min), "fcntl(F_DUPFD_CLOEXEC)"));
-    }
-
-    public static void SetCloexec(int fd, bool on)
-    {
-        const int F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
-        int flags = LinuxException.ThrowIfError(Libc.fcntl(fd, F_GETFD, 0), "fcntl(F_GETFD)");
-        flags = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
-        LinuxException.ThrowIfError(Libc.fcntl(fd, F_SETFD, flags), "fcntl(F_SETFD)");
     }
 
     /// <summary>flock(2); false when <paramref name="nonBlocking"/> and another holder has it.</summary>
@@ -298,7 +293,7 @@ public static unsafe class Files
         return n > 0;
     }
 
-    public const short POLLIN = 1, POLLERR = 8, POLLHUP = 16;
+    public const short POLLIN = 1, POLLHUP = 16;
 }
 
 public static unsafe class EventFds

@@ -33,7 +33,7 @@ public static class InRoot
     /// </summary>
     public static SafeFd MkdirAll(SafeFd root, string path, uint mode = 0x1ed /* 0755 */)
     {
-        if (TryOpenDir(root, path, out var existing)) return existing!;
+        if (TryOpen(root, path, out var existing, O.PATH | O.DIRECTORY)) return existing!;
         var parts = new Queue<string>(Relative(path).Split('/', StringSplitOptions.RemoveEmptyEntries));
         var current = Files.OpenAt2(root, ".", O.PATH | O.DIRECTORY, Resolve.InRoot);
         var walked = "";
@@ -43,7 +43,7 @@ public static class InRoot
             while (parts.TryDequeue(out var part))
             {
                 var next = walked + "/" + part;
-                if (!TryOpenDir(root, next, out var fd))
+                if (!TryOpen(root, next, out var fd, O.PATH | O.DIRECTORY))
                 {
                     // Missing, or a symlink to something missing: mkdirat on the parent's
                     // descriptor with a single name, so there is no path walk to race.
@@ -59,7 +59,7 @@ public static class InRoot
                         walked = "";
                         continue;
                     }
-                    fd = Files.OpenAt2(root, next.TrimStart('/'), O.PATH | O.DIRECTORY, Resolve.InRoot | Resolve.NoMagicLinks);
+                    fd = Open(root, next, O.PATH | O.DIRECTORY);
                 }
                 current.Dispose();
                 current = fd!;
@@ -74,28 +74,14 @@ public static class InRoot
         }
     }
 
-    static bool TryOpenDir(SafeFd root, string path, out SafeFd? fd)
-    {
-        try
-        {
-            fd = Files.OpenAt2(root, Relative(path), O.PATH | O.DIRECTORY, Resolve.InRoot | Resolve.NoMagicLinks);
-            return true;
-        }
-        catch (LinuxException e) when (e.Errno == Errno.ENOENT)
-        {
-            fd = null;
-            return false;
-        }
-    }
-
     /// <summary>Makes sure an empty regular file exists at <paramref name="path"/> (a bind-mount target for a file source).</summary>
     public static SafeFd MkFile(SafeFd root, string path)
     {
         if (TryOpen(root, path, out var existing)) return existing!;
         var (dir, name) = Split(path);
-        using (var parent = MkdirAll(root, dir))
+        using var parent = MkdirAll(root, dir);
         using (Files.OpenAt(parent, name, O.WRONLY | O.CREAT | O.NOFOLLOW, 0x1a4 /* 0644 */)) { }
-        return Open(root, path);
+        return Files.OpenAt(parent, name, O.PATH | O.NOFOLLOW);
     }
 
     /// <summary>"/a/b/c" → ("/a/b", "c").</summary>

@@ -47,7 +47,6 @@ public static unsafe class Mounts
         public ulong AttrSet, AttrClr, Propagation, UsernsFd;
     }
 
-    public const ulong MOUNT_ATTR_RDONLY = 1;
     const uint AT_RECURSIVE = 0x8000;
 
     /// <summary>mount_setattr(2) over a whole tree: how "rro" (recursive read-only) is done.</summary>

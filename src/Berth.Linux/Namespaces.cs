@@ -21,10 +21,6 @@ public static class Namespaces
         ["cgroup"] = (CLONE_NEWCGROUP, "cgroup"),
         ["time"] = (CLONE_NEWTIME, "time"),
     };
-
-    public static void Unshare(int flags) => LinuxException.ThrowIfError(Libc.unshare(flags), "unshare");
-
-    public static void Join(SafeFd ns, int flag) => LinuxException.ThrowIfError(Libc.setns(ns.Number, flag), "setns", ns.ToString());
 }
 
 public static unsafe class NamespaceFiles

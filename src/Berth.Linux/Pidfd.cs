@@ -12,15 +12,9 @@ public static class Pidfd
     /// <summary>Opens a pidfd for <paramref name="pid"/> if it is still the process that started at <paramref name="startTime"/>; null if gone.</summary>
     public static SafeFd? OpenIfAlive(int pid, ulong startTime)
     {
-        long fd = Libc.syscall(Sys.PidfdOpen, pid, 0, 0, 0, 0, 0);
-        if (fd < 0)
-        {
-            int e = Marshal.GetLastPInvokeError();
-            if (e == Errno.ESRCH) return null;
-            throw new LinuxException(e, "pidfd_open", pid.ToString());
-        }
-        var handle = new SafeFd((int)fd);
-        // Checked after opening: the pid cannot be recycled while we hold the pidfd.
+        if (Open(pid) is not { } handle) return null;
+        // Checked after opening: a start time that still matches means the pidfd names the
+        // process we recorded, not one that took its pid since.
         if (!ProcStat.IsAlive(pid, startTime))
         {
             handle.Dispose();
@@ -48,5 +42,15 @@ public static class Pidfd
     }
 
     /// <summary>Waits until the process exits (the pidfd turns readable), up to <paramref name="timeoutMs"/>.</summary>
+    /// <summary>Signals each pid that still exists, through a pidfd (no race with reuse once opened); returns how many got it.</summary>
+    public static int SignalEach(IEnumerable<int> pids, int signal)
+    {
+        int sent = 0;
+        foreach (var pid in pids)
+            if (Open(pid) is { } fd)
+                using (fd) sent += SendSignal(fd, signal) ? 1 : 0;
+        return sent;
+    }
+
     public static bool WaitExit(SafeFd pidfd, int timeoutMs) => Files.Poll(pidfd, Files.POLLIN, timeoutMs, out _);
 }

@@ -112,24 +112,13 @@ public static unsafe class Processes
         if (rc != 0) throw new LinuxException(rc, op);
     }
 
-    /// <summary>execve(2); returns only by throwing.</summary>
-    public static void Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
-    {
-        using var prepared = new PreparedExec(path, argv, envp);
-        prepared.Exec();
-    }
-
     /// <summary>An execve whose strings are already in native memory: calling it allocates nothing.</summary>
     public sealed class PreparedExec : IDisposable
     {
         readonly NativeStrings _strings;
-        readonly string _path;
 
-        public PreparedExec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
-        {
-            _path = path;
+        public PreparedExec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp) =>
             _strings = new NativeStrings(path, argv, envp);
-        }
 
         /// <summary>Returns the errno if execve fails; does not return otherwise.</summary>
         public int TryExec()
@@ -137,8 +126,6 @@ public static unsafe class Processes
             Libc.execve(_strings.Path, _strings.Argv, _strings.Envp);
             return Marshal.GetLastPInvokeError();
         }
-
-        public void Exec() => throw new LinuxException(TryExec(), "execve", _path);
 
         public void Dispose() => _strings.Dispose();
     }
@@ -170,7 +157,6 @@ public static unsafe class Processes
     public static void SetDumpable(bool on) =>
         LinuxException.ThrowIfError(Libc.prctl(PR_SET_DUMPABLE, on ? 1u : 0u, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
 
-    public static void NewSession() => LinuxException.ThrowIfError(Libc.setsid(), "setsid");
 
     public static void SetHostname(string name) =>
         LinuxException.ThrowIfError(Libc.sethostname(name, Encoding.UTF8.GetByteCount(name)), "sethostname", name);

@@ -18,13 +18,5 @@ public sealed class SafeFd : SafeHandle
 
     protected override bool ReleaseHandle() => Libc.close((int)handle) == 0;
 
-    /// <summary>Gives up ownership, returning the raw number (for a descriptor an exec'd program inherits).</summary>
-    public int Release()
-    {
-        var fd = (int)handle;
-        SetHandleAsInvalid();
-        return fd;
-    }
-
     public override string ToString() => $"fd {Number}";
 }

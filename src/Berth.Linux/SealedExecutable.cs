@@ -69,14 +69,19 @@ public static class ProtectedExecutable
             try
             {
                 Mounts.Mount("/proc/self/exe", scratch, null, MS.BIND, null, scratch);
+                SafeFd? view = null;
                 try
                 {
                     Mounts.Mount(null, scratch, null, MS.REMOUNT | MS.BIND | MS.RDONLY, null, scratch);
-                    return Files.Open(scratch, O.PATH);
-                }
-                finally
-                {
+                    view = Files.Open(scratch, O.PATH);
                     Mounts.Unmount(scratch, Mounts.MNT_DETACH);
+                    return view;
+                }
+                catch
+                {
+                    view?.Dispose();
+                    try { Mounts.Unmount(scratch, Mounts.MNT_DETACH); } catch (LinuxException) { }
+                    throw;
                 }
             }
             finally

@@ -29,8 +29,10 @@ public static class UserDb
         try
         {
             using var fd = Files.OpenAt2(root, path.TrimStart('/'), O.RDONLY | O.NONBLOCK | O.NOCTTY, Resolve.InRoot | Resolve.NoMagicLinks);
-            if (!Files.Fstat(fd).IsRegular) return Array.Empty<string[]>();
-            var buffer = new byte[MaxSize];
+            var st = Files.Fstat(fd);
+            if (!st.IsRegular) return Array.Empty<string[]>();
+            // Sized from the file (one byte over, to see it end), not MaxSize: this runs on every create.
+            var buffer = new byte[(int)Math.Min(st.Size + 1, (ulong)MaxSize)];
             int total = 0, n;
             while (total < MaxSize && (n = Files.Read(fd, buffer.AsSpan(total))) > 0) total += n;
             text = Encoding.UTF8.GetString(buffer, 0, total);

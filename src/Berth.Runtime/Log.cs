@@ -51,16 +51,14 @@ public sealed class Log : IDisposable
         string line;
         if (_json)
         {
-            using var ms = new MemoryStream();
-            using (var w = new Utf8JsonWriter(ms))
+            line = Encoding.UTF8.GetString(Oci.Json.JsonOut.Write(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("level", level);
                 w.WriteString("msg", msg);
                 w.WriteString("time", time);
                 w.WriteEndObject();
-            }
-            line = Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+            })) + "\n";
         }
         else
         {

@@ -120,12 +120,6 @@ internal static unsafe partial class Libc
 internal static unsafe partial class Libc
 {
     [LibraryImport(Lib, SetLastError = true)]
-    public static partial long copy_file_range(int fdIn, long* offIn, int fdOut, long* offOut, nuint len, uint flags);
-}
-
-internal static unsafe partial class Libc
-{
-    [LibraryImport(Lib, SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);
 }
 

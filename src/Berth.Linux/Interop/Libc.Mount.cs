@@ -18,10 +18,4 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int chroot(string path);
-
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int setns(int fd, int nstype);
-
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int unshare(int flags);
 }

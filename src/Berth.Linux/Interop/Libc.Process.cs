@@ -38,16 +38,10 @@ internal static unsafe partial class Libc
     public static partial int waitpid(int pid, int* status, int options);
 
     [LibraryImport(Lib, SetLastError = true)]
-    public static partial int kill(int pid, int sig);
-
-    [LibraryImport(Lib, SetLastError = true)]
     public static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int execve(byte* path, byte** argv, byte** envp);
-
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int setsid();
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int sigprocmask(int how, ulong* set, ulong* oldset);
@@ -64,15 +58,6 @@ internal static unsafe partial class Libc
 
 internal static unsafe partial class Libc
 {
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int setgroups(nint size, uint* list);
-
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int setresuid(uint ruid, uint euid, uint suid);
-
-    [LibraryImport(Lib, SetLastError = true)]
-    public static partial int setresgid(uint rgid, uint egid, uint sgid);
-
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int prlimit(int pid, int resource, ulong* newLimit, ulong* oldLimit);
 

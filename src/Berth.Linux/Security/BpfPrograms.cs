@@ -28,28 +28,36 @@ public static unsafe class BpfPrograms
         [FieldOffset(12)] public uint AttachFlags;
     }
 
-    /// <summary>Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (8-byte eBPF instructions); the verifier's log is in the error.</summary>
+    /// <summary>
+    /// Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (8-byte eBPF instructions). The verifier's log
+    /// is asked for only after a failed load, as libbpf does: logging every instruction costs
+    /// time on each create, and a long program could overflow the buffer and fail with ENOSPC.
+    /// </summary>
     public static SafeFd LoadDeviceProgram(byte[] instructions)
     {
         var license = Files.Utf8z("Apache-2.0");
-        var log = new byte[16384];
         fixed (byte* insns = instructions)
         fixed (byte* lic = license)
-        fixed (byte* logp = log)
         {
             var attr = new Attr
             {
                 ProgType = BPF_PROG_TYPE_CGROUP_DEVICE, InsnCnt = (uint)(instructions.Length / 8),
-                Insns = (ulong)insns, License = (ulong)lic, LogLevel = 1, LogSize = (uint)log.Length, LogBuf = (ulong)logp,
+                Insns = (ulong)insns, License = (ulong)lic,
             };
             long fd = Libc.syscall(Sys.Bpf, BPF_PROG_LOAD, (long)&attr, sizeof(Attr), 0, 0, 0);
-            if (fd < 0)
+            if (fd >= 0) return new SafeFd((int)fd);
+            int e = Marshal.GetLastPInvokeError();
+            var log = new byte[1 << 16];
+            fixed (byte* logp = log)
             {
-                int e = Marshal.GetLastPInvokeError();
-                var text = System.Text.Encoding.UTF8.GetString(log).TrimEnd('\0').Trim();
-                throw new LinuxException(e, "bpf(BPF_PROG_LOAD)", text.Length > 0 ? $"device filter ({text.ReplaceLineEndings(" ")})" : "device filter");
+                attr.LogLevel = 1;
+                attr.LogSize = (uint)log.Length;
+                attr.LogBuf = (ulong)logp;
+                fd = Libc.syscall(Sys.Bpf, BPF_PROG_LOAD, (long)&attr, sizeof(Attr), 0, 0, 0);
             }
-            return new SafeFd((int)fd);
+            if (fd >= 0) return new SafeFd((int)fd);
+            var text = System.Text.Encoding.UTF8.GetString(log).TrimEnd('\0').Trim();
+            throw new LinuxException(e, "bpf(BPF_PROG_LOAD)", text.Length > 0 ? $"device filter ({text.ReplaceLineEndings(" ")})" : "device filter");
         }
     }
 

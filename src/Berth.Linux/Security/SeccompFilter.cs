@@ -31,7 +31,12 @@ public sealed unsafe class SeccompFilter : IDisposable
         _ctx = Libseccomp.seccomp_init(defaultAction);
         if (_ctx == 0) throw new LinuxException(Errno.EINVAL, "seccomp_init");
         // libseccomp must not set no_new_privs on its own: NNP is process.noNewPrivileges' call.
-        Check(Libseccomp.seccomp_attr_set(_ctx, 3 /* SCMP_FLTATR_CTL_NNP */, 0), "seccomp_attr_set(CTL_NNP)");
+        int rc = Libseccomp.seccomp_attr_set(_ctx, 3 /* SCMP_FLTATR_CTL_NNP */, 0);
+        if (rc < 0)
+        {
+            Dispose();
+            Check(rc, "seccomp_attr_set(CTL_NNP)");
+        }
     }
 
     static void Check(int rc, string op)
@@ -78,11 +83,6 @@ public sealed unsafe class SeccompFilter : IDisposable
         if (rc != -Errno.EEXIST) Check(rc, "seccomp_arch_add");
     }
 
-    /// <summary>Filter attributes (SCMP_FLTATR_*).</summary>
-    public void SetAttribute(int attr, uint value) => Check(Libseccomp.seccomp_attr_set(_ctx, attr, value), $"seccomp_attr_set({attr})");
-
-    public const int AttrLog = 5, AttrSpecAllow = 6;
-
     public void AddRule(uint action, int syscallNr, IReadOnlyList<SeccompCondition> conditions, string describe)
     {
         var args = stackalloc ArgCmp[Math.Max(1, conditions.Count)];
@@ -97,19 +97,9 @@ public sealed unsafe class SeccompFilter : IDisposable
     {
         using var mem = new SafeFd(LinuxException.ThrowIfError(Libc.memfd_create("seccomp-bpf", 1 /* MFD_CLOEXEC */), "memfd_create"));
         Check(Libseccomp.seccomp_export_bpf(_ctx, mem.Number), "seccomp_export_bpf");
-        long offset = 0;
-        var program = new byte[Files.Fstat(mem).Size];
-        fixed (byte* p = program)
-        {
-            // Read the exported program back from the start of the memfd.
-            LinuxException.ThrowIfError(Libc.lseek(mem.Number, 0, 0), "lseek");
-            while (offset < program.Length)
-            {
-                var n = Libc.read(mem.Number, p + offset, program.Length - (nint)offset);
-                if (n <= 0) throw LinuxException.FromLastError("read", "exported seccomp program");
-                offset += n;
-            }
-        }
+        // Read the exported program back from the start of the memfd.
+        LinuxException.ThrowIfError(Libc.lseek(mem.Number, 0, 0), "lseek");
+        var program = Files.ReadToEnd(mem);
         return program;
     }
 

@@ -75,6 +75,14 @@ public sealed class IdMapping : IJsonWritable
     public uint? HostId { get; set; }
     public uint? Size { get; set; }
 
+    /// <summary>The host id that <paramref name="id"/> maps to through <paramref name="maps"/>, or null if no range holds it.</summary>
+    public static uint? Map(IEnumerable<IdMapping> maps, uint id)
+    {
+        foreach (var m in maps)
+            if (m is { ContainerId: uint c, HostId: uint h, Size: uint n } && id >= c && id - c < n) return h + (id - c);
+        return null;
+    }
+
     public static IdMapping Read(JsonIn o) => new()
     {
         ContainerId = o.UInt32("containerID"),

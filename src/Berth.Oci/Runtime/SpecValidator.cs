@@ -115,6 +115,10 @@ public static class SpecValidator
                 if (dev?.Name is { } n && (n.Length is 0 or > 15 || n.Contains('/'))) throw new SpecException($"linux.netDevices[\"{name}\"].name", $"\"{n}\" is not an interface name");
             }
         }
+        // closID names a directory under /sys/fs/resctrl: one plain name, never a path.
+        if (linux.IntelRdt?.ClosId is { } clos && (clos.Length == 0 || clos.Contains('/') || clos is "." or ".."))
+            throw new SpecException("linux.intelRdt.closID", $"\"{clos}\" is not a resctrl group name");
+
         if (linux.Personality is { } pers)
         {
             if (pers.Domain is not ("LINUX" or "LINUX32")) throw new SpecException("linux.personality.domain", $"\"{pers.Domain}\" is not LINUX or LINUX32");

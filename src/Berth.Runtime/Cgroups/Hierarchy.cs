@@ -13,7 +13,7 @@ public sealed record Hierarchy(string Mountpoint, string MountRoot, bool Unified
     {
         var rel = cgroupPath;
         // A mount of a sub-tree (mountinfo root "/x") shows cgroup "/x/y" at "<mountpoint>/y".
-        if (MountRoot != "/" && rel.StartsWith(MountRoot)) rel = rel[MountRoot.Length..];
+        if (MountRoot != "/" && (rel == MountRoot || rel.StartsWith(MountRoot + "/"))) rel = rel[MountRoot.Length..];
         return Path.Join(Mountpoint, rel.TrimStart('/'));
     }
 

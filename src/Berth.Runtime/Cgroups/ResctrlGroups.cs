@@ -27,7 +27,15 @@ public static class ResctrlGroups
         if (rdt.L3CacheSchema is { } l3) lines.Add(l3);
         if (rdt.MemBwSchema is { } mb) lines.Add(mb);
         lines.AddRange(rdt.Schemata ?? new());
-        foreach (var line in lines) ResourceWriter.WriteFile(dir, "schemata", line, "linux.intelRdt");
+        try
+        {
+            foreach (var line in lines) ResourceWriter.WriteFile(dir, "schemata", line, "linux.intelRdt");
+        }
+        catch
+        {
+            if (created) Directory.Delete(dir);
+            throw;
+        }
         return (dir, created);
     }
 

@@ -76,6 +76,8 @@ public static class ResourceWriter
             else
             {
                 // v2's memory.swap.max is swap alone; the spec's swap is memory plus swap (runc's conversion).
+                if (v2 && swap != -1 && m.Limit is null or -1)
+                    throw new RuntimeException($"{F}.memory.swap: {swap} is memory plus swap, which needs a memory.limit to subtract on cgroup v2");
                 string value = swap == -1 ? "max" : v2 ? Math.Max(0, swap - (m.Limit ?? 0)).ToString() : swap.ToString();
                 w.Write("memory", $"{F}.memory.swap", x => x ? "memory.swap.max" : "memory.memsw.limit_in_bytes", value);
             }

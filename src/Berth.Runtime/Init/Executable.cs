@@ -28,7 +28,7 @@ public static class Executable
         if (!Files.TryStat(null, path, follow: true, out var st, out int errno))
             throw new RuntimeException($"exec: \"{name}\": {Errnos.Describe(errno)}");
         if (st.IsDirectory) throw new RuntimeException($"exec: \"{name}\": is a directory");
-        if (!IsExecutableFile(path)) throw new RuntimeException($"exec: \"{name}\": permission denied");
+        if (!st.IsRegular || !Files.Access(path, 1 /* X_OK */)) throw new RuntimeException($"exec: \"{name}\": permission denied");
     }
 
     static bool IsExecutableFile(string path) =>

@@ -103,19 +103,19 @@ public static class ProcessSetup
     /// <summary>In a user namespace, an unmapped uid or gid cannot be switched to: say so before the barrier.</summary>
     public static void CheckMapped(Oci.Runtime.Process p)
     {
-        static bool Mapped(string file, uint id)
-        {
-            foreach (var line in File.ReadLines(file))
-            {
-                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length == 3 && uint.TryParse(f[0], out var start) && uint.TryParse(f[2], out var count) && id >= start && id - start < count) return true;
-            }
-            return false;
-        }
+        // /proc/self/{uid,gid}_map read from inside: "<inside> <outside> <count>" per line.
+        static List<IdMapping> Maps(string file) =>
+            File.ReadLines(file).Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Where(f => f.Length == 3)
+                .Select(f => new IdMapping { ContainerId = uint.Parse(f[0]), HostId = uint.Parse(f[1]), Size = uint.Parse(f[2]) })
+                .ToList();
+        var uidMap = Maps("/proc/self/uid_map");
+        var gidMap = Maps("/proc/self/gid_map");
+        bool Mapped(List<IdMapping> maps, uint id) => IdMapping.Map(maps, id) is not null;
         uint uid = p.User?.Uid ?? 0, gid = p.User?.Gid ?? 0;
-        if (!Mapped("/proc/self/uid_map", uid)) throw new RuntimeException($"process.user.uid {uid} is not mapped in the container's user namespace");
-        if (!Mapped("/proc/self/gid_map", gid)) throw new RuntimeException($"process.user.gid {gid} is not mapped in the container's user namespace");
+        if (!Mapped(uidMap, uid)) throw new RuntimeException($"process.user.uid {uid} is not mapped in the container's user namespace");
+        if (!Mapped(gidMap, gid)) throw new RuntimeException($"process.user.gid {gid} is not mapped in the container's user namespace");
         foreach (var g in p.User?.AdditionalGids ?? new())
-            if (!Mapped("/proc/self/gid_map", g)) throw new RuntimeException($"process.user.additionalGids: {g} is not mapped in the container's user namespace");
+            if (!Mapped(gidMap, g)) throw new RuntimeException($"process.user.additionalGids: {g} is not mapped in the container's user namespace");
     }
 }

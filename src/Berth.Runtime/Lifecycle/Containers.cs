@@ -59,7 +59,7 @@ public sealed class Containers
             case Status.Created:
                 OpenBarrier(dir, r!);
                 // The process runs; poststart hooks follow, and a failing one only warns.
-                if (ReadSpec(dir)?.Hooks?.Poststart is { Count: > 0 } poststart)
+                if (dir.ReadSpec()?.Hooks?.Poststart is { Count: > 0 } poststart)
                     HookRunner.RunAllWarning(poststart, "poststart", HookRunner.StateFor(id, Status.Running, r!.Pid, r.Bundle, r.Annotations), _log);
                 break;
             case Status.Stopped:
@@ -69,13 +69,6 @@ public sealed class Containers
             default:
                 throw new RuntimeException($"cannot start a container that is still being created: {id}");
         }
-    }
-
-    /// <summary>The config.json create kept in the state directory; null if there is none (a crashed create).</summary>
-    internal static Spec? ReadSpec(ContainerDir dir)
-    {
-        try { return SpecReader.Parse(File.ReadAllBytes(Path.Combine(dir.Path, Launcher.ConfigFile))); }
-        catch (Exception e) when (e is IOException or Oci.SpecException) { return null; }
     }
 
     static void OpenBarrier(ContainerDir dir, ContainerRecord r)
@@ -113,8 +106,7 @@ public sealed class Containers
             int sent = 0;
             try
             {
-                foreach (var pid in Cgroups.Placement.Procs(r.Cgroups))
-                    if (Pidfd.Open(pid) is { } fd) using (fd) sent += Pidfd.SendSignal(fd, signal) ? 1 : 0;
+                sent = Pidfd.SignalEach(Cgroups.Placement.Procs(r.Cgroups), signal);
             }
             finally
             {
@@ -185,12 +177,7 @@ public sealed class Containers
         }
 
         Processes.BecomeSubreaper();
-        // A terminal with no console socket: Berth holds the pty for the user's terminal.
-        bool proxy = o.ConsoleSocket is null && Launcher.LoadSpec(Path.GetFullPath(o.Bundle)).Spec.Process!.Terminal == true;
-        SafeFd? ours = null, theirs = null;
-        if (proxy) (ours, theirs) = Sockets.UnixStreamPair();
-        Launcher.Created created;
-        using (theirs) created = new Launcher(_store, _log).Create(o, theirs);
+        var created = new Launcher(_store, _log).Create(o, foreground: true);
         var r = created.Record;
         created.Dir.Dispose();
 
@@ -198,8 +185,8 @@ public sealed class Containers
         TerminalProxy? tty = null;
         try
         {
-            if (ours is not null)
-                using (ours) tty = new TerminalProxy(Sockets.ReceiveFd(ours));
+            if (created.TerminalReceiver is { } receiver)
+                using (receiver) tty = new TerminalProxy(Sockets.ReceiveFd(receiver));
             using var init = Pidfd.OpenIfAlive(r.Pid, r.PidStartTime);
             foreach (var sig in ForwardedSignals)
                 forwarders.Add(PosixSignalRegistration.Create((PosixSignal)sig, ctx =>

@@ -10,11 +10,13 @@ public static class Destroyer
 {
     public static void Destroy(ContainerDir dir, ContainerRecord r, Log log)
     {
-        KillAll(r, Signals.SIGKILL, log);
-        Placement.Remove(r.CreatedCgroups, r.Cgroups.Where(r.CreatedCgroups.Contains).ToList());
+        // Only cgroups Berth made are its to empty and remove: a pre-created one may hold processes that are not ours.
+        var own = r.Cgroups.Where(r.CreatedCgroups.Contains).ToList();
+        KillAll(r, own, Signals.SIGKILL, log);
+        Placement.Remove(r.CreatedCgroups, own);
         if (r.CreatedRdtGroup is { } rdt && Directory.Exists(rdt)) Directory.Delete(rdt);
         // poststop: after the container is gone, before its state is; a failing hook only warns.
-        if (r.Pid > 0 && Containers.ReadSpec(dir)?.Hooks?.Poststop is { Count: > 0 } poststop)
+        if (r.Pid > 0 && dir.ReadSpec()?.Hooks?.Poststop is { Count: > 0 } poststop)
             HookRunner.RunAllWarning(poststop, "poststop", HookRunner.StateFor(r.Id, Status.Stopped, 0, r.Bundle, r.Annotations), log);
         dir.Remove();
     }
@@ -24,9 +26,8 @@ public static class Destroyer
     /// (a cgroup the caller pre-created may hold processes that are not ours), then waits for
     /// them to be gone.
     /// </summary>
-    static void KillAll(ContainerRecord r, int signal, Log log)
+    static void KillAll(ContainerRecord r, IReadOnlyList<string> ownCgroups, int signal, Log log)
     {
-        var ownCgroups = r.Cgroups.Where(r.CreatedCgroups.Contains).ToList();
         using var init = r.Pid > 0 ? Pidfd.OpenIfAlive(r.Pid, r.PidStartTime) : null;
         if (init is not null) Pidfd.SendSignal(init, signal);
         // A frozen process dies of SIGKILL only once thawed.
@@ -38,8 +39,7 @@ public static class Destroyer
         while (true)
         {
             var left = ownCgroups.Count > 0 ? Placement.Procs(ownCgroups) : Array.Empty<int>();
-            foreach (var pid in left)
-                if (Pidfd.Open(pid) is { } fd) using (fd) Pidfd.SendSignal(fd, signal);
+            Pidfd.SignalEach(left, signal);
             bool initGone = init is null || Pidfd.WaitExit(init, 0);
             if (left.Count == 0 && initGone) return;
             if (Environment.TickCount64 > deadline)

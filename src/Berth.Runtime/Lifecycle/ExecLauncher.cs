@@ -40,14 +40,7 @@ public sealed class ExecLauncher
                 case Status.Paused: throw new RuntimeException("cannot exec in a paused container");
                 case Status.Creating: throw new RuntimeException($"cannot exec in a container that is still being created: {o.Id}");
             }
-            try
-            {
-                spec = SpecReader.Parse(File.ReadAllBytes(Path.Combine(dir.Path, Launcher.ConfigFile)));
-            }
-            catch (Exception e) when (e is IOException or SpecException)
-            {
-                throw new RuntimeException($"reading the container's config: {e.Message}");
-            }
+            spec = dir.ReadSpec() ?? throw new RuntimeException($"container {o.Id}: its config.json in the state directory is missing or unreadable");
         }
 
         var process = BuildProcess(o, spec, r.Rootfs);
@@ -61,7 +54,7 @@ public sealed class ExecLauncher
 
         var caps = CapabilityResolver.Resolve(process.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
         var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
-        using var listener = seccomp is { Notify: true } ? Sockets.ConnectUnix(spec.Linux!.Seccomp!.ListenerPath!) : null;
+        using var listener = seccomp is { Notify: true } ? Launcher.ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
 
         // Every namespace the container has, by its init's /proc entries: the init stays the
         // reference for as long as the container runs.

@@ -25,16 +25,15 @@ public sealed class Launcher
         _log = log;
     }
 
-    /// <summary>A container waiting at its exec barrier, with its state directory still locked.</summary>
-    public sealed record Created(ContainerDir Dir, ContainerRecord Record);
-
-    public Created Create(CreateOptions o) => Create(o, terminal: null);
-
     /// <summary>
-    /// <paramref name="terminal"/>: for a foreground `run` with process.terminal and no
-    /// --console-socket, the socket end that will receive the pty master.
+    /// A container waiting at its exec barrier, with its state directory still locked.
+    /// <paramref name="TerminalReceiver"/>: for a foreground `run` whose process has a terminal
+    /// and no --console-socket, the socket the pty master arrives on.
     /// </summary>
-    public Created Create(CreateOptions o, SafeFd? terminal)
+    public sealed record Created(ContainerDir Dir, ContainerRecord Record, SafeFd? TerminalReceiver);
+
+    /// <summary><paramref name="foreground"/>: `run` without --detach, which can hold the terminal itself.</summary>
+    public Created Create(CreateOptions o, bool foreground = false)
     {
         _log.Debug("create: start");
         ContainerId.Validate(o.Id);
@@ -47,7 +46,11 @@ public sealed class Launcher
 
         Lsm.Check(spec);
         PassNotifySocket(spec, _log);
-        using var console = ConsoleSocketFor(spec.Process!.Terminal == true, o.ConsoleSocket, terminal is not null);
+        bool terminal = spec.Process!.Terminal == true;
+        using var console = ConsoleSocketFor(terminal, o.ConsoleSocket, foreground);
+        // Berth holds the pty for the user's terminal: init sends the master to `theirs`.
+        var (ours, theirs) = terminal && console is null ? Sockets.UnixStreamPair() : ((SafeFd?)null, (SafeFd?)null);
+        using var _ = theirs;
         var caps = CapabilityResolver.Resolve(spec.Process!.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
         var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
         _log.Debug("create: security resolved");
@@ -99,12 +102,12 @@ public sealed class Launcher
                 ResourceWriter.Apply(resources, cgroups, deviceRules);
             },
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
-            ConsoleSocket = console ?? terminal,
+            ConsoleSocket = console ?? theirs,
             BeforePlacement = pid => JoinHostResources(spec, o.Id, pid, record, dir),
         };
         try
         {
-            File.WriteAllBytes(Path.Combine(dir.Path, ConfigFile), specBytes);
+            dir.WriteSpec(specBytes);
             using var fifo = MakeExecFifo(dir.FifoPath, spec);
             // Socket activation (sd_listen_fds): fds 3.. are passed on, renumbered for pid 1.
             int listenFds = ListenFds();
@@ -131,7 +134,7 @@ public sealed class Launcher
                 HookRunner.RunAll(spec.Hooks?.Prestart, "prestart", state);
                 HookRunner.RunAll(spec.Hooks?.CreateRuntime, "createRuntime", state);
             };
-            if (listener is not null) spawn.ListenerState = pid => ListenerState(spec, init, pid);
+            if (listener is not null) spawn.ListenerState = pid => ListenerStateFor(spec, o.Id, bundle, pid, Status.Creating);
             spawn.Run(init, "create");
             _log.Debug("create: init ready");
 
@@ -139,10 +142,11 @@ public sealed class Launcher
             record.PidStartTime = spawn.InitStartTime;
             dir.Write(record);
             if (o.PidFile is not null) WritePidFile(o.PidFile, record.Pid);
-            return new Created(dir, record);
+            return new Created(dir, record, ours);
         }
         catch
         {
+            ours?.Dispose();
             spawn.Dispose();
             try
             {
@@ -226,9 +230,6 @@ public sealed class Launcher
         }
     }
 
-    /// <summary>The container's config.json as create read it, kept in the state directory for `exec`.</summary>
-    public const string ConfigFile = "config.json";
-
     /// <summary>
     /// The start barrier. Init holds an O_PATH descriptor from before pivot_root and reopens it
     /// for writing, which the kernel permits only if its (possibly user-namespaced) root may write:
@@ -247,9 +248,7 @@ public sealed class Launcher
     public static uint HostIdOf(List<IdMapping>? maps, uint id)
     {
         if (maps is null || maps.Count == 0) return id;
-        foreach (var m in maps)
-            if (m is { ContainerId: uint c, HostId: uint h, Size: uint n } && id >= c && id - c < n) return h + (id - c);
-        return 65534; // overflow id: unmapped
+        return IdMapping.Map(maps, id) ?? 65534; // overflow id: unmapped
     }
 
     public static (Spec Spec, byte[] Json) LoadSpec(string bundle)
@@ -276,7 +275,7 @@ public sealed class Launcher
         }
     }
 
-    static SafeFd ConnectListener(string path)
+    internal static SafeFd ConnectListener(string path)
     {
         try
         {
@@ -292,8 +291,6 @@ public sealed class Launcher
     /// The document sent with the seccomp listener fd (runtime-spec "ContainerProcessState"):
     /// which fds come along, the container's pid and metadata, and its state.
     /// </summary>
-    static string ListenerState(Spec spec, InitConfig init, int pid) => ListenerStateFor(spec, init.Id, init.Bundle, pid, Status.Creating);
-
     public static string ListenerStateFor(Spec spec, string id, string bundle, int pid, string status) => System.Text.Encoding.UTF8.GetString(JsonOut.Write(w =>
     {
         w.WriteStartObject();

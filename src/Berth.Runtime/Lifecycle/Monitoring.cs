@@ -48,10 +48,10 @@ public sealed class Monitoring
     }
 
     /// <summary>One `{"type":"stats",...}` line, runc's layout.</summary>
-    public byte[] StatsEvent(string id, ContainerRecord? record = null)
-    {
-        var set = CgroupSet.FromDirs((record ?? Running(id)).Cgroups);
-        return JsonOut.Write(w =>
+    public byte[] StatsEvent(string id) => StatsEvent(id, CgroupSet.FromDirs(Running(id).Cgroups));
+
+    static byte[] StatsEvent(string id, CgroupSet set) =>
+        JsonOut.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("type", "stats");
@@ -60,7 +60,6 @@ public sealed class Monitoring
             Stats.Write(w, set);
             w.WriteEndObject();
         });
-    }
 
     /// <summary>
     /// Streams events until the container stops: stats every <paramref name="interval"/>, and an
@@ -78,7 +77,7 @@ public sealed class Monitoring
         {
             if (DateTime.UtcNow >= nextStats)
             {
-                emit(StatsEvent(id, r));
+                emit(StatsEvent(id, set));
                 nextStats = DateTime.UtcNow + interval;
             }
             int wait = (int)Math.Clamp((nextStats - DateTime.UtcNow).TotalMilliseconds, 0, 100);

@@ -8,7 +8,6 @@ public sealed class NamespacePlan : IDisposable
 {
     public int CloneFlags { get; private set; }
     public List<(int Flag, SafeFd Fd)> Joins { get; } = new();
-    public SpecValidator.NamespaceSet Set { get; private set; } = new();
 
     public static NamespacePlan From(Spec spec)
     {
@@ -16,8 +15,7 @@ public sealed class NamespacePlan : IDisposable
         try
         {
             var list = spec.Linux?.Namespaces ?? new();
-            plan.Set = SpecValidator.ValidateNamespaces(list);
-            if (!plan.Set.New("mount"))
+            if (!SpecValidator.ValidateNamespaces(list).New("mount"))
                 throw new RuntimeException("linux.namespaces: Berth needs a new mount namespace (a \"mount\" entry without a path) to set up the rootfs");
             // Mount last: after it, paths would resolve in the container's view.
             foreach (var (ns, index) in list.Select((n, i) => (n, i)).OrderBy(x => x.n.Type == "mount" ? 1 : 0))

@@ -16,21 +16,6 @@ public static class StatusProbe
         if (r is null || r.Pid == 0) return Status.Creating;
         if (!ProcStat.IsAlive(r.Pid, r.PidStartTime)) return Status.Stopped;
         if (fifoExists) return Status.Created;
-        return IsFrozen(r) ? Status.Paused : Status.Running;
-    }
-
-    static bool IsFrozen(ContainerRecord r)
-    {
-        if (r.FreezerDir is null) return false;
-        try
-        {
-            return r.FreezerV2
-                ? File.ReadAllText(Path.Join(r.FreezerDir, "cgroup.freeze")).Trim() == "1"
-                : File.ReadAllText(Path.Join(r.FreezerDir, "freezer.state")).Trim() is "FROZEN" or "FREEZING";
-        }
-        catch (IOException)
-        {
-            return false;
-        }
+        return r.FreezerDir is not null && Cgroups.Freezer.IsFrozen(r.FreezerDir, r.FreezerV2) ? Status.Paused : Status.Running;
     }
 }

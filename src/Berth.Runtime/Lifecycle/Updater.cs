@@ -24,31 +24,26 @@ public sealed class Updater
         if (status is Status.Stopped or Status.Creating) throw RuntimeException.NotRunning(id);
         var set = CgroupSet.FromDirs(r!.Cgroups);
         // The swap rule compares swap with the limit: judge the change against the whole new memory setting.
-        var spec = Containers.ReadSpec(dir);
-        var current = spec?.Linux?.Resources ?? new Resources();
-        var merged = Merge(current, changes);
+        var spec = dir.ReadSpec();
+        var merged = Merge(spec?.Linux?.Resources ?? new Resources(), changes);
         if (changes.Memory is { } m && merged.Memory is { } mm)
-            changes.Memory = new MemoryResources
-            {
-                Limit = m.Limit, Reservation = m.Reservation, Kernel = m.Kernel, KernelTcp = m.KernelTcp,
-                Swappiness = m.Swappiness, DisableOomKiller = m.DisableOomKiller, UseHierarchy = m.UseHierarchy,
-                Swap = m.Swap ?? (m.Limit is not null ? mm.Swap : null),
-            };
+        {
+            // A new limit keeps the swap it had; a new swap is judged against the limit in force.
+            if (m.Limit is not null) m.Swap ??= mm.Swap;
+            if (m.Swap is not null) m.Limit ??= mm.Limit;
+        }
         ResourceWriter.Check(changes, set);
         ResourceWriter.Apply(changes, set, devices: null);
         if (spec is not null)
         {
             (spec.Linux ??= new Oci.Runtime.Linux()).Resources = merged;
-            var path = Path.Combine(dir.Path, Launcher.ConfigFile);
-            File.WriteAllBytes(path + ".tmp", JsonOut.Document(spec));
-            File.Move(path + ".tmp", path, overwrite: true);
+            dir.WriteSpec(JsonOut.Document(spec));
         }
     }
 
-    /// <summary>The resources with every value <paramref name="changes"/> sets replacing the current one.</summary>
-    static Resources Merge(Resources current, Resources changes)
+    /// <summary><paramref name="doc"/> (the stored config's own copy) with every value <paramref name="changes"/> sets replacing the current one.</summary>
+    static Resources Merge(Resources doc, Resources changes)
     {
-        var doc = JsonIn.Parse(JsonOut.Document(current), "resources", Resources.Read);
         if (changes.Memory is { } m)
         {
             var t = doc.Memory ??= new MemoryResources();

@@ -1,4 +1,5 @@
 using Berth.Oci.Json;
+using Berth.Oci.Runtime;
 using Berth.Linux;
 
 namespace Berth.Runtime.Store;
@@ -123,7 +124,7 @@ public sealed class StateStore
 /// <summary>A container's locked state directory.</summary>
 public sealed class ContainerDir : IDisposable
 {
-    const string StateFile = "state.json";
+    const string StateFile = "state.json", ConfigFile = "config.json";
     readonly SafeFd _lock;
 
     public string Id { get; }
@@ -156,16 +157,22 @@ public sealed class ContainerDir : IDisposable
     }
 
     /// <summary>Atomic replace: readers without the lock (`state`) see the old or the new record, never half.</summary>
-    public void Write(ContainerRecord record)
+    public void Write(ContainerRecord record) => Replace(StateFile, JsonOut.Document(record));
+
+    /// <summary>The container's config.json as create read it (and update changed it); null if a crashed create left none.</summary>
+    public Spec? ReadSpec()
     {
-        var tmp = System.IO.Path.Combine(Path, StateFile + ".tmp");
-        var bytes = JsonOut.Document(record);
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: false);
-        }
-        File.Move(tmp, System.IO.Path.Combine(Path, StateFile), overwrite: true);
+        try { return SpecReader.Parse(File.ReadAllBytes(System.IO.Path.Combine(Path, ConfigFile))); }
+        catch (Exception e) when (e is IOException or Oci.SpecException) { return null; }
+    }
+
+    public void WriteSpec(ReadOnlySpan<byte> json) => Replace(ConfigFile, json);
+
+    void Replace(string name, ReadOnlySpan<byte> bytes)
+    {
+        var tmp = System.IO.Path.Combine(Path, name + ".tmp");
+        File.WriteAllBytes(tmp, bytes);
+        File.Move(tmp, System.IO.Path.Combine(Path, name), overwrite: true);
     }
 
     public bool FifoExists => File.Exists(FifoPath);
