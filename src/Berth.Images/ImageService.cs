@@ -80,21 +80,15 @@ public sealed class ImageService
         switch (to.Transport)
         {
             case Transport.Store:
-                CopyBlobs(src, Store);
-                Store.Tag(ImageRef.Normalize(name), src.Top);
+                CopyAndTag(src, Store, ImageRef.Normalize(name));
                 break;
             case Transport.Oci:
-            {
-                var layout = OciLayout.Create(to.Path);
-                CopyBlobs(src, layout);
-                layout.Tag(name, src.Top);
+                CopyAndTag(src, OciLayout.Create(to.Path), name);
                 break;
-            }
             default:
             {
                 using var archive = OciArchive.OpenWrite(to.Path);
-                CopyBlobs(src, archive.Layout);
-                archive.Layout.Tag(name, src.Top);
+                CopyAndTag(src, archive.Layout, name);
                 archive.Commit();
                 break;
             }
@@ -102,7 +96,8 @@ public sealed class ImageService
         return src.Top;
     }
 
-    static void CopyBlobs(Source src, OciLayout dst)
+    /// <summary>The blobs, then the name, under one hold of the destination's lock: a gc cannot come between.</summary>
+    static void CopyAndTag(Source src, OciLayout dst, string name)
     {
         using var lockFd = dst.Lock();
         foreach (var d in ResolvedImage.Closure(src.Layout, src.Top).DistinctBy(d => d.Digest))
@@ -113,13 +108,14 @@ public sealed class ImageService
             // Verified again on the way in: a corrupt source blob must not land in the store.
             dst.Blobs.Write(stream, d.MediaType ?? "", digest, d.Size);
         }
+        dst.Tag(name, src.Top, lockHeld: true);
     }
 
     public void Tag(ImageRef from, string name)
     {
         using var src = Open(from);
-        if (from.Transport != Transport.Store) CopyBlobs(src, Store);
-        Store.Tag(ImageRef.Normalize(name), src.Top);
+        if (from.Transport == Transport.Store) Store.Tag(ImageRef.Normalize(name), src.Top);
+        else CopyAndTag(src, Store, ImageRef.Normalize(name));
     }
 
     public void Remove(string name)
@@ -158,7 +154,9 @@ public sealed class ImageService
     /// </summary>
     public Descriptor Import(string tarFile, string name)
     {
-        var diffHash = new Digest("sha256", "").NewHash();
+        // Held to the end: blobs written here are unreferenced until the tag, and gc must not see them so.
+        using var lockFd = Store.Lock();
+        using var diffHash = new Digest("sha256", "").NewHash();
         Descriptor layer;
         var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}");
         try
@@ -197,7 +195,7 @@ public sealed class ImageService
         var manifest = new Manifest { SchemaVersion = 2, MediaType = MediaTypes.Manifest, Config = configDesc, Layers = new() { layer } };
         var manifestDesc = Store.Blobs.Write(JsonOut.Document(manifest), MediaTypes.Manifest);
         manifestDesc.Platform = new Platform { Os = host.Os, Architecture = host.Architecture };
-        Store.Tag(ImageRef.Normalize(name), manifestDesc);
+        Store.Tag(ImageRef.Normalize(name), manifestDesc, lockHeld: true);
         return manifestDesc;
     }
 

@@ -23,7 +23,7 @@ public static unsafe class Mounts
             throw LinuxException.FromLastError("mount", describe ?? target);
     }
 
-    public const int MNT_DETACH = 2;
+    public const int MNT_DETACH = 2, UMOUNT_NOFOLLOW = 8;
 
     public static void Unmount(string target, int flags) =>
         LinuxException.ThrowIfError(Libc.umount2(target, flags), "umount", target);

@@ -38,6 +38,20 @@ public class LayerContentTests
         Assert.Empty(Directory.GetFileSystemEntries(root, ".wh.*", SearchOption.AllDirectories));
     }
 
+    /// <summary>An opaque directory hides lower content at every depth, and keeps what this layer wrote wherever it is.</summary>
+    [Fact]
+    public void An_opaque_directory_hides_lower_content_below_directories_this_layer_redeclares()
+    {
+        using var s = new Scratch();
+        var root = s.P("root");
+        Apply(root, WhiteoutMode.Apply,
+            new[] { Entry.Dir("d"), Entry.Dir("d/x"), Entry.File("d/x/old", "o"), Entry.Dir("d/y"), Entry.File("d/y/old", "o"), Entry.File("d/z", "z") },
+            // d/y/new arrives before the marker and without its directory's own entry.
+            new[] { Entry.File("d/y/new", "n"), new("d/.wh..wh..opq"), Entry.Dir("d/x"), Entry.File("d/x/new", "n") });
+        string Listing(string r) => string.Join(",", Directory.GetFileSystemEntries(r, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(r, p)).Order());
+        Assert.Equal("d,d/x,d/x/new,d/y,d/y/new", Listing(root));
+    }
+
     [Fact]
     public void Overlay_snapshots_keep_whiteouts_as_devices_and_opaque_xattrs_and_mount_to_the_same_view()
     {

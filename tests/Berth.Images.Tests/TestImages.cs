@@ -27,11 +27,8 @@ public sealed class Scratch : IDisposable
 
     public void Dispose()
     {
-        foreach (var line in File.ReadAllLines("/proc/self/mountinfo"))
-        {
-            var mp = line.Split(' ')[4];
-            if (mp.StartsWith(Dir)) Exec("umount", "-l", mp);
-        }
+        foreach (var mp in Linux.MountInfo.Read().Select(m => m.MountPoint).Where(mp => mp.StartsWith(Dir)))
+            Exec("umount", "-l", mp);
         try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
     }
 }

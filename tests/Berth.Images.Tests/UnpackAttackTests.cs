@@ -182,4 +182,28 @@ public class UnpackAttackTests
     {
         public uint Links => Linux.Files.Stat(null, Path).Nlink;
     }
+
+    /// <summary>A sparse 1.0 map whose 512-byte padding the entry does not hold: an error, not an endless read.</summary>
+    [Fact]
+    public void A_sparse_map_cut_short_is_an_error_not_a_hang()
+    {
+        using var s = new Scratch();
+        var pax = new Dictionary<string, string>
+        {
+            ["GNU.sparse.major"] = "1", ["GNU.sparse.minor"] = "0", ["GNU.sparse.name"] = "f", ["GNU.sparse.realsize"] = "10",
+        };
+        var unpack = Task.Run(() => Unpack(s, new[] { new Entry("GNUSparseFile.0/f", Content: "1\n0\n5\n", Pax: pax) }));
+        Assert.True(unpack.Wait(TimeSpan.FromSeconds(30)), "the unpack did not finish");
+        Assert.Contains("truncated map padding", unpack.Result!.Message);
+    }
+
+    /// <summary>A map line that is not a number is the layer's error, not a crash.</summary>
+    [Fact]
+    public void A_sparse_map_with_a_bad_number_is_refused()
+    {
+        using var s = new Scratch();
+        var pax = new Dictionary<string, string> { ["GNU.sparse.map"] = "0,x", ["GNU.sparse.realsize"] = "10" };
+        var e = Unpack(s, new[] { new Entry("f", Content: "abc", Pax: pax) });
+        Assert.Contains("is not a number", e!.Message);
+    }
 }

@@ -49,18 +49,16 @@ public sealed class BundleWriter
         using var unpacker = new LayerUnpacker(rootfs, WhiteoutMode.Apply);
         for (int i = 0; i < image.Layers.Count; i++)
         {
-            var layer = image.Layers[i];
-            var diff = Digest.Parse(image.Config.Rootfs!.DiffIds![i], "rootfs.diff_ids");
-            using var blob = layout.Blobs.Open(Digest.Parse(layer.Digest ?? "", "layers[].digest"));
-            using var stream = new LayerStream(blob, MediaTypes.CompressionOf(layer.MediaType)!.Value, diff, maxBytes, $"layer {layer.Digest}");
-            unpacker.Unpack(stream, $"layer {layer.Digest}");
-            stream.Verify();
+            using var layer = LayerStream.Open(layout, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes);
+            unpacker.Unpack(layer);
         }
     }
 
     /// <summary>Lower directories are the layers' snapshots (topmost first, as overlayfs lists them), upper and work are the bundle's own.</summary>
     void MountOverlay(OciLayout layout, ResolvedImage image, string bundle, string rootfs, long maxBytes)
     {
+        // Shared hold of the store's lock until mounted: gc (exclusive) cannot remove a snapshot in between.
+        using var storeLock = _images.Store.Lock(exclusive: false);
         var snapshots = new Snapshots(_images.SnapshotsRoot);
         var lowers = new List<string>();
         for (int i = 0; i < image.Layers.Count; i++)
@@ -78,14 +76,10 @@ public sealed class BundleWriter
     {
         bundle = Path.GetFullPath(bundle);
         var rootfs = Path.Combine(bundle, "rootfs");
-        if (File.Exists(Path.Combine(bundle, OverlayMarker)) || File.ReadAllText("/proc/self/mountinfo").Contains($" {rootfs} "))
-        {
-            try { Mounts.Unmount(rootfs, 0); }
-            catch (LinuxException e) when (e.Errno == Errno.EINVAL) { /* not mounted */ }
-        }
-        if (!Directory.Exists(bundle)) return;
-        using var parent = Files.Open(Path.GetDirectoryName(bundle)!, O.PATH | O.DIRECTORY);
-        LayerUnpacker.RemoveTree(parent, Path.GetFileName(bundle));
+        // NOFOLLOW: a rootfs that is a symlink must not unmount whatever it points at.
+        try { Mounts.Unmount(rootfs, Mounts.UMOUNT_NOFOLLOW); }
+        catch (LinuxException e) when (e.Errno is Errno.EINVAL or Errno.ENOENT) { /* not mounted, or no rootfs */ }
+        FileTree.Remove(bundle);
     }
 
     /// <summary>conversion.md: args, env, cwd, user and annotations from the image config.</summary>

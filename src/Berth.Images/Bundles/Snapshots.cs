@@ -27,14 +27,9 @@ public sealed class Snapshots
         var tmp = Path.Combine(Root, $".tmp-{DirName(diffId)}-{Guid.NewGuid():N}");
         try
         {
-            var diff = Digest.Parse(diffId, "rootfs.diff_ids");
-            using (var blob = layout.Blobs.Open(Digest.Parse(layer.Digest ?? "", "layers[].digest")))
-            using (var stream = new LayerStream(blob, MediaTypes.CompressionOf(layer.MediaType)!.Value, diff, maxBytes, $"layer {layer.Digest}"))
+            using (var stream = LayerStream.Open(layout, layer, diffId, maxBytes))
             using (var unpacker = new LayerUnpacker(tmp, WhiteoutMode.Overlay))
-            {
-                unpacker.Unpack(stream, $"layer {layer.Digest}");
-                stream.Verify();
-            }
+                unpacker.Unpack(stream);
             try
             {
                 Directory.Move(tmp, dir);
@@ -57,12 +52,13 @@ public sealed class Snapshots
     public int Collect(IReadOnlySet<string> live)
     {
         if (!Directory.Exists(Root)) return 0;
-        var mounted = File.ReadAllText("/proc/self/mountinfo");
+        var mounted = Linux.MountInfo.Read().SelectMany(m => m.LowerDirs).ToHashSet();
         int n = 0;
         foreach (var dir in Directory.EnumerateDirectories(Root))
         {
             var name = Path.GetFileName(dir);
-            if (live.Contains(name) || mounted.Contains(dir)) continue;
+            // A snapshot still being extracted (.tmp-*) belongs to another unpack.
+            if (live.Contains(name) || name.StartsWith(".tmp-") || mounted.Contains(dir)) continue;
             Remove(dir);
             n++;
         }
@@ -70,10 +66,5 @@ public sealed class Snapshots
     }
 
     /// <summary>Removal that never follows a symlink out of the snapshot.</summary>
-    static void Remove(string dir)
-    {
-        if (!Directory.Exists(dir)) return;
-        using var parent = Linux.Files.Open(Path.GetDirectoryName(dir)!, Linux.O.PATH | Linux.O.DIRECTORY);
-        LayerUnpacker.RemoveTree(parent, Path.GetFileName(dir));
-    }
+    static void Remove(string dir) => Linux.FileTree.Remove(dir);
 }

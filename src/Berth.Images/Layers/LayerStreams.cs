@@ -27,7 +27,6 @@ public sealed class LayerStream : Stream
     string? _actual;
     byte[]? _chunk;
     int _chunkLength, _chunkOffset;
-    long _consumed;
 
     /// <summary>Default cap on one layer's decompressed size.</summary>
     public const long DefaultMaxBytes = 64L << 30;
@@ -49,6 +48,19 @@ public sealed class LayerStream : Stream
     }
 
     public Digest DiffId { get; }
+
+    /// <summary>"layer sha256:…", for messages.</summary>
+    public string What => _what;
+
+    /// <summary>The image's layer <paramref name="layer"/> from <paramref name="layout"/>, to be checked against <paramref name="diffId"/>.</summary>
+    public static LayerStream Open(Store.OciLayout layout, Descriptor layer, string diffId, long maxBytes)
+    {
+        var diff = Digest.Parse(diffId, "rootfs.diff_ids");
+        var compression = MediaTypes.CompressionOf(layer.MediaType)
+            ?? throw new ImageException($"layer {layer.Digest}: media type \"{layer.MediaType}\" is not a layer this runtime can unpack");
+        var blob = layout.Blobs.Open(Digest.Parse(layer.Digest ?? "", "layers[].digest"));
+        return new LayerStream(blob, compression, diff, maxBytes, $"layer {layer.Digest}");
+    }
 
     void Produce()
     {
@@ -102,7 +114,6 @@ public sealed class LayerStream : Stream
         int n = Math.Min(buffer.Length, _chunkLength - _chunkOffset);
         _chunk.AsSpan(_chunkOffset, n).CopyTo(buffer);
         _chunkOffset += n;
-        _consumed += n;
         return n;
     }
 
@@ -139,7 +150,7 @@ public sealed class LayerStream : Stream
     public override bool CanSeek => false;
     public override bool CanWrite => false;
     public override long Length => throw new NotSupportedException();
-    public override long Position { get => _consumed; set => throw new NotSupportedException(); }
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
     public override void Flush() { }
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();

@@ -33,13 +33,18 @@ public sealed class LayerUnpacker : IDisposable
     readonly Dictionary<string, (uint Mode, uint Uid, uint Gid, DateTimeOffset MTime)> _dirs = new(StringComparer.Ordinal);
     readonly byte[] _buffer = new byte[1 << 16];
 
-    public int SkippedDevices { get; private set; }
-
     public LayerUnpacker(string root, WhiteoutMode mode)
     {
         Directory.CreateDirectory(root);
         _root = Files.Open(root, O.PATH | O.DIRECTORY);
         _mode = mode;
+    }
+
+    /// <summary>One of an image's layers: unpacked, then its diff_id checked.</summary>
+    public void Unpack(LayerStream layer)
+    {
+        Unpack(layer, layer.What);
+        layer.Verify();
     }
 
     public void Unpack(Stream tar, string what)
@@ -48,7 +53,7 @@ public sealed class LayerUnpacker : IDisposable
         _dirs.Clear();
         using var reader = new TarReader(tar, leaveOpen: true);
         TarEntry? entry;
-        while ((entry = reader.GetNextEntry(copyData: false)) is not null)
+        while ((entry = ReadEntry(reader, what)) is not null)
         {
             try
             {
@@ -58,9 +63,14 @@ public sealed class LayerUnpacker : IDisposable
             {
                 throw new ImageException($"{what}: entry \"{entry.Name}\": {e.Message}", e);
             }
-            catch (ImageException e)
+            catch (ImageException e) when (!e.Message.StartsWith(what))
             {
+                // (The layer stream's own errors, a size cap, already name the layer.)
                 throw new ImageException($"{what}: {e.Message}", e);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ImageException($"{what}: entry \"{entry.Name}\": not a valid tar entry: {e.Message}", e);
             }
         }
         // Directory times last: creating their children changed them.
@@ -69,7 +79,7 @@ public sealed class LayerUnpacker : IDisposable
             SafeFd fd;
             try
             {
-                fd = path.Length == 0 ? Files.OpenAt2(_root, ".", O.RDONLY | O.DIRECTORY, Resolve.InRoot) : OpenInRoot(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
+                fd = InRoot.Open(_root, path, O.RDONLY | O.DIRECTORY | (path.Length == 0 ? 0 : O.NOFOLLOW));
             }
             catch (LinuxException e) when (e.Errno is Errno.ENOTDIR or Errno.ELOOP or Errno.ENOENT)
             {
@@ -80,6 +90,19 @@ public sealed class LayerUnpacker : IDisposable
                 SetOwnerAndMode(fd, d.Uid, d.Gid, d.Mode);
                 FileMeta.SetTimes(fd, d.MTime);
             }
+        }
+    }
+
+    /// <summary>The next header; a malformed one is the layer's error, named as such.</summary>
+    static TarEntry? ReadEntry(TarReader reader, string what)
+    {
+        try
+        {
+            return reader.GetNextEntry(copyData: false);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or ArgumentException)
+        {
+            throw new ImageException($"{what}: not a valid tar stream: {e.Message}", e);
         }
     }
 
@@ -101,8 +124,6 @@ public sealed class LayerUnpacker : IDisposable
         int slash = rel.LastIndexOf('/');
         return slash < 0 ? ("", rel) : (rel[..slash], rel[(slash + 1)..]);
     }
-
-    SafeFd OpenInRoot(string rel, int flags) => Files.OpenAt2(_root, rel.Length == 0 ? "." : rel, flags, Resolve.InRoot | Resolve.NoMagicLinks);
 
     /// <summary>The parent directory of <paramref name="rel"/>, made if missing, as a descriptor; links on the way resolve inside the root.</summary>
     SafeFd Parent(string rel) => InRoot.MkdirAll(_root, "/" + Split(rel).Dir);
@@ -137,14 +158,14 @@ public sealed class LayerUnpacker : IDisposable
             case TarEntryType.Directory:
                 if (!Files.TryStat(parent, name, follow: false, out var st, out _) || !st.IsDirectory)
                 {
-                    RemoveAt(parent, name);
+                    FileTree.Remove(parent, name);
                     Files.MkdirAt(parent, name, 0x1c0);
                 }
                 _dirs[rel] = (Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime);
                 break;
 
             case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                RemoveAt(parent, name);
+                FileTree.Remove(parent, name);
                 using (var file = Files.OpenAt(parent, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0x180))
                 {
                     if (attrs is not null && SparseMap(attrs) is { } sparse) WriteSparse(file, entry.DataStream, sparse, attrs);
@@ -156,7 +177,7 @@ public sealed class LayerUnpacker : IDisposable
                 break;
 
             case TarEntryType.SymbolicLink:
-                RemoveAt(parent, name);
+                FileTree.Remove(parent, name);
                 Files.SymlinkAt(entry.LinkName, parent, name);
                 if (_privileged) FileMeta.ChownAt(parent, name, (uint)entry.Uid, (uint)entry.Gid);
                 FileMeta.SetTimesAt(parent, name, entry.ModificationTime);
@@ -168,18 +189,14 @@ public sealed class LayerUnpacker : IDisposable
                 var target = Normalize(entry.LinkName);
                 if (target.Length == 0) throw new ImageException($"entry \"{entry.Name}\": a hard link to the root");
                 using var targetParent = InRoot.Open(_root, "/" + Split(target).Dir, O.PATH | O.DIRECTORY);
-                RemoveAt(parent, name);
+                FileTree.Remove(parent, name);
                 FileMeta.LinkAt(targetParent, Split(target).Base, parent, name);
                 break;
             }
 
             case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
-                if (!_privileged)
-                {
-                    SkippedDevices++;
-                    break;
-                }
-                RemoveAt(parent, name);
+                if (!_privileged) break; // mknod of a device needs CAP_MKNOD: skipped, as umoci's rootless unpack does
+                FileTree.Remove(parent, name);
                 var posix = (PosixTarEntry)entry;
                 Files.MknodAt(parent, name, (entry.EntryType == TarEntryType.CharacterDevice ? FileStat.S_IFCHR : FileStat.S_IFBLK) | Mode(entry),
                     (uint)posix.DeviceMajor, (uint)posix.DeviceMinor);
@@ -187,7 +204,7 @@ public sealed class LayerUnpacker : IDisposable
                 break;
 
             case TarEntryType.Fifo:
-                RemoveAt(parent, name);
+                FileTree.Remove(parent, name);
                 Files.MknodAt(parent, name, FileStat.S_IFIFO | Mode(entry), 0, 0);
                 FinishNode(parent, name, entry);
                 break;
@@ -218,15 +235,20 @@ public sealed class LayerUnpacker : IDisposable
         FileMeta.Chmod(fd, mode);
     }
 
-    /// <summary>Extended attributes from PAX SCHILY.xattr.*: security.capability and user.* only.</summary>
-    static void SetXattrs(SafeFd fd, IReadOnlyDictionary<string, string>? attrs)
+    /// <summary>
+    /// Extended attributes from PAX SCHILY.xattr.*: security.capability (when root: it needs
+    /// CAP_SETFCAP) and user.*, but never user.overlay.*, which would steer an overlay mounted
+    /// with userxattr.
+    /// </summary>
+    void SetXattrs(SafeFd fd, IReadOnlyDictionary<string, string>? attrs)
     {
         if (attrs is null) return;
         foreach (var (key, value) in attrs)
         {
             if (!key.StartsWith("SCHILY.xattr.")) continue;
             var name = key[13..];
-            if (name != "security.capability" && !name.StartsWith("user.")) continue;
+            bool allowed = name == "security.capability" ? _privileged : name.StartsWith("user.") && !name.StartsWith("user.overlay.");
+            if (!allowed) continue;
             // PAX values are UTF-8 strings; System.Formats.Tar maps the raw bytes one-to-one through Latin-1 when they are not UTF-8.
             FileMeta.SetXattr(fd, name, Encoding.Latin1.GetBytes(value));
         }
@@ -239,40 +261,29 @@ public sealed class LayerUnpacker : IDisposable
         while ((n = data.Read(_buffer)) > 0) Files.WriteAll(file, _buffer.AsSpan(0, n));
     }
 
-    /// <summary>GNU sparse maps in PAX headers: 0.1 ("GNU.sparse.map") or 1.0 (the map leads the data).</summary>
-    static List<(long Offset, long Size)>? SparseMap(IReadOnlyDictionary<string, string> attrs)
+    /// <summary>A number in a sparse header or map; image content, so a bad one is the layer's error, not a crash.</summary>
+    static long SparseNumber(string text) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, null, out var n) ? n : throw new ImageException($"sparse file: \"{text}\" is not a number");
+
+    /// <summary>
+    /// GNU sparse files in PAX headers: 0.1 has the map in "GNU.sparse.map"; 1.0 ("GNU.sparse.major"
+    /// 1) puts it at the head of the data. Null for a file that is not sparse.
+    /// </summary>
+    static (List<(long Offset, long Size)> Map, bool MapInData)? SparseMap(IReadOnlyDictionary<string, string> attrs)
     {
         if (attrs.TryGetValue("GNU.sparse.map", out var map))
         {
-            var n = map.Split(',').Select(long.Parse).ToArray();
-            return Enumerable.Range(0, n.Length / 2).Select(i => (n[2 * i], n[2 * i + 1])).ToList();
+            var n = map.Split(',').Select(SparseNumber).ToArray();
+            return (Enumerable.Range(0, n.Length / 2).Select(i => (n[2 * i], n[2 * i + 1])).ToList(), false);
         }
-        return attrs.TryGetValue("GNU.sparse.major", out var major) && major == "1" ? new List<(long, long)>() : null;
+        return attrs.TryGetValue("GNU.sparse.major", out var major) && major == "1" ? (new List<(long, long)>(), true) : null;
     }
 
-    void WriteSparse(SafeFd file, Stream? data, List<(long Offset, long Size)> map, IReadOnlyDictionary<string, string> attrs)
+    void WriteSparse(SafeFd file, Stream? data, (List<(long Offset, long Size)> Map, bool MapInData) sparse, IReadOnlyDictionary<string, string> attrs)
     {
         if (data is null) return;
-        long consumed = 0;
-        if (map.Count == 0)
-        {
-            // 1.0: decimal lines — the count, then offset and size pairs — padded to 512 bytes.
-            var text = new StringBuilder();
-            int lines = -1;
-            var one = new byte[1];
-            while (lines < 0 || text.ToString().Count(c => c == '\n') < 1 + 2 * lines)
-            {
-                if (data.Read(one) != 1) throw new ImageException("truncated sparse map");
-                consumed++;
-                text.Append((char)one[0]);
-                if (lines < 0 && one[0] == '\n') lines = int.Parse(text.ToString().Trim());
-                if (consumed > 1 << 20) throw new ImageException("sparse map too large");
-            }
-            var numbers = text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
-            for (int i = 0; i < lines; i++) map.Add((numbers[2 * i], numbers[2 * i + 1]));
-            long pad = (512 - consumed % 512) % 512;
-            while (pad > 0) pad -= data.Read(_buffer.AsSpan(0, (int)Math.Min(pad, _buffer.Length)));
-        }
+        var map = sparse.Map;
+        if (sparse.MapInData) ReadSparseMap(data, map);
         foreach (var (offset, size) in map)
         {
             long left = size, at = offset;
@@ -285,9 +296,43 @@ public sealed class LayerUnpacker : IDisposable
                 left -= n;
             }
         }
-        var real = attrs.TryGetValue("GNU.sparse.realsize", out var r) ? long.Parse(r)
-            : attrs.TryGetValue("GNU.sparse.size", out var s) ? long.Parse(s) : 0;
+        var real = attrs.TryGetValue("GNU.sparse.realsize", out var r) ? SparseNumber(r)
+            : attrs.TryGetValue("GNU.sparse.size", out var s) ? SparseNumber(s) : 0;
         FileMeta.Truncate(file, real);
+    }
+
+    /// <summary>
+    /// Sparse 1.0's map: decimal lines — the count, then offset and size pairs — padded to 512
+    /// bytes. Read a byte at a time (it is short), capped at 1 MiB, and a map or padding cut
+    /// short by the end of the entry is an error, not a wait.
+    /// </summary>
+    void ReadSparseMap(Stream data, List<(long Offset, long Size)> map)
+    {
+        var line = new StringBuilder();
+        var numbers = new List<long>();
+        long count = -1, consumed = 0;
+        Span<byte> one = stackalloc byte[1];
+        while (count < 0 || numbers.Count < 2 * count)
+        {
+            if (data.Read(one) != 1) throw new ImageException("sparse file: truncated map");
+            if (++consumed > 1 << 20) throw new ImageException("sparse file: map too large");
+            if (one[0] != '\n')
+            {
+                line.Append((char)one[0]);
+                continue;
+            }
+            var value = SparseNumber(line.ToString());
+            line.Clear();
+            if (count < 0) count = value;
+            else numbers.Add(value);
+        }
+        for (int i = 0; i < count; i++) map.Add((numbers[2 * i], numbers[2 * i + 1]));
+        for (long pad = (512 - consumed % 512) % 512; pad > 0;)
+        {
+            int n = data.Read(_buffer.AsSpan(0, (int)Math.Min(pad, _buffer.Length)));
+            if (n == 0) throw new ImageException("sparse file: truncated map padding");
+            pad -= n;
+        }
     }
 
     void Whiteout(string dirPart, string name)
@@ -301,14 +346,13 @@ public sealed class LayerUnpacker : IDisposable
                 FileMeta.SetXattr(rd, "trusted.overlay.opaque", "y"u8);
                 return;
             }
-            // Opaque: what lower layers put in the directory goes; what this layer put stays.
+            // Opaque: what lower layers put in the directory goes, at any depth; what this layer put stays.
             if (!InRoot.TryOpen(_root, "/" + dirPart, out var d, O.RDONLY | O.DIRECTORY)) return;
-            using (d)
-                foreach (var child in Directory.EnumerateFileSystemEntries(d!.ProcPath).Select(Path.GetFileName).ToList())
-                {
-                    var childRel = dirPart.Length == 0 ? child! : $"{dirPart}/{child}";
-                    if (!_thisLayer.Contains(childRel)) RemoveAt(d, child!);
-                }
+            var holdsThisLayer = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var path in _thisLayer)
+                for (int slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
+                    if (!holdsThisLayer.Add(path[..slash])) break;
+            using (d) KeepOnlyThisLayer(d!, dirPart, holdsThisLayer);
             return;
         }
         var target = name[WhiteoutPrefix.Length..];
@@ -318,31 +362,33 @@ public sealed class LayerUnpacker : IDisposable
         if (_mode == WhiteoutMode.Overlay)
         {
             using var parent = InRoot.MkdirAll(_root, "/" + dirPart);
-            RemoveAt(parent, target);
+            FileTree.Remove(parent, target);
             Files.MknodAt(parent, target, FileStat.S_IFCHR, 0, 0);
             return;
         }
         if (!InRoot.TryOpen(_root, "/" + dirPart, out var p, O.PATH | O.DIRECTORY)) return;
-        using (p) RemoveAt(p!, target);
+        using (p) FileTree.Remove(p!, target);
         _thisLayer.Remove(rel);
     }
 
-    /// <summary>rm -rf of one name in a directory descriptor, never following a symlink.</summary>
-    public static void RemoveTree(SafeFd parent, string name) => RemoveAt(parent, name);
-
-    static void RemoveAt(SafeFd parent, string name)
+    /// <summary>
+    /// Removes what is in <paramref name="dir"/> but not from this layer: an entry this layer
+    /// wrote stays, a directory on the way to one stays, and directories that stay are filtered
+    /// the same way inside.
+    /// </summary>
+    void KeepOnlyThisLayer(SafeFd dir, string rel, HashSet<string> holdsThisLayer)
     {
-        if (!Files.TryStat(parent, name, follow: false, out var st, out _)) return;
-        if (st.IsDirectory)
+        foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
         {
-            using (var dir = Files.OpenAt2(parent, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks))
-                foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
-                    RemoveAt(dir, child!);
-            Files.UnlinkAt(parent, name, directory: true);
-        }
-        else
-        {
-            Files.UnlinkAt(parent, name);
+            var childRel = rel.Length == 0 ? child! : $"{rel}/{child}";
+            if (!_thisLayer.Contains(childRel) && !holdsThisLayer.Contains(childRel))
+            {
+                FileTree.Remove(dir, child!);
+                continue;
+            }
+            if (!Files.TryStat(dir, child!, follow: false, out var st, out _) || !st.IsDirectory) continue;
+            using var sub = Files.OpenAt2(dir, child!, O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
+            KeepOnlyThisLayer(sub, childRel, holdsThisLayer);
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class BlobStore
         {
             return new FileStream(PathOf(d), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new ImageException($"blob {d} is not in {Root}");
         }
@@ -35,7 +35,13 @@ public sealed class BlobStore
     {
         var d = Digest.Parse(desc.Digest ?? "", "descriptor.digest");
         if (desc.Size is > 0 and var size && size > max) throw new ImageException($"blob {d} is {size} bytes, more than {max} for a document");
-        var bytes = File.Exists(PathOf(d)) ? File.ReadAllBytes(PathOf(d)) : throw new ImageException($"blob {d} is not in {Root}");
+        using var stream = Open(d);
+        // One byte over the cap tells a blob that is too large, whatever its descriptor claimed.
+        var buffer = new byte[max + 1];
+        int total = 0, n;
+        while (total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0) total += n;
+        if (total > max) throw new ImageException($"blob {d} is more than {max} bytes, too large for a document");
+        var bytes = buffer[..total];
         Verify(bytes, d, desc.Size);
         return bytes;
     }
@@ -78,9 +84,9 @@ public sealed class BlobStore
             var digest = new Digest(alg, encoded);
             if (expected is { } e && e.Encoded != encoded) throw new ImageException($"blob {e}: content has digest {digest}");
             if (expectedSize is { } sz && sz != size) throw new ImageException($"blob {digest}: {size} bytes, the descriptor says {sz}");
-            var final = PathOf(digest);
-            if (File.Exists(final)) File.Delete(tmp);
-            else File.Move(tmp, final);
+            // No replace: a blob already there (another writer's, same digest) is the same bytes.
+            try { Linux.Files.RenameNoReplace(tmp, PathOf(digest)); }
+            catch (Linux.LinuxException ex) when (ex.Errno == Linux.Errno.EEXIST) { }
             return new Descriptor { MediaType = mediaType, Digest = digest.ToString(), Size = size };
         }
         finally

@@ -60,10 +60,10 @@ public sealed class OciLayout
         File.Move(tmp, path, overwrite: true);
     }
 
-    /// <summary>Read-modify-write of index.json under the layout's lock.</summary>
-    public T Update<T>(Func<ImageIndex, T> change)
+    /// <summary>Read-modify-write of index.json under the layout's lock (taken here unless the caller holds it).</summary>
+    public T Update<T>(Func<ImageIndex, T> change, bool lockHeld = false)
     {
-        using var lockFd = Lock();
+        using var lockFd = lockHeld ? null : Lock();
         var index = ReadIndex();
         index.Manifests ??= new();
         var result = change(index);
@@ -71,16 +71,21 @@ public sealed class OciLayout
         return result;
     }
 
-    public SafeFd Lock()
+    /// <summary>
+    /// The layout's lock: exclusive for writers and gc, shared for readers that need its blobs to
+    /// stay (an overlay bundle between making its snapshots and mounting them). Not re-entrant:
+    /// a holder passes lockHeld instead of locking again.
+    /// </summary>
+    public SafeFd Lock(bool exclusive = true)
     {
         Directory.CreateDirectory(Root);
         var fd = Files.Open(Path.Combine(Root, ".lock"), O.RDWR | O.CREAT, 0x180);
-        Files.Flock(fd, exclusive: true);
+        Files.Flock(fd, exclusive);
         return fd;
     }
 
     /// <summary>Points <paramref name="name"/> at <paramref name="desc"/>, moving the name off any other entry.</summary>
-    public void Tag(string name, Descriptor desc) => Update(index =>
+    public void Tag(string name, Descriptor desc, bool lockHeld = false) => Update(index =>
     {
         foreach (var m in index.Manifests!.Where(m => m.Annotations?.GetValueOrDefault(RefName) == name).ToList())
             index.Manifests!.Remove(m);
@@ -91,7 +96,7 @@ public sealed class OciLayout
         };
         index.Manifests!.Add(entry);
         return 0;
-    });
+    }, lockHeld);
 
     /// <summary>The entry a name points at; with no name, the only entry there is.</summary>
     public Descriptor Find(string? name)

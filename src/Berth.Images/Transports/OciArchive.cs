@@ -41,29 +41,24 @@ public sealed class OciArchive : IDisposable
             }
             return new OciArchive(temp, OciLayout.OpenExisting(temp), null);
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        catch (Exception ex)
         {
             Directory.Delete(temp, recursive: true);
-            throw new ImageException($"oci-archive:{file}: {ex.Message}");
+            if (ex is InvalidDataException or IOException or UnauthorizedAccessException) throw new ImageException($"oci-archive:{file}: {ex.Message}");
+            throw;
         }
     }
 
     /// <summary>A layout to fill; Commit packs it into <paramref name="file"/> (atomically, through a temporary name).</summary>
     public static OciArchive OpenWrite(string file)
     {
-        var temp = Directory.CreateTempSubdirectory("berth-archive-").FullName;
-        // An existing archive keeps its other images.
+        // An existing archive keeps its other images: its unpacked layout is the one to fill.
         if (File.Exists(file))
         {
             var existing = OpenRead(file);
-            foreach (var f in Directory.EnumerateFiles(existing._temp, "*", SearchOption.AllDirectories))
-            {
-                var target = Path.Combine(temp, Path.GetRelativePath(existing._temp, f));
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(f, target);
-            }
-            existing.Dispose();
+            return new OciArchive(existing._temp, existing.Layout, Path.GetFullPath(file));
         }
+        var temp = Directory.CreateTempSubdirectory("berth-archive-").FullName;
         return new OciArchive(temp, OciLayout.Create(temp), Path.GetFullPath(file));
     }
 
@@ -71,15 +66,23 @@ public sealed class OciArchive : IDisposable
     {
         if (_writeTo is null) throw new InvalidOperationException("archive opened for reading");
         var tmp = _writeTo + $".tmp-{Environment.ProcessId}";
-        using (var stream = File.Create(tmp))
-        using (var writer = new TarWriter(stream, TarEntryFormat.Pax))
+        try
         {
-            foreach (var name in new[] { "oci-layout", "index.json" })
-                writer.WriteEntry(Path.Combine(_temp, name), name);
-            foreach (var f in Directory.EnumerateFiles(Path.Combine(_temp, "blobs"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                writer.WriteEntry(f, Path.GetRelativePath(_temp, f));
+            using (var stream = File.Create(tmp))
+            using (var writer = new TarWriter(stream, TarEntryFormat.Pax))
+            {
+                foreach (var name in new[] { "oci-layout", "index.json" })
+                    writer.WriteEntry(Path.Combine(_temp, name), name);
+                foreach (var f in Directory.EnumerateFiles(Path.Combine(_temp, "blobs"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                    writer.WriteEntry(f, Path.GetRelativePath(_temp, f));
+            }
+            File.Move(tmp, _writeTo, overwrite: true);
         }
-        File.Move(tmp, _writeTo, overwrite: true);
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
     }
 
     public void Dispose()

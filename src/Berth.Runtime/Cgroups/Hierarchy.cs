@@ -1,3 +1,5 @@
+using Berth.Linux;
+
 namespace Berth.Runtime.Cgroups;
 
 /// <summary>
@@ -37,25 +39,18 @@ public sealed record Hierarchy(string Mountpoint, string MountRoot, bool Unified
 
         var result = new List<Hierarchy>();
         var seen = new HashSet<string>();
-        foreach (var line in mountinfo.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var m in MountInfo.Parse(mountinfo))
         {
-            // "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw"
-            var dash = line.IndexOf(" - ", StringComparison.Ordinal);
-            if (dash < 0) continue;
-            var left = line[..dash].Split(' ');
-            var right = line[(dash + 3)..].Split(' ');
-            if (left.Length < 5 || right.Length < 3) continue;
-            var fstype = right[0];
+            var fstype = m.FsType;
             if (fstype is not ("cgroup" or "cgroup2")) continue;
-            var root = Unescape(left[3]);
-            var mountpoint = Unescape(left[4]);
+            var (root, mountpoint) = (m.Root, m.MountPoint);
             if (fstype == "cgroup2")
             {
                 if (!own.TryGetValue("", out var path) || !seen.Add("")) continue;
                 result.Add(new Hierarchy(mountpoint, root, true, Array.Empty<string>(), path));
                 continue;
             }
-            var controllers = right[2].Split(',')
+            var controllers = m.SuperOptions.Split(',')
                 .Where(o => o.StartsWith("name=") || KnownControllers.Contains(o))
                 .ToArray();
             if (controllers.Length == 0) continue;
@@ -73,8 +68,4 @@ public sealed record Hierarchy(string Mountpoint, string MountRoot, bool Unified
     };
 
     static string Canonical(IEnumerable<string> controllers) => string.Join(",", controllers.Order(StringComparer.Ordinal));
-
-    /// <summary>mountinfo escapes space, tab, newline and backslash as octal.</summary>
-    static string Unescape(string s) =>
-        s.Contains('\\') ? s.Replace("\\040", " ").Replace("\\011", "\t").Replace("\\012", "\n").Replace("\\134", "\\") : s;
 }

@@ -99,9 +99,8 @@ public static class RootfsSetup
     {
         var parent = Path.GetDirectoryName(rootfs) ?? "/";
         string best = "/";
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        foreach (var mp in MountInfo.Read().Select(m => m.MountPoint))
         {
-            var mp = line.Split(' ')[4];
             if ((parent == mp || parent.StartsWith(mp.TrimEnd('/') + "/")) && mp.Length > best.Length) best = mp;
         }
         Mounts.Mount(null, best, null, MS.PRIVATE, null, best);
