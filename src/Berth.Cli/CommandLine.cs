@@ -70,6 +70,55 @@ public sealed class CommandLine
         return int.TryParse(v, out var n) && n >= 0 ? n : throw new UsageException($"--{name}: \"{v}\" is not a non-negative integer");
     }
 
+    public long? Long(string name) =>
+        Value(name) is { } v ? (long.TryParse(v, out var n) ? n : throw new UsageException($"--{name}: \"{v}\" is not an integer")) : null;
+
+    public ulong? ULong(string name) =>
+        Value(name) is { } v ? (ulong.TryParse(v, out var n) ? n : throw new UsageException($"--{name}: \"{v}\" is not a non-negative integer")) : null;
+
+    /// <summary>"64m", "1g", "512k", "1048576"; -1 for unlimited.</summary>
+    public long? Bytes(string name)
+    {
+        if (Value(name) is not { } text) return null;
+        var t = text.Trim().ToLowerInvariant();
+        if (t == "-1") return -1;
+        long unit = 1;
+        if (t.EndsWith("b")) t = t[..^1];
+        if (t.Length > 0 && "kmgt".Contains(t[^1]))
+        {
+            unit = t[^1] switch { 'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, _ => 1L << 40 };
+            t = t[..^1];
+        }
+        if (!long.TryParse(t, out var n) || n < 0) throw new UsageException($"--{name}: \"{text}\" is not a size (bytes, or with k, m, g)");
+        return n <= long.MaxValue / unit ? n * unit : throw new UsageException($"--{name}: \"{text}\" is too large");
+    }
+
+    /// <summary>Go's duration syntax, as runc takes it: "5s", "100ms", "1m30s".</summary>
+    public TimeSpan? Duration(string name)
+    {
+        if (Value(name) is not { } text) return null;
+        var bad = new UsageException($"--{name}: \"{text}\" is not a duration (5s, 100ms, 1m)");
+        double seconds = 0;
+        int i = 0;
+        while (i < text.Length)
+        {
+            int start = i;
+            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.')) i++;
+            if (start == i || !double.TryParse(text[start..i], System.Globalization.CultureInfo.InvariantCulture, out var n)) throw bad;
+            int u = i;
+            while (i < text.Length && char.IsAsciiLetter(text[i])) i++;
+            seconds += n * text[u..i] switch
+            {
+                "ns" => 1e-9, "us" or "µs" => 1e-6, "ms" => 1e-3, "s" => 1, "m" => 60, "h" => 3600,
+                _ => throw bad,
+            };
+        }
+        if (seconds <= 0) throw new UsageException($"--{name}: \"{text}\" must be positive");
+        // TimeSpan holds about 29,000 years: a larger duration is a typo, not a wish.
+        if (seconds > TimeSpan.MaxValue.TotalSeconds / 2) throw new UsageException($"--{name}: \"{text}\" is too long");
+        return TimeSpan.FromSeconds(seconds);
+    }
+
     /// <summary>The one container id a command takes.</summary>
     public string Id(string command)
     {

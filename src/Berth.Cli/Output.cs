@@ -13,4 +13,13 @@ public static class Output
     public static void Write(ReadOnlySpan<byte> bytes) => Linux.Files.WriteAll(Stdout, bytes, "stdout");
 
     public static void Write(string text) => Write(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>A document and its newline in one write.</summary>
+    public static void WriteLine(ReadOnlySpan<byte> bytes)
+    {
+        var line = new byte[bytes.Length + 1];
+        bytes.CopyTo(line);
+        line[^1] = (byte)'\n';
+        Write(line);
+    }
 }

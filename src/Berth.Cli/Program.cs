@@ -42,10 +42,13 @@ namespace Berth.Cli
                 var format = global.Value("log-format") ?? "text";
                 if (format is not ("text" or "json")) throw new UsageException($"--log-format: \"{format}\" is not text or json");
                 log = new Log(global.Value("log"), format == "json", global.Has("debug"));
-                var ctx = new Context(global.Value("root") ?? "/run/berth", log, global.Has("systemd-cgroup"));
+                var ctx = new Context(global.Value("root") ?? "/run/berth", log);
 
                 var command = global.Positional[0];
                 var rest = global.Positional.Skip(1).ToList();
+                // go-runc passes it to every container command; cgroupfs is the only driver here.
+                if (global.Has("systemd-cgroup") && command is not ("spec" or "features" or "image"))
+                    throw new RuntimeException("--systemd-cgroup: this host has no systemd; use the cgroupfs driver (the default)");
                 return command switch
                 {
                     "create" => LifecycleCommands.Create(ctx, rest),
@@ -67,17 +70,8 @@ namespace Berth.Cli
                     _ => throw new UsageException($"unknown command \"{command}\" (see berth --help)"),
                 };
             }
-            catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException or Images.ImageException)
-            {
-                log.Error(e.Message);
-                return 1;
-            }
-            catch (IOException e)
-            {
-                log.Error(e.Message);
-                return 1;
-            }
-            catch (UnauthorizedAccessException e)
+            catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException or Images.ImageException
+                                          or IOException or UnauthorizedAccessException)
             {
                 log.Error(e.Message);
                 return 1;
@@ -132,5 +126,9 @@ namespace Berth.Cli
     }
 
     /// <summary>What every command gets from the global flags.</summary>
-    public sealed record Context(string Root, Log Log, bool SystemdCgroup);
+    public sealed record Context(string Root, Log Log)
+    {
+        public Runtime.Store.StateStore Store => new(Root);
+        public Runtime.Lifecycle.Containers Containers => new(Store, Log);
+    }
 }

@@ -156,7 +156,7 @@ public sealed class ImageService
     {
         // Held to the end: blobs written here are unreferenced until the tag, and gc must not see them so.
         using var lockFd = Store.Lock();
-        using var diffHash = new Digest("sha256", "").NewHash();
+        using var diffHash = Digest.NewHash("sha256");
         Descriptor layer;
         var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}");
         try
@@ -181,7 +181,7 @@ public sealed class ImageService
         {
             File.Delete(compressed);
         }
-        var diffId = "sha256:" + Convert.ToHexStringLower(diffHash.GetHashAndReset());
+        var diffId = Digest.From("sha256", diffHash).ToString();
         var host = PlatformSpec.Host;
         var created = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
         var config = new ImageConfig

@@ -4,24 +4,21 @@ using Berth.Oci.Json;
 using Berth.Oci.Runtime;
 using Berth.Runtime;
 using Berth.Runtime.Lifecycle;
-using Berth.Runtime.Store;
 
 namespace Berth.Cli.Commands;
 
 /// <summary>pause, resume, ps, events, update: runc's cgroup-facing commands.</summary>
 public static class CgroupCommands
 {
-    static Containers Runtime(Context ctx) => new(new StateStore(ctx.Root), ctx.Log);
-
     public static int Pause(Context ctx, IReadOnlyList<string> args)
     {
-        Runtime(ctx).Pause(CommandLine.Parse(args, Array.Empty<Flag>()).Id("pause"));
+        ctx.Containers.Pause(CommandLine.Parse(args, Array.Empty<Flag>()).Id("pause"));
         return 0;
     }
 
     public static int Resume(Context ctx, IReadOnlyList<string> args)
     {
-        Runtime(ctx).Resume(CommandLine.Parse(args, Array.Empty<Flag>()).Id("resume"));
+        ctx.Containers.Resume(CommandLine.Parse(args, Array.Empty<Flag>()).Id("resume"));
         return 0;
     }
 
@@ -30,16 +27,15 @@ public static class CgroupCommands
         var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true) });
         if (cl.Positional.Count == 0) throw new UsageException("ps: a container id is required");
         var format = cl.Value("format") ?? "table";
-        var monitoring = new Monitoring(new StateStore(ctx.Root));
+        var monitoring = new Monitoring(ctx.Store);
         if (format == "json")
         {
-            Output.Write(JsonOut.Write(w =>
+            Output.WriteLine(JsonOut.Write(w =>
             {
                 w.WriteStartArray();
                 foreach (var pid in monitoring.Pids(cl.Positional[0])) w.WriteNumberValue(pid);
                 w.WriteEndArray();
             }));
-            Output.Write("\n"u8);
         }
         else if (format == "table")
         {
@@ -56,49 +52,20 @@ public static class CgroupCommands
     {
         var cl = CommandLine.Parse(args, new Flag[] { new("stats"), new("interval", null, true) });
         var id = cl.Id("events");
-        var interval = ParseDuration(cl.Value("interval") ?? "5s");
-        var monitoring = new Monitoring(new StateStore(ctx.Root));
+        var interval = cl.Duration("interval") ?? TimeSpan.FromSeconds(5);
+        var monitoring = new Monitoring(ctx.Store);
         if (cl.Has("stats"))
         {
-            Output.Write(monitoring.StatsEvent(id));
-            Output.Write("\n"u8);
+            Output.WriteLine(monitoring.StatsEvent(id));
             return 0;
         }
         monitoring.Stream(id, interval, line =>
         {
-            Output.Write(line);
-            Output.Write("\n"u8);
+            Output.WriteLine(line);
         });
         return 0;
     }
 
-    /// <summary>Go's duration syntax, as runc takes it: "5s", "100ms", "1m30s".</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        var total = TimeSpan.Zero;
-        int i = 0;
-        while (i < text.Length)
-        {
-            int start = i;
-            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.')) i++;
-            if (start == i || !double.TryParse(text[start..i], System.Globalization.CultureInfo.InvariantCulture, out var n))
-                throw new UsageException($"--interval: \"{text}\" is not a duration (5s, 100ms, 1m)");
-            int u = i;
-            while (i < text.Length && char.IsAsciiLetter(text[i])) i++;
-            total += text[u..i] switch
-            {
-                "ns" => TimeSpan.FromTicks((long)(n / 100)),
-                "us" or "µs" => TimeSpan.FromMicroseconds(n),
-                "ms" => TimeSpan.FromMilliseconds(n),
-                "s" => TimeSpan.FromSeconds(n),
-                "m" => TimeSpan.FromMinutes(n),
-                "h" => TimeSpan.FromHours(n),
-                _ => throw new UsageException($"--interval: \"{text}\" is not a duration (5s, 100ms, 1m)"),
-            };
-        }
-        if (total <= TimeSpan.Zero) throw new UsageException($"--interval: \"{text}\" must be positive");
-        return total;
-    }
 
     static readonly Flag[] UpdateFlags =
     {
@@ -131,27 +98,24 @@ public static class CgroupCommands
         {
             r = new Resources();
         }
-        long? Bytes(string flag) => cl.Value(flag) is { } v ? ParseBytes(v, flag) : null;
-        long? Long(string flag) => cl.Value(flag) is { } v ? (long.TryParse(v, out var n) ? n : throw new UsageException($"--{flag}: \"{v}\" is not an integer")) : null;
-        ulong? ULong(string flag) => cl.Value(flag) is { } v ? (ulong.TryParse(v, out var n) ? n : throw new UsageException($"--{flag}: \"{v}\" is not a non-negative integer")) : null;
-
-        if (Bytes("memory") is { } mem) (r.Memory ??= new()).Limit = mem;
-        if (Bytes("memory-reservation") is { } res) (r.Memory ??= new()).Reservation = res;
-        if (Bytes("memory-swap") is { } swap) (r.Memory ??= new()).Swap = swap;
-        if (Bytes("kernel-memory") is { } k) (r.Memory ??= new()).Kernel = k;
-        if (Bytes("kernel-memory-tcp") is { } kt) (r.Memory ??= new()).KernelTcp = kt;
-        if (ULong("cpu-period") is { } period) (r.Cpu ??= new()).Period = period;
-        if (Long("cpu-quota") is { } quota) (r.Cpu ??= new()).Quota = quota;
-        if (ULong("cpu-share") is { } shares) (r.Cpu ??= new()).Shares = shares;
-        if (ULong("cpu-rt-period") is { } rtp) (r.Cpu ??= new()).RealtimePeriod = rtp;
-        if (Long("cpu-rt-runtime") is { } rtr) (r.Cpu ??= new()).RealtimeRuntime = rtr;
-        if (ULong("cpu-burst") is { } burst) (r.Cpu ??= new()).Burst = burst;
-        if (Long("cpu-idle") is { } idle) (r.Cpu ??= new()).Idle = idle;
+        if (cl.Bytes("memory") is { } mem) (r.Memory ??= new()).Limit = mem;
+        if (cl.Bytes("memory-reservation") is { } res) (r.Memory ??= new()).Reservation = res;
+        if (cl.Bytes("memory-swap") is { } swap) (r.Memory ??= new()).Swap = swap;
+        if (cl.Bytes("kernel-memory") is { } k) (r.Memory ??= new()).Kernel = k;
+        if (cl.Bytes("kernel-memory-tcp") is { } kt) (r.Memory ??= new()).KernelTcp = kt;
+        if (cl.ULong("cpu-period") is { } period) (r.Cpu ??= new()).Period = period;
+        if (cl.Long("cpu-quota") is { } quota) (r.Cpu ??= new()).Quota = quota;
+        if (cl.ULong("cpu-share") is { } shares) (r.Cpu ??= new()).Shares = shares;
+        if (cl.ULong("cpu-rt-period") is { } rtp) (r.Cpu ??= new()).RealtimePeriod = rtp;
+        if (cl.Long("cpu-rt-runtime") is { } rtr) (r.Cpu ??= new()).RealtimeRuntime = rtr;
+        if (cl.ULong("cpu-burst") is { } burst) (r.Cpu ??= new()).Burst = burst;
+        if (cl.Long("cpu-idle") is { } idle) (r.Cpu ??= new()).Idle = idle;
         if (cl.Value("cpuset-cpus") is { } cpus) (r.Cpu ??= new()).Cpus = cpus;
         if (cl.Value("cpuset-mems") is { } mems) (r.Cpu ??= new()).Mems = mems;
-        if (Long("pids-limit") is { } pids) (r.Pids ??= new()).Limit = pids;
-        if (ULong("blkio-weight") is { } weight) (r.BlockIO ??= new()).Weight = (ushort)Math.Min(weight, ushort.MaxValue);
-        new Updater(new StateStore(ctx.Root)).Update(id, r);
+        if (cl.Long("pids-limit") is { } pids) (r.Pids ??= new()).Limit = pids;
+        if (cl.ULong("blkio-weight") is { } weight)
+            (r.BlockIO ??= new()).Weight = weight is >= 10 and <= 1000 ? (ushort)weight : throw new UsageException($"--blkio-weight: {weight} is not in 10..1000");
+        new Updater(ctx.Store).Update(id, r);
         return 0;
     }
 
@@ -159,20 +123,5 @@ public static class CgroupCommands
     {
         using var stdin = new Berth.Linux.SafeFd(0, ownsHandle: false);
         return Berth.Linux.Files.ReadToEnd(stdin);
-    }
-
-    /// <summary>"64m", "1g", "512k", "1048576"; -1 for unlimited.</summary>
-    public static long ParseBytes(string text, string flag)
-    {
-        var t = text.Trim().ToLowerInvariant();
-        if (t == "-1") return -1;
-        long unit = 1;
-        if (t.EndsWith("b")) t = t[..^1];
-        if (t.Length > 0 && "kmgt".Contains(t[^1]))
-        {
-            unit = t[^1] switch { 'k' => 1L << 10, 'm' => 1L << 20, 'g' => 1L << 30, _ => 1L << 40 };
-            t = t[..^1];
-        }
-        return long.TryParse(t, out var n) && n >= 0 ? n * unit : throw new UsageException($"--{flag}: \"{text}\" is not a size (bytes, or with k, m, g)");
     }
 }

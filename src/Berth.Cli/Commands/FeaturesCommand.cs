@@ -73,8 +73,7 @@ public static class FeaturesCommand
             w.WriteEndObject();
             w.WriteEndObject();
         }, indent: "    ");
-        Output.Write(json);
-        Output.Write("\n"u8);
+        Output.WriteLine(json);
         return 0;
     }
 }

@@ -16,14 +16,12 @@ public static class ImageCommands
     public static int Run(IReadOnlyList<string> args)
     {
         // `berth image --store DIR SUB ...` as well as `berth image SUB ... --store DIR`.
-        var list = args.ToList();
-        while (list.Count > 0 && list[0].StartsWith("--store"))
-        {
-            int take = list[0].Contains('=') ? 1 : 2;
-            list.AddRange(list.Take(take).ToList());
-            list.RemoveRange(0, take);
-        }
-        if (list.Count == 0 || list[0].StartsWith('-')) throw new UsageException(Usage);
+        int lead = 0;
+        while (lead < args.Count && (args[lead] == "--store" || args[lead].StartsWith("--store=")))
+            lead += args[lead] == "--store" ? 2 : 1;
+        // The leading flags go after the subcommand, where its own parse reads them.
+        var list = args.Skip(lead).Concat(args.Take(lead)).ToList();
+        if (lead > args.Count || list.Count == 0 || list[0].StartsWith('-')) throw new UsageException(Usage);
         var sub = list[0];
         var rest = list.Skip(1).ToList();
         var flags = new List<Flag> { new("store", null, true) };
@@ -65,8 +63,7 @@ public static class ImageCommands
             {
                 NoMore(1);
                 var view = cl.Has("raw") ? "raw" : cl.Has("config") ? "config" : "summary";
-                Output.Write(images.Inspect(ImageRef.Parse(Arg(0, "an image")), platform, view));
-                Output.Write("\n"u8);
+                Output.WriteLine(images.Inspect(ImageRef.Parse(Arg(0, "an image")), platform, view));
                 return 0;
             }
             case "rm":
@@ -101,7 +98,7 @@ public static class ImageCommands
             case "unpack":
             {
                 NoMore(2);
-                long max = cl.Value("max-layer-size") is { } m ? CgroupCommands.ParseBytes(m, "max-layer-size") : LayerStream.DefaultMaxBytes;
+                long max = cl.Bytes("max-layer-size") is { } m ? (m > 0 ? m : throw new UsageException("--max-layer-size: must be a positive size")) : LayerStream.DefaultMaxBytes;
                 images.Bundles.Unpack(ImageRef.Parse(Arg(0, "an image")), Arg(1, "a bundle directory"), cl.Has("overlay"), platform, max);
                 return 0;
             }

@@ -3,7 +3,6 @@ using Berth.Linux;
 using Berth.Oci.Json;
 using Berth.Runtime;
 using Berth.Runtime.Lifecycle;
-using Berth.Runtime.Store;
 
 namespace Berth.Cli.Commands;
 
@@ -18,13 +17,6 @@ public static class LifecycleCommands
 
     static readonly Flag[] RunFlags = CreateFlags.Concat(new Flag[] { new("detach", 'd'), new("keep") }).ToArray();
 
-    static Containers Runtime(Context ctx)
-    {
-        if (ctx.SystemdCgroup)
-            throw new RuntimeException("--systemd-cgroup: this host has no systemd; use the cgroupfs driver (the default)");
-        return new Containers(new StateStore(ctx.Root), ctx.Log);
-    }
-
     static CreateOptions Options(CommandLine cl, string command) => new(cl.Id(command), cl.Value("bundle") ?? ".")
     {
         PidFile = cl.Value("pid-file"),
@@ -37,14 +29,14 @@ public static class LifecycleCommands
     public static int Create(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, CreateFlags);
-        Runtime(ctx).Create(Options(cl, "create"));
+        ctx.Containers.Create(Options(cl, "create"));
         return 0;
     }
 
     public static int Run(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, RunFlags);
-        return Runtime(ctx).Run(Options(cl, "run"), cl.Has("detach"), cl.Has("keep"));
+        return ctx.Containers.Run(Options(cl, "run"), cl.Has("detach"), cl.Has("keep"));
     }
 
     static readonly Flag[] ExecFlags =
@@ -80,23 +72,21 @@ public static class LifecycleCommands
             ConsoleSocket = cl.Value("console-socket"),
         };
         if (o.ProcessFile is not null && o.Args.Count > 0) throw new UsageException("exec: give a command or --process, not both");
-        if (ctx.SystemdCgroup) throw new RuntimeException("--systemd-cgroup: this host has no systemd; use the cgroupfs driver (the default)");
-        return new ExecLauncher(new StateStore(ctx.Root), ctx.Log).Exec(o);
+        return new ExecLauncher(ctx.Store, ctx.Log).Exec(o);
     }
 
     public static int Start(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, Array.Empty<Flag>());
-        Runtime(ctx).Start(cl.Id("start"));
+        ctx.Containers.Start(cl.Id("start"));
         return 0;
     }
 
     public static int State(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, Array.Empty<Flag>());
-        var state = Runtime(ctx).State(cl.Id("state"));
-        Output.Write(JsonOut.Document(state, indent: "  "));
-        Output.Write("\n"u8);
+        var state = ctx.Containers.State(cl.Id("state"));
+        Output.WriteLine(JsonOut.Document(state, indent: "  "));
         return 0;
     }
 
@@ -106,14 +96,14 @@ public static class LifecycleCommands
         if (cl.Positional.Count is 0 or > 2) throw new UsageException("kill: usage: berth kill [--all] ID [SIGNAL]");
         var signalText = cl.Positional.Count == 2 ? cl.Positional[1] : "SIGTERM";
         var signal = Signals.Parse(signalText) ?? throw new UsageException($"unknown signal \"{signalText}\"");
-        Runtime(ctx).Kill(cl.Positional[0], signal, cl.Has("all"));
+        ctx.Containers.Kill(cl.Positional[0], signal, cl.Has("all"));
         return 0;
     }
 
     public static int Delete(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, new Flag[] { new("force", 'f') });
-        Runtime(ctx).Delete(cl.Id("delete"), cl.Has("force"));
+        ctx.Containers.Delete(cl.Id("delete"), cl.Has("force"));
         return 0;
     }
 
@@ -122,7 +112,7 @@ public static class LifecycleCommands
         var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("quiet", 'q') });
         var format = cl.Value("format") ?? "table";
         if (format is not ("table" or "json")) throw new UsageException($"list: --format: \"{format}\" is not table or json");
-        var states = Runtime(ctx).List();
+        var states = ctx.Containers.List();
         if (cl.Has("quiet"))
         {
             Output.Write(string.Concat(states.Select(s => s.Id + "\n")));
@@ -130,7 +120,7 @@ public static class LifecycleCommands
         }
         if (format == "json")
         {
-            Output.Write(JsonOut.Write(w =>
+            Output.WriteLine(JsonOut.Write(w =>
             {
                 w.WriteStartArray();
                 foreach (var st in states)
@@ -141,7 +131,6 @@ public static class LifecycleCommands
                 }
                 w.WriteEndArray();
             }));
-            Output.Write("\n"u8);
             return 0;
         }
         var rows = new List<string[]> { new[] { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" } };

@@ -24,7 +24,7 @@ public sealed class LayerStream : Stream
     readonly CancellationTokenSource _stop = new();
     readonly Thread _producer;
     Exception? _failure;
-    string? _actual;
+    Digest? _actual;
     byte[]? _chunk;
     int _chunkLength, _chunkOffset;
 
@@ -82,7 +82,7 @@ public sealed class LayerStream : Stream
                 _hash.AppendData(buffer, 0, n);
                 _chunks.Add((buffer, n), _stop.Token);
             }
-            _actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            _actual = Digest.From(DiffId.Algorithm, _hash);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -125,7 +125,7 @@ public sealed class LayerStream : Stream
         var sink = new byte[1 << 16];
         while (Read(sink) > 0) { }
         _producer.Join();
-        if (_actual != DiffId.Encoded) throw new ImageException($"{_what}: uncompressed content has digest {DiffId.Algorithm}:{_actual}, the config says {DiffId}");
+        if (_actual != DiffId) throw new ImageException($"{_what}: uncompressed content has digest {_actual}, the config says {DiffId}");
     }
 
     protected override void Dispose(bool disposing)

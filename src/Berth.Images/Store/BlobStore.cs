@@ -51,8 +51,8 @@ public sealed class BlobStore
         if (size is { } s && bytes.Length != s) throw new ImageException($"blob {d}: {bytes.Length} bytes, the descriptor says {s}");
         using var h = d.NewHash();
         h.AppendData(bytes);
-        var actual = Convert.ToHexStringLower(h.GetHashAndReset());
-        if (actual != d.Encoded) throw new ImageException($"blob {d}: content has digest {d.Algorithm}:{actual}");
+        var actual = Digest.From(d.Algorithm, h);
+        if (actual != d) throw new ImageException($"blob {d}: content has digest {actual}");
     }
 
     /// <summary>Stores <paramref name="content"/>; with an expected digest, refuses content that does not match it.</summary>
@@ -65,8 +65,8 @@ public sealed class BlobStore
         try
         {
             long size = 0;
-            string encoded;
-            using (var h = (expected ?? new Digest(alg, "")).NewHash())
+            Digest digest;
+            using (var h = Digest.NewHash(alg))
             using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 var buffer = new byte[1 << 16];
@@ -79,10 +79,9 @@ public sealed class BlobStore
                     if (expectedSize is { } es && size > es) throw new ImageException($"blob {expected}: more than the {es} bytes announced");
                 }
                 file.Flush(flushToDisk: true);
-                encoded = Convert.ToHexStringLower(h.GetHashAndReset());
+                digest = Digest.From(alg, h);
             }
-            var digest = new Digest(alg, encoded);
-            if (expected is { } e && e.Encoded != encoded) throw new ImageException($"blob {e}: content has digest {digest}");
+            if (expected is { } e && e != digest) throw new ImageException($"blob {e}: content has digest {digest}");
             if (expectedSize is { } sz && sz != size) throw new ImageException($"blob {digest}: {size} bytes, the descriptor says {sz}");
             // No replace: a blob already there (another writer's, same digest) is the same bytes.
             try { Linux.Files.RenameNoReplace(tmp, PathOf(digest)); }

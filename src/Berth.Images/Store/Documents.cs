@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Berth.Oci;
 using Berth.Oci.Image;
 using Berth.Oci.Json;
@@ -14,56 +13,34 @@ public static class Documents
 {
     public static Manifest ParseManifest(byte[] json, string? descriptorType, string what)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.TryGetProperty("manifests", out _)) throw new ImageException($"{what}: a manifest with a \"manifests\" field (an index in disguise)");
-            var m = JsonIn.Parse(json, what, Manifest.Read);
-            CheckType(m.MediaType, descriptorType, what);
-            if (m.SchemaVersion != 2) throw new ImageException($"{what}: schemaVersion {m.SchemaVersion}, expected 2");
-            if (m.Config is null) throw new ImageException($"{what}: config is required");
-            if (m.Layers is null) throw new ImageException($"{what}: layers is required");
-            return m;
-        }
-        catch (JsonException e)
-        {
-            throw new ImageException($"{what}: invalid JSON: {e.Message}");
-        }
-        catch (SpecException e)
-        {
-            throw new ImageException($"{what}: {e.Message}");
-        }
+        var m = Parse(json, what, o => o.Has("manifests")
+            ? throw new ImageException($"{what}: a manifest with a \"manifests\" field (an index in disguise)")
+            : Manifest.Read(o));
+        CheckType(m.MediaType, descriptorType, what);
+        if (m.SchemaVersion != 2) throw new ImageException($"{what}: schemaVersion {m.SchemaVersion}, expected 2");
+        if (m.Config is null) throw new ImageException($"{what}: config is required");
+        if (m.Layers is null) throw new ImageException($"{what}: layers is required");
+        return m;
     }
 
     public static ImageIndex ParseIndex(byte[] json, string? descriptorType, string what)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.TryGetProperty("config", out _) || root.TryGetProperty("layers", out _))
-                throw new ImageException($"{what}: an index with \"config\" or \"layers\" (a manifest in disguise)");
-            var i = JsonIn.Parse(json, what, ImageIndex.Read);
-            CheckType(i.MediaType, descriptorType, what);
-            if (i.SchemaVersion != 2) throw new ImageException($"{what}: schemaVersion {i.SchemaVersion}, expected 2");
-            return i;
-        }
-        catch (JsonException e)
-        {
-            throw new ImageException($"{what}: invalid JSON: {e.Message}");
-        }
-        catch (SpecException e)
-        {
-            throw new ImageException($"{what}: {e.Message}");
-        }
+        var i = Parse(json, what, o => o.Has("config") || o.Has("layers")
+            ? throw new ImageException($"{what}: an index with \"config\" or \"layers\" (a manifest in disguise)")
+            : ImageIndex.Read(o));
+        CheckType(i.MediaType, descriptorType, what);
+        if (i.SchemaVersion != 2) throw new ImageException($"{what}: schemaVersion {i.SchemaVersion}, expected 2");
+        return i;
     }
 
-    public static ImageConfig ParseConfig(byte[] json, string what)
+    public static ImageConfig ParseConfig(byte[] json, string what) => Parse(json, what, ImageConfig.Read);
+
+    /// <summary>One parse of the document; a malformed one or a wrong type is the image's error.</summary>
+    static T Parse<T>(byte[] json, string what, Func<JsonIn, T> read)
     {
         try
         {
-            return JsonIn.Parse(json, what, ImageConfig.Read);
+            return JsonIn.Parse(json, what, read);
         }
         catch (SpecException e)
         {

@@ -21,7 +21,10 @@ public readonly record struct Digest(string Algorithm, string Encoded)
         return new Digest(alg, enc);
     }
 
-    public static Digest Sha256(ReadOnlySpan<byte> data) => new("sha256", Convert.ToHexStringLower(SHA256.HashData(data)));
+    public static IncrementalHash NewHash(string algorithm) => IncrementalHash.CreateHash(algorithm == "sha512" ? HashAlgorithmName.SHA512 : HashAlgorithmName.SHA256);
 
-    public IncrementalHash NewHash() => IncrementalHash.CreateHash(Algorithm == "sha512" ? HashAlgorithmName.SHA512 : HashAlgorithmName.SHA256);
+    public IncrementalHash NewHash() => NewHash(Algorithm);
+
+    /// <summary>The digest of what <paramref name="hash"/> has seen (and resets it).</summary>
+    public static Digest From(string algorithm, IncrementalHash hash) => new(algorithm, Convert.ToHexStringLower(hash.GetHashAndReset()));
 }

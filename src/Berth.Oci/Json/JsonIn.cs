@@ -31,6 +31,12 @@ public readonly struct JsonIn
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
             doc = JsonDocument.ParseValue(ref reader);
+            // One document, as Go's json.Unmarshal wants it: anything after it is an error.
+            if (reader.Read())
+            {
+                doc.Dispose();
+                throw new SpecException(what, $"invalid JSON: data after the document at byte {reader.TokenStartIndex}");
+            }
         }
         catch (JsonException e)
         {
@@ -186,7 +192,4 @@ public readonly struct JsonIn
         if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object", v);
         return v.EnumerateObject().Select(p => p.Name).ToList();
     }
-
-    /// <summary>The raw JSON text of a property (kept verbatim, e.g. a nested document).</summary>
-    public string? Raw(string name) => TryGet(name, out var v) ? v.GetRawText() : null;
 }

@@ -18,14 +18,11 @@ public readonly record struct DeviceRule(bool Allow, char Type, long Major, long
 /// </summary>
 public static class DeviceRules
 {
-    static readonly DeviceRule[] DefaultAllowed =
-    {
-        new(true, 'c', -1, -1, "m"), new(true, 'b', -1, -1, "m"),
-        new(true, 'c', 1, 3, "rwm"), new(true, 'c', 1, 5, "rwm"), new(true, 'c', 1, 7, "rwm"),
-        new(true, 'c', 1, 8, "rwm"), new(true, 'c', 1, 9, "rwm"), new(true, 'c', 5, 0, "rwm"),
-        new(true, 'c', 5, 1, "rwm"), new(true, 'c', 5, 2, "rwm"), new(true, 'c', 136, -1, "rwm"),
-        new(true, 'c', 10, 200, "rwm"),
-    };
+    static readonly DeviceRule[] DefaultAllowed = new DeviceRule[] { new(true, 'c', -1, -1, "m"), new(true, 'b', -1, -1, "m") }
+        // The default devices /dev gets (Rootfs.Devices), then /dev/console, ptmx, the ptys and tun.
+        .Concat(Rootfs.Devices.Defaults.Select(d => new DeviceRule(true, 'c', d.Major!.Value, d.Minor!.Value, "rwm")))
+        .Concat(new DeviceRule[] { new(true, 'c', 5, 1, "rwm"), new(true, 'c', 5, 2, "rwm"), new(true, 'c', 136, -1, "rwm"), new(true, 'c', 10, 200, "rwm") })
+        .ToArray();
 
     /// <summary>The rule list, or null when the config leaves devices alone (no linux.resources.devices).</summary>
     public static List<DeviceRule>? From(Resources? resources, List<Device>? devices)

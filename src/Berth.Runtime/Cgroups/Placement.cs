@@ -15,10 +15,14 @@ public sealed class Placement
     /// <summary>Directories that do not exist yet, parents before children.</summary>
     public IReadOnlyList<string> Missing { get; }
 
-    Placement(List<(Hierarchy, string)> dirs, List<string> missing)
+    /// <summary>The missing directories in a v1 cpuset hierarchy, which start with empty cpus and mems.</summary>
+    readonly HashSet<string> _v1Cpusets;
+
+    Placement(List<(Hierarchy, string)> dirs, List<string> missing, HashSet<string> v1Cpusets)
     {
         Dirs = dirs;
         Missing = missing;
+        _v1Cpusets = v1Cpusets;
     }
 
     /// <summary>
@@ -38,6 +42,7 @@ public sealed class Placement
 
         var dirs = new List<(Hierarchy, string)>();
         var missing = new List<string>();
+        var v1Cpusets = new HashSet<string>();
         foreach (var h in hierarchies)
         {
             var cgroup = absolute ? "/" + inner : Join(h.OwnPath, inner);
@@ -50,13 +55,18 @@ public sealed class Placement
             {
                 probe = Path.Join(probe, part);
                 absent = absent || !Directory.Exists(probe);
-                if (absent) missing.Add(probe);
+                if (!absent) continue;
+                missing.Add(probe);
+                if (!h.Unified && h.Controllers.Contains("cpuset")) v1Cpusets.Add(probe);
             }
         }
-        return new Placement(dirs, missing);
+        return new Placement(dirs, missing, v1Cpusets);
     }
 
-    /// <summary>Makes the missing directories; a new cpuset cgroup gets its parent's cpus and mems, or no task could join it.</summary>
+    /// <summary>
+    /// Makes the missing directories; a new v1 cpuset cgroup gets its parent's cpus and mems, or
+    /// no task could join it (v2 inherits by itself; copying there would pin the child).
+    /// </summary>
     public void Create()
     {
         foreach (var dir in Missing)
@@ -69,7 +79,7 @@ public sealed class Placement
             {
                 throw new RuntimeException($"cgroup: creating {dir}: {Errnos.Describe(e.Errno)}", e);
             }
-            InheritCpuset(dir);
+            if (_v1Cpusets.Contains(dir)) InheritCpuset(dir);
         }
     }
 
@@ -78,7 +88,7 @@ public sealed class Placement
         foreach (var file in new[] { "cpuset.cpus", "cpuset.mems" })
         {
             var path = Path.Join(dir, file);
-            if (!File.Exists(path) || File.ReadAllText(path).Trim().Length > 0) continue;
+            if (File.ReadAllText(path).Trim().Length > 0) continue;
             var parent = File.ReadAllText(Path.Join(Path.GetDirectoryName(dir)!, file)).Trim();
             Files.WriteFile(path, parent);
         }

@@ -138,7 +138,8 @@ public static class ResourceWriter
 
     static void BlockIo(BlockIo b, Writer w)
     {
-        bool v2 = w.IsV2("blkio") || (w.Set.For("blkio") is null && w.Set.For("io") is not null);
+        // v2 names the controller "io"; a hybrid host may have either.
+        bool v2 = w.Set.For("blkio") is null && w.Set.For("io") is not null;
         var controller = v2 ? "io" : "blkio";
         if (b.Weight is { } weight)
             w.Write(controller, $"{F}.blockIO.weight", x => x ? "io.weight" : "blkio.weight", v2 ? $"default {BlkioToIoWeight(weight)}" : weight.ToString());

@@ -271,7 +271,8 @@ public sealed class Launcher
         }
         catch (SpecException e)
         {
-            throw new RuntimeException($"config.json: {e.Message}", e);
+            // Parse errors name the file already; field errors name the field under it.
+            throw new RuntimeException(e.Message.StartsWith("config.json") ? e.Message : $"config.json: {e.Message}", e);
         }
     }
 

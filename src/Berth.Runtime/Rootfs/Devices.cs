@@ -7,7 +7,7 @@ namespace Berth.Runtime.Rootfs;
 public static class Devices
 {
     /// <summary>runtime-spec's default devices (config-linux.md, "Default Devices").</summary>
-    static readonly Device[] Defaults =
+    internal static readonly Device[] Defaults =
     {
         new() { Path = "/dev/null", Type = "c", Major = 1, Minor = 3, FileMode = 0x1b6 /* 0666 */ },
         new() { Path = "/dev/zero", Type = "c", Major = 1, Minor = 5, FileMode = 0x1b6 /* 0666 */ },

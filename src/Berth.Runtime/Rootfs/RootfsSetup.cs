@@ -81,10 +81,18 @@ public static class RootfsSetup
             step($"readonly path {path}");
             PathRules.Readonly(root, path, inUserNamespace);
         }
-        foreach (var path in linux?.MaskedPaths ?? new())
+        SafeFd? devNull = null;
+        try
         {
-            step($"masked path {path}");
-            PathRules.Mask(root, path);
+            foreach (var path in linux?.MaskedPaths ?? new())
+            {
+                step($"masked path {path}");
+                PathRules.Mask(root, path, ref devNull);
+            }
+        }
+        finally
+        {
+            devNull?.Dispose();
         }
         if (cfg.Spec.Root!.Readonly == true)
         {
