@@ -12,7 +12,7 @@ namespace Berth.Images.Layers;
 /// Decompression and hashing run on their own thread a few chunks ahead of the reader, so on two
 /// cores inflating overlaps with the file system work of unpacking (about halving its time).
 /// </summary>
-public sealed class LayerStream : Stream
+public sealed class LayerStream : ReadOnlyStream
 {
     const int ChunkBytes = 1 << 18, ChunksAhead = 8;
 
@@ -117,8 +117,6 @@ public sealed class LayerStream : Stream
         return n;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     /// <summary>Reads what is left (tar padding, trailing zeros) and checks the diff_id.</summary>
     public void Verify()
     {
@@ -145,14 +143,4 @@ public sealed class LayerStream : Stream
         }
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

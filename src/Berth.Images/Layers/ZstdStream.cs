@@ -6,7 +6,7 @@ namespace Berth.Images.Layers;
 /// A zstd-decompressing read stream over libzstd's streaming API (linked statically into the
 /// executable; no helper process, no lazy library load).
 /// </summary>
-public sealed unsafe partial class ZstdStream : Stream
+public sealed unsafe partial class ZstdStream : ReadOnlyStream
 {
     [StructLayout(LayoutKind.Sequential)]
     struct Buffer
@@ -69,8 +69,6 @@ public sealed unsafe partial class ZstdStream : Stream
         }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     protected override void Dispose(bool disposing)
     {
         if (_zds != 0) ZSTD_freeDStream(_zds);
@@ -78,14 +76,4 @@ public sealed unsafe partial class ZstdStream : Stream
         if (disposing) _inner.Dispose();
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
