@@ -147,17 +147,33 @@ public class FaultTests
     {
         using var s = new Sandbox();
         var bundle = s.Bundle(new[] { "sleep", "30" }, c => Sandbox.Namespaces(c).Add(new JsonObject { ["type"] = "cgroup" }));
-        var rng = new Random(7);
         var ids = new List<string>();
+        Process StartCreate(string id)
+        {
+            var psi = new ProcessStartInfo(Sandbox.Binary) { RedirectStandardOutput = false, RedirectStandardError = false };
+            foreach (var a in new[] { "--root", s.Root, "create", "--bundle", bundle, id }) psi.ArgumentList.Add(a);
+            return Process.Start(psi)!;
+        }
+        // Kill points are drawn from this machine's own create time (the fastest of five), so
+        // they fall inside create on a fast machine and a slow one alike.
+        double fastestMs = double.MaxValue;
+        for (int i = 0; i < 5; i++)
+        {
+            var id = Sandbox.NewId("k");
+            ids.Add(id);
+            var sw = Stopwatch.StartNew();
+            using (var p = StartCreate(id)) p.WaitForExit();
+            fastestMs = Math.Min(fastestMs, sw.Elapsed.TotalMilliseconds);
+            s.Berth("delete", "--force", id).Ok();
+        }
+        var rng = new Random(7);
         int killedMidway = 0;
         for (int i = 0; i < 100; i++)
         {
             var id = Sandbox.NewId("k");
             ids.Add(id);
-            var psi = new ProcessStartInfo(Sandbox.Binary) { RedirectStandardOutput = false, RedirectStandardError = false };
-            foreach (var a in new[] { "--root", s.Root, "create", "--bundle", bundle, id }) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            Thread.Sleep(rng.Next(0, 45));
+            using var p = StartCreate(id);
+            Thread.Sleep(TimeSpan.FromMilliseconds(rng.NextDouble() * 0.9 * fastestMs));
             try { p.Kill(); } catch (InvalidOperationException) { }
             p.WaitForExit();
             if (p.ExitCode != 0) killedMidway++;
