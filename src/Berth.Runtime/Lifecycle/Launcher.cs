@@ -93,6 +93,7 @@ public sealed class Launcher
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
             CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
+            UnifiedCgroupDir = placement.Dirs.FirstOrDefault(d => d.Hierarchy.Unified).Dir,
             // The cgroups are made while the child execs and enters its namespaces: it asks to
             // be placed only after that, so the two overlap.
             WhileChildStarts = () =>
