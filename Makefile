@@ -3,7 +3,7 @@ SHELL := /bin/bash
 OUT := out
 BERTH := $(OUT)/berth
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-SOURCES := $(shell find src native -name '*.cs' -o -name '*.c' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+SOURCES := $(shell find src native -name '*.cs' -o -name '*.c' -o -name '*.h' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
 
 .PHONY: build run test bench deps test-deps clean demo-bundle
 

@@ -19,7 +19,8 @@
  *      of the launcher itself (so `run` and `exec` can wait for it); the parent reports its
  *      pid and exits. The child unshares the cgroup namespace, so that namespace is rooted
  *      at the container's cgroup in every hierarchy.
- * The child returns from the constructor and the .NET runtime starts `berth init` inside.
+ * The child then runs the launcher's plan (native/init.c) and execs the container's process:
+ * the .NET runtime never starts inside a container.
  *
  * Messages on the sync socket are framed as {u32 type, u32 length, payload}; the C# side
  * (src/Berth.Runtime/Protocol/SyncSocket.cs) uses the same numbers.
@@ -40,6 +41,8 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "init.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -392,4 +395,6 @@ __attribute__((constructor(101))) static void nsenter(void)
 	if (flags & CLONE_NEWUSER && setgroups(0, NULL) < 0 && errno != EPERM)
 		bail("setgroups");
 	unsetenv("_BERTH_BOOTSTRAP");
+	/* The rest is the launcher's plan (native/init.c): the .NET runtime never starts in a container. */
+	berth_run_plan(sync_fd);
 }

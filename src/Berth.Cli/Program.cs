@@ -5,9 +5,13 @@ using Berth.Oci;
 using Berth.Runtime;
 using Berth.Runtime.Init;
 
-// `berth init` is this binary started by the launcher; native/nsenter.c has already put it in
-// the container's namespaces. Nothing else may run first.
-if (args.Length > 0 && args[0] == "init") return ContainerInit.Run();
+// A container's init is this binary started by the launcher, and never gets here: native/nsenter.c
+// puts it in the container's namespaces and native/init.c runs the launcher's plan and execs.
+if (args.Length > 0 && args[0] == "init")
+{
+    Log.Stderr("berth: init is started by `berth create`, `run` or `exec`, not by hand");
+    return 2;
+}
 
 return Cli.Dispatch(args);
 

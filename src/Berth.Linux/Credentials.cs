@@ -14,47 +14,11 @@ public static unsafe class ProcessAttributes
         ["RLIMIT_MSGQUEUE"] = 12, ["RLIMIT_NICE"] = 13, ["RLIMIT_RTPRIO"] = 14, ["RLIMIT_RTTIME"] = 15,
     };
 
-    public static void SetRlimit(int resource, ulong soft, ulong hard, string name)
-    {
-        ulong* limit = stackalloc ulong[2];
-        limit[0] = soft;
-        limit[1] = hard;
-        LinuxException.ThrowIfError(Libc.prlimit(0, resource, limit, null), "setrlimit", name);
-    }
-
     public static (ulong Soft, ulong Hard) GetRlimit(int resource)
     {
         ulong* old = stackalloc ulong[2];
         LinuxException.ThrowIfError(Libc.prlimit(0, resource, null, old), "getrlimit");
         return (old[0], old[1]);
-    }
-
-    public static void SetPersonality(ulong persona) =>
-        LinuxException.ThrowIfError(Libc.personality((nuint)persona), "personality", $"0x{persona:x}");
-
-    /// <summary>ioprio_set(IOPRIO_WHO_PROCESS, self, class &lt;&lt; 13 | level).</summary>
-    public static void SetIoPriority(int ioClass, int level) =>
-        LinuxException.ThrowIfError(Libc.syscall(Sys.IoprioSet, 1, 0, (ioClass << 13) | level, 0, 0, 0), "ioprio_set");
-
-    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
-    struct SchedAttr
-    {
-        public uint Size, Policy;
-        public ulong Flags;
-        public int Nice;
-        public uint Priority;
-        public ulong Runtime, Deadline, Period;
-        public uint UtilMin, UtilMax;
-    }
-
-    public static void SetScheduler(uint policy, ulong flags, int nice, uint priority, ulong runtime, ulong deadline, ulong period)
-    {
-        var attr = new SchedAttr
-        {
-            Size = (uint)sizeof(SchedAttr), Policy = policy, Flags = flags, Nice = nice, Priority = priority,
-            Runtime = runtime, Deadline = deadline, Period = period,
-        };
-        LinuxException.ThrowIfError(Libc.syscall(Sys.SchedSetattr, 0, (long)&attr, 0, 0, 0, 0), "sched_setattr");
     }
 
     /// <summary>A cpu_set_t for sched_setaffinity (at least 1024 CPUs wide, as glibc's).</summary>

@@ -266,13 +266,6 @@ public static unsafe class Files
         return Encoding.UTF8.GetString(buf, (int)n);
     }
 
-    /// <summary>Marks every descriptor from <paramref name="first"/> up close-on-exec (close_range(2)).</summary>
-    public static void CloseOnExecFrom(int first)
-    {
-        const long CLOSE_RANGE_CLOEXEC = 4;
-        LinuxException.ThrowIfError(Libc.syscall(Sys.CloseRange, first, uint.MaxValue, CLOSE_RANGE_CLOEXEC, 0, 0, 0), "close_range");
-    }
-
     /// <summary>faccessat(2) with the effective ids.</summary>
     public static bool Access(string path, int mode) => Libc.faccessat(At.FDCWD, path, mode, 0x200 /* AT_EACCESS */) == 0;
 

@@ -28,33 +28,8 @@ public static unsafe class Mounts
     public static void Unmount(string target, int flags) =>
         LinuxException.ThrowIfError(Libc.umount2(target, flags), "umount", target);
 
-    public static void PivotRoot(string newRoot, string putOld)
-    {
-        byte[] n = Files.Utf8z(newRoot), o = Files.Utf8z(putOld);
-        fixed (byte* pn = n, po = o)
-            LinuxException.ThrowIfError(Libc.syscall(Sys.PivotRoot, (long)pn, (long)po, 0, 0, 0, 0), "pivot_root", newRoot);
-    }
-
-    public static void Chroot(string path) => LinuxException.ThrowIfError(Libc.chroot(path), "chroot", path);
-
     public static void Chdir(string path) => LinuxException.ThrowIfError(Libc.chdir(path), "chdir", path);
-
-    public static void Fchdir(SafeFd dir) => LinuxException.ThrowIfError(Libc.fchdir(dir.Number), "fchdir", dir.ToString());
-
-    [StructLayout(LayoutKind.Sequential)]
-    struct MountAttr
-    {
-        public ulong AttrSet, AttrClr, Propagation, UsernsFd;
-    }
 
     const uint AT_RECURSIVE = 0x8000;
 
-    /// <summary>mount_setattr(2) over a whole tree: how "rro" (recursive read-only) is done.</summary>
-    public static void SetAttrRecursive(SafeFd mount, ulong set, ulong clear, string describe)
-    {
-        var attr = new MountAttr { AttrSet = set, AttrClr = clear };
-        var empty = Files.Utf8z("");
-        fixed (byte* p = empty)
-            LinuxException.ThrowIfError(Libc.syscall(Sys.MountSetattr, mount.Number, (long)p, At.EMPTY_PATH | AT_RECURSIVE, (long)&attr, sizeof(MountAttr), 0), "mount_setattr", describe);
-    }
 }

@@ -52,12 +52,3 @@ public static unsafe class Netlink
     static int Align(int n) => (n + 3) & ~3;
 }
 
-public static unsafe class MemoryPolicy
-{
-    /// <summary>set_mempolicy(2) for the calling thread (kept across execve).</summary>
-    public static void Set(int mode, ulong[] nodemask)
-    {
-        fixed (ulong* p = nodemask)
-            LinuxException.ThrowIfError(Libc.syscall(Sys.SetMempolicy, mode, nodemask.Length == 0 ? 0 : (long)p, nodemask.Length * 64 + 1, 0, 0, 0), "set_mempolicy");
-    }
-}

@@ -112,24 +112,6 @@ public static unsafe class Processes
         if (rc != 0) throw new LinuxException(rc, op);
     }
 
-    /// <summary>An execve whose strings are already in native memory: calling it allocates nothing.</summary>
-    public sealed class PreparedExec : IDisposable
-    {
-        readonly NativeStrings _strings;
-
-        public PreparedExec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp) =>
-            _strings = new NativeStrings(path, argv, envp);
-
-        /// <summary>Returns the errno if execve fails; does not return otherwise.</summary>
-        public int TryExec()
-        {
-            Libc.execve(_strings.Path, _strings.Argv, _strings.Envp);
-            return Marshal.GetLastPInvokeError();
-        }
-
-        public void Dispose() => _strings.Dispose();
-    }
-
     /// <summary>waitpid; null when WNOHANG and nothing changed, throws ECHILD when no such child.</summary>
     public static (int Pid, ExitStatus Status)? Wait(int pid, bool noHang = false)
     {
@@ -156,13 +138,6 @@ public static unsafe class Processes
     /// <summary>A non-dumpable process's /proc files (exe, fd, mem) need CAP_SYS_PTRACE to open.</summary>
     public static void SetDumpable(bool on) =>
         LinuxException.ThrowIfError(Libc.prctl(PR_SET_DUMPABLE, on ? 1u : 0u, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
-
-
-    public static void SetHostname(string name) =>
-        LinuxException.ThrowIfError(Libc.sethostname(name, Encoding.UTF8.GetByteCount(name)), "sethostname", name);
-
-    public static void SetDomainname(string name) =>
-        LinuxException.ThrowIfError(Libc.setdomainname(name, Encoding.UTF8.GetByteCount(name)), "setdomainname", name);
 
     /// <summary>NUL-terminated UTF-8 copies of a path, argv and envp for execve/posix_spawn.</summary>
     sealed class NativeStrings : IDisposable

@@ -36,19 +36,4 @@ public static unsafe class Signals
     public static string Name(int signal) =>
         signal > 0 && signal < Names.Length ? "SIG" + Names[signal] : signal.ToString();
 
-    /// <summary>
-    /// Empties the signal mask and sets every disposition to default. Handlers reset at execve by
-    /// themselves, but ignored signals stay ignored (.NET ignores SIGPIPE) and the mask is inherited.
-    /// </summary>
-    public static void ResetForExec()
-    {
-        const int SIG_SETMASK = 2;
-        for (int sig = 1; sig <= SIGRTMAX; sig++)
-        {
-            if (sig is SIGKILL or SIGSTOP or 32 or 33) continue; // glibc's own RT signals stay as they are
-            Libc.signal(sig, 0 /* SIG_DFL */);
-        }
-        ulong empty = 0;
-        Libc.sigprocmask(SIG_SETMASK, &empty, null);
-    }
 }

@@ -34,34 +34,6 @@ public static unsafe class Sockets
         public int Flags;
     }
 
-    /// <summary>
-    /// sendmsg with one descriptor in SCM_RIGHTS: how a pty master or a seccomp listener fd
-    /// crosses to another process. Allocates nothing (it runs under a seccomp filter in init).
-    /// </summary>
-    public static int TrySendFd(int socket, byte* data, int length, int fd)
-    {
-        const int SOL_SOCKET = 1, SCM_RIGHTS = 1;
-        // struct cmsghdr { size_t len; int level; int type; } followed by the int, padded to 8.
-        ulong* control = stackalloc ulong[3];
-        control[0] = 16 + sizeof(int);
-        ((int*)control)[2] = SOL_SOCKET;
-        ((int*)control)[3] = SCM_RIGHTS;
-        ((int*)control)[4] = fd;
-        var iov = new IoVec { Base = data, Len = (nuint)length };
-        var msg = new MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLen = 24 };
-        long rc = Libc.sendmsg(socket, &msg, 0x4000 /* MSG_NOSIGNAL */);
-        return rc < 0 ? Marshal.GetLastPInvokeError() : 0;
-    }
-
-    public static void SendFd(SafeFd socket, ReadOnlySpan<byte> data, SafeFd fd)
-    {
-        fixed (byte* p = data)
-        {
-            int e = TrySendFd(socket.Number, p, data.Length, fd.Number);
-            if (e != 0) throw new LinuxException(e, "sendmsg(SCM_RIGHTS)");
-        }
-    }
-
     /// <summary>Receives one descriptor sent with SCM_RIGHTS (and discards the data that came with it).</summary>
     public static SafeFd ReceiveFd(SafeFd socket)
     {
@@ -102,25 +74,4 @@ public static unsafe class Sockets
         return fd;
     }
 
-    [StructLayout(LayoutKind.Sequential, Size = 40)]
-    struct IfReq
-    {
-        public fixed byte Name[16];
-        public short Flags;
-    }
-
-    /// <summary>Sets IFF_UP on "lo": a new network namespace starts with loopback down.</summary>
-    public static void BringUpLoopback()
-    {
-        const ulong SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914;
-        const short IFF_UP = 1;
-        int s = LinuxException.ThrowIfError(Libc.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket");
-        using var sock = new SafeFd(s);
-        IfReq req = default;
-        req.Name[0] = (byte)'l';
-        req.Name[1] = (byte)'o';
-        LinuxException.ThrowIfError(Libc.ioctl(s, SIOCGIFFLAGS, &req), "ioctl(SIOCGIFFLAGS)", "lo");
-        req.Flags |= IFF_UP;
-        LinuxException.ThrowIfError(Libc.ioctl(s, SIOCSIFFLAGS, &req), "ioctl(SIOCSIFFLAGS)", "lo");
-    }
 }

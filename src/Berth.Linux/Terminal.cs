@@ -16,31 +16,6 @@ public static unsafe class Terminal
     const ulong TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGPTPEER = 0x5441, TIOCGWINSZ = 0x5413,
         TIOCSWINSZ = 0x5414, TIOCSCTTY = 0x540E;
 
-    /// <summary>
-    /// A new pty pair from the devpts instance behind <paramref name="ptmx"/> (the container's
-    /// own, after pivot_root). The slave is opened from the master (TIOCGPTPEER), never by a
-    /// path an image could have replaced.
-    /// </summary>
-    public static (SafeFd Master, SafeFd Slave, int Number) OpenPty(string ptmx = "/dev/ptmx")
-    {
-        var master = Files.Open(ptmx, O.RDWR | O.NOCTTY);
-        try
-        {
-            int unlock = 0;
-            LinuxException.ThrowIfError(Libc.ioctl(master.Number, TIOCSPTLCK, &unlock), "ioctl(TIOCSPTLCK)", ptmx);
-            int n;
-            LinuxException.ThrowIfError(Libc.ioctl(master.Number, TIOCGPTN, &n), "ioctl(TIOCGPTN)", ptmx);
-            int slave = Libc.ioctl(master.Number, TIOCGPTPEER, (void*)(O.RDWR | O.NOCTTY | O.CLOEXEC));
-            if (slave < 0) throw LinuxException.FromLastError("ioctl(TIOCGPTPEER)", ptmx);
-            return (master, new SafeFd(slave), n);
-        }
-        catch
-        {
-            master.Dispose();
-            throw;
-        }
-    }
-
     public static void SetSize(SafeFd tty, WindowSize size)
     {
         LinuxException.ThrowIfError(Libc.ioctl(tty.Number, TIOCSWINSZ, &size), "ioctl(TIOCSWINSZ)");
@@ -53,10 +28,6 @@ public static unsafe class Terminal
         size = ws;
         return ok;
     }
-
-    /// <summary>Makes <paramref name="tty"/> the calling session leader's controlling terminal.</summary>
-    public static void SetControlling(SafeFd tty) =>
-        LinuxException.ThrowIfError(Libc.ioctl(tty.Number, TIOCSCTTY, null), "ioctl(TIOCSCTTY)");
 
     public static bool IsTerminal(int fd) => Libc.isatty(fd) == 1;
 
@@ -83,6 +54,4 @@ public static unsafe class Terminal
     // sizeof(struct termios) on glibc.
     const int TermiosSize = 60;
 
-    /// <summary>Moves <paramref name="fd"/> onto <paramref name="target"/> (dup2), clearing close-on-exec.</summary>
-    public static void Dup2(SafeFd fd, int target) => LinuxException.ThrowIfError(Libc.dup2(fd.Number, target), "dup2");
 }

@@ -145,7 +145,8 @@ public class HookTests
             ["startContainer"] = new JsonArray(new JsonObject { ["path"] = "/bin/false" }),
         });
         s.Berth("create", "--bundle", bundle, id).Ok();
-        s.Berth("start", id).Ok();
+        // The process never ran: start says so, with the hook's failure.
+        s.Berth("start", id).Fails("hooks.startContainer[0]");
         s.WaitForStatus(id, "stopped");
     }
 }

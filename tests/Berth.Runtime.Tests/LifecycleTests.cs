@@ -191,4 +191,49 @@ public class LifecycleTests
         var json = JsonNode.Parse(s.Berth("list", "--format", "json").Ok().Stdout)!.AsArray();
         Assert.Equal(id, (string)json[0]!["id"]!);
     }
+    /// <summary>
+    /// A failure after the barrier (here execve itself: a file that is executable but not a
+    /// program) reaches `start`, `run` and `exec` as init's message and a non-zero exit, not
+    /// only the container's stderr.
+    /// </summary>
+    [Fact]
+    public void A_process_that_never_got_to_run_fails_start_run_and_exec_with_inits_message()
+    {
+        using var s = new Sandbox();
+        var bundle = s.Bundle(new[] { "/bin/not-a-program" });
+        var fake = Path.Combine(bundle, "rootfs", "bin", "not-a-program");
+        File.WriteAllText(fake, "neither ELF nor #!\n");
+        File.SetUnixFileMode(fake, (UnixFileMode)0x1ed);
+        var id = Sandbox.NewId();
+        s.Berth("create", "--bundle", bundle, id).Ok();
+        s.Berth("start", id).Fails("init: execve");
+        s.WaitForStatus(id, "stopped");
+        s.Berth("delete", id).Ok();
+
+        var run = s.Berth("run", "--bundle", bundle, Sandbox.NewId());
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("ENOEXEC", run.Stderr);
+
+        var sleeper = s.Bundle(new[] { "sleep", "60" }, name: "sleeper");
+        File.Copy(fake, Path.Combine(sleeper, "rootfs", "bin", "not-a-program"));
+        File.SetUnixFileMode(Path.Combine(sleeper, "rootfs", "bin", "not-a-program"), (UnixFileMode)0x1ed);
+        var live = Sandbox.NewId();
+        s.Berth("run", "--detach", "--bundle", sleeper, live).Ok();
+        s.Berth("exec", live, "/bin/not-a-program").Fails("ENOEXEC");
+        s.Berth("exec", "--detach", live, "/bin/not-a-program").Fails("ENOEXEC");
+        s.Berth("delete", "--force", live).Ok();
+    }
+
+    /// <summary>Limits too small for a runtime's own setup bind only the container's process: init applies them last.</summary>
+    [Theory]
+    [InlineData("RLIMIT_AS", 4L << 20)]
+    [InlineData("RLIMIT_STACK", 16L << 10)]
+    [InlineData("RLIMIT_NOFILE", 8L)]
+    public void A_tiny_limit_binds_the_process_not_init(string type, long value)
+    {
+        using var s = new Sandbox();
+        var bundle = s.Bundle(new[] { "sh", "-c", "echo ran" }, c =>
+            c["process"]!["rlimits"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["type"] = type, ["soft"] = value, ["hard"] = value }));
+        Assert.Equal("ran\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+    }
 }

@@ -7,14 +7,14 @@ namespace Berth.Runtime.Tests;
 /// <summary>Capabilities, no_new_privs, keyrings, LSM: asserted from inside the container.</summary>
 public class SecurityTests
 {
-    static Dictionary<string, string> Status(string text) =>
+    internal static Dictionary<string, string> Status(string text) =>
         text.Split('\n').Where(l => l.Contains(':')).Select(l => l.Split(':', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.First()[1].Trim());
 
     const string ReadStatus = "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status";
 
     static JsonArray Caps(params string[] names) => new(names.Select(n => (JsonNode)n!).ToArray());
 
-    static Action<JsonObject> CapConfig(uint uid) => c =>
+    internal static Action<JsonObject> CapConfig(uint uid) => c =>
     {
         c["process"]!["user"] = new JsonObject { ["uid"] = uid, ["gid"] = uid };
         c["process"]!["capabilities"] = new JsonObject
@@ -210,6 +210,37 @@ public class SeccompTests
         Assert.Equal("err 38\n", lines);
         lines = s.Berth("run", "--bundle", Bundle(s, profile, "/bin/probe", $"{Acct}", "0"), Sandbox.NewId()).Ok().Stdout;
         Assert.Equal("err 13\n", lines);
+    }
+
+    /// <summary>
+    /// A profile that denies everything a minimal program does not need — close_range, capset,
+    /// setuid, prctl(PR_CAPBSET_DROP) included — must not kill init: after the filter init only
+    /// calls execve. Without no_new_privileges (the filter then needs CAP_SYS_ADMIN to load),
+    /// and as a non-root user, whose capabilities must still end as its ambient set.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_profile_allowing_only_what_the_program_needs_runs_it(bool noNewPrivileges)
+    {
+        using var s = new Sandbox();
+        // What busybox cat needs to print a file, and nothing init needs before its execve.
+        var profile = Profile("SCMP_ACT_ERRNO", Rule("SCMP_ACT_ALLOW", "execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list",
+            "rseq", "prlimit64", "mprotect", "readlink", "readlinkat", "getrandom", "getuid", "prctl", "openat", "open", "read", "write",
+            "sendfile", "close", "fstat", "newfstatat", "exit_group", "exit"));
+        var bundle = s.Bundle(new[] { "cat", "/proc/self/status" }, c =>
+        {
+            SecurityTests.CapConfig(1000)(c);
+            c["process"]!["noNewPrivileges"] = noNewPrivileges;
+            c["linux"]!["seccomp"] = profile.DeepClone();
+        });
+        var st = SecurityTests.Status(s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+        Assert.Equal("2", st["Seccomp"]);
+        Assert.Equal(noNewPrivileges ? "1" : "0", st["NoNewPrivs"]);
+        // CAP_SYS_ADMIN, kept until the filter was loaded, did not survive execve.
+        Assert.Equal("0000000000000001", st["CapEff"]);
+        Assert.Equal("0000000000000001", st["CapPrm"]);
+        Assert.Equal("0000000000000421", st["CapBnd"]);
     }
 
     static string Bundle(Sandbox s, JsonObject seccomp, params string[] args)

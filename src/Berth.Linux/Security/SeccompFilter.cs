@@ -20,7 +20,7 @@ public static class SeccompAction
 
 /// <summary>
 /// A filter being built with libseccomp, exported as a classic BPF program. Berth loads that
-/// program itself (see SeccompLoader) instead of calling seccomp_load.
+/// program itself, in native/init.c (see SeccompFlags), instead of calling seccomp_load.
 /// </summary>
 public sealed unsafe class SeccompFilter : IDisposable
 {

@@ -71,26 +71,45 @@ public sealed class Containers
         }
     }
 
+    /// <summary>
+    /// Init is blocked opening exec.fifo for writing; our open lets it go on, and it says so
+    /// with one byte. Then it keeps the fifo open (close-on-exec) through its last steps: end
+    /// of file means its execve succeeded, a failure record that it did not.
+    /// </summary>
     static void OpenBarrier(ContainerDir dir, ContainerRecord r)
     {
         // Non-blocking open: if init died in the meantime a blocking open would wait forever.
         using var fifo = Files.Open(dir.FifoPath, O.RDONLY | O.NONBLOCK);
-        Span<byte> b = stackalloc byte[1];
+        var got = new List<byte>();
+        var chunk = new byte[4096];
+        bool started = false;
         while (true)
         {
             if (Files.Poll(fifo, Files.POLLIN, 50, out var ev))
             {
                 int n = 0;
-                try { n = Files.Read(fifo, b); }
+                try { n = Files.Read(fifo, chunk); }
                 catch (LinuxException e) when (e.Errno == Errno.EAGAIN) { continue; }
-                if (n == 1) break;
-                if ((ev & Files.POLLHUP) != 0 || n == 0)
-                    throw new RuntimeException("container init exited before it could be started");
+                if (n > 0)
+                {
+                    if (!started) File.Delete(dir.FifoPath);
+                    started = true;
+                    got.AddRange(chunk.AsSpan(0, n).ToArray());
+                    continue;
+                }
+                if (!started) throw new RuntimeException("container init exited before it could be started");
+                break; // end of file: the writer is gone
             }
             if (!ProcStat.IsAlive(r.Pid, r.PidStartTime))
-                throw new RuntimeException("container init exited before it could be started");
+            {
+                if (!started) throw new RuntimeException("container init exited before it could be started");
+                // Dead without closing first is impossible; read what it left.
+                continue;
+            }
         }
-        File.Delete(dir.FifoPath);
+        // "0", then nothing (execve closed it) or {type, length, failure}.
+        if (got.Count > 9 && BitConverter.ToUInt32(got.ToArray(), 1) == (uint)Protocol.SyncType.InitFailed)
+            throw new RuntimeException(Protocol.InitFailure.Decode(got.Skip(9).ToArray()).Message);
     }
 
     public void Kill(string id, int signal, bool all)

@@ -81,7 +81,7 @@ public sealed class ExecLauncher
                 Rootfs = r.Rootfs,
                 PreserveFds = o.PreserveFds,
                 Capabilities = caps,
-                SeccompProgram = seccomp is null ? null : Convert.ToBase64String(seccomp.Program),
+                SeccompProgram = seccomp?.Program,
                 SeccompFlags = seccomp?.Flags ?? 0,
             };
             using var spawn = new InitSpawn(_log)

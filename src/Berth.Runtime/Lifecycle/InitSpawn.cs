@@ -2,6 +2,7 @@ using Berth.Linux;
 using Berth.Oci.Json;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Cgroups;
+using Berth.Runtime.Init;
 using Berth.Runtime.Protocol;
 
 namespace Berth.Runtime.Lifecycle;
@@ -143,8 +144,12 @@ public sealed class InitSpawn : IDisposable
                     _intermediatePid = 0;
                     if (ListenerState is not null) init.SeccompListenerState = ListenerState(m.Pid);
                     init.HostPid = m.Pid;
-                    sync.Send(SyncType.InitConfig, JsonOut.Document(init));
+                    var plan = PlanBuilder.Build(init);
+                    _log.Debug($"{what}: plan of {plan.Steps.Count} steps");
+                    sync.Send(SyncType.Plan, plan.Encode());
                     break;
+                case SyncType.InitFailed:
+                    throw new RuntimeException(InitFailure.Decode(m.Payload).Message);
                 case SyncType.RuntimeHooks:
                     RuntimeHooks?.Invoke(InitPid);
                     sync.Send(SyncType.RuntimeHooksDone);
@@ -152,6 +157,9 @@ public sealed class InitSpawn : IDisposable
                 case SyncType.Error:
                     throw new RuntimeException(m.Text);
                 case SyncType.Ready:
+                    // Without a start barrier (exec) init goes on to execve: its end of the socket
+                    // closes then (close-on-exec), or a failure of the last steps arrives first.
+                    if (Fifo is null) AwaitExec(sync);
                     _ready = true;
                     return;
                 default:
@@ -176,6 +184,13 @@ public sealed class InitSpawn : IDisposable
             else if (userns) boot.Placement.Add((PlaceKind.WriteSelf, Path.Join(dir, "cgroup.procs")));
             else boot.Placement.Add((PlaceKind.CloneInto, dir));
         }
+    }
+
+    static void AwaitExec(SyncSocket sync)
+    {
+        var after = sync.Receive();
+        if (after is { Type: SyncType.InitFailed } f) throw new RuntimeException(InitFailure.Decode(f.Payload).Message);
+        if (after is not null) throw new RuntimeException($"sync socket: unexpected message {after.Value.Type} after ready");
     }
 
     string ExitOfIntermediate()

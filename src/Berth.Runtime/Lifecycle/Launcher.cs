@@ -122,7 +122,7 @@ public sealed class Launcher
                 PreserveFds = Math.Max(o.PreserveFds, listenFds),
                 NoNewKeyring = o.NoNewKeyring,
                 Capabilities = caps,
-                SeccompProgram = seccomp is null ? null : Convert.ToBase64String(seccomp.Program),
+                SeccompProgram = seccomp?.Program,
                 SeccompFlags = seccomp?.Flags ?? 0,
                 ExtraEnv = listenFds > 0 ? new() { $"LISTEN_FDS={listenFds}", "LISTEN_PID=1" } : new(),
                 Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),

@@ -22,6 +22,8 @@ public enum SyncType : uint
     RuntimeHooksDone = 10,
     PlaceRequest = 11,  // nsenter → launcher: pid about to join the cgroups itself, once they exist
     PlaceGo = 12,
+    Plan = 13,          // launcher → init: the InitPlan native/init.c runs
+    InitFailed = 14,    // init → launcher (or down exec.fifo, after the barrier): an InitFailure
 }
 
 public readonly record struct SyncMessage(SyncType Type, byte[] Payload)
@@ -33,7 +35,7 @@ public readonly record struct SyncMessage(SyncType Type, byte[] Payload)
 /// <summary>One end of the sync socketpair: frames are {u32 type, u32 length, payload}.</summary>
 public sealed class SyncSocket : IDisposable
 {
-    const int MaxPayload = 16 << 20;
+    const int MaxPayload = 1 << 30; // native/init.h's INIT_MAX_PLAN_BYTES
     readonly SafeFd _fd;
 
     public SyncSocket(SafeFd fd) => _fd = fd;

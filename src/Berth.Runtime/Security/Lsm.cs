@@ -29,18 +29,4 @@ public static class Lsm
             if (mounts[i].Options?.FirstOrDefault(o => o.StartsWith("context=") || o.StartsWith("fscontext=") || o.StartsWith("defcontext=") || o.StartsWith("rootcontext=")) is { } label && !SelinuxEnabled)
                 throw new RuntimeException($"mounts[{i}].options: \"{label}\" is an SELinux label and SELinux is not enabled on this host");
     }
-
-    /// <summary>
-    /// Sets the labels the next execve takes on (init, before the barrier): the exec attribute
-    /// of the LSM, so init itself keeps running unconfined until it execs the process.
-    /// </summary>
-    public static void SetExecLabels(Process p)
-    {
-        if (string.IsNullOrEmpty(p.ApparmorProfile) && string.IsNullOrEmpty(p.SelinuxLabel)) return;
-        using var proc = Rootfs.ProcFs.Open();
-        if (!string.IsNullOrEmpty(p.ApparmorProfile))
-            proc.WriteSelf(Directory.Exists("/proc/self/attr/apparmor") ? "attr/apparmor/exec" : "attr/exec", "exec " + p.ApparmorProfile);
-        if (!string.IsNullOrEmpty(p.SelinuxLabel))
-            proc.WriteSelf("attr/exec", p.SelinuxLabel);
-    }
 }

@@ -33,10 +33,10 @@ public static class SeccompCompiler
 
     static readonly Dictionary<string, uint> FlagValues = new()
     {
-        ["SECCOMP_FILTER_FLAG_TSYNC"] = SeccompLoader.FlagTsync,
-        ["SECCOMP_FILTER_FLAG_LOG"] = SeccompLoader.FlagLog,
-        ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"] = SeccompLoader.FlagSpecAllow,
-        ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] = SeccompLoader.FlagWaitKillableRecv,
+        ["SECCOMP_FILTER_FLAG_TSYNC"] = SeccompFlags.Tsync,
+        ["SECCOMP_FILTER_FLAG_LOG"] = SeccompFlags.Log,
+        ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"] = SeccompFlags.SpecAllow,
+        ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"] = SeccompFlags.WaitKillableRecv,
     };
 
     const uint AuditArchX86_64 = 0xC000003E, X32SyscallBit = 0x40000000;
@@ -98,9 +98,9 @@ public static class SeccompCompiler
 
         if (notify)
         {
-            if ((flags & SeccompLoader.FlagTsync) != 0) throw new RuntimeException($"{F}.flags: SECCOMP_FILTER_FLAG_TSYNC cannot be combined with SCMP_ACT_NOTIFY");
+            if ((flags & SeccompFlags.Tsync) != 0) throw new RuntimeException($"{F}.flags: SECCOMP_FILTER_FLAG_TSYNC cannot be combined with SCMP_ACT_NOTIFY");
             if (string.IsNullOrEmpty(s.ListenerPath)) throw new RuntimeException($"{F}.listenerPath: is required when an action is SCMP_ACT_NOTIFY");
-            flags |= SeccompLoader.FlagNewListener;
+            flags |= SeccompFlags.NewListener;
         }
 
         var program = filter.ExportBpf();

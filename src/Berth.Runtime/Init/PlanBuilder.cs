@@ -1,0 +1,444 @@
+using System.Text;
+using Berth.Linux;
+using Berth.Oci.Runtime;
+using Berth.Runtime.Lifecycle;
+using Berth.Runtime.Protocol;
+using Berth.Runtime.Rootfs;
+using Capabilities = Berth.Linux.Security.Capabilities;
+
+namespace Berth.Runtime.Init;
+
+/// <summary>
+/// Everything a container's init does, decided here in the launcher and written as an
+/// <see cref="InitPlan"/> that native/init.c runs (DESIGN.md, "The runtime's process model").
+/// The order of the steps is runc's, because the order is the security:
+/// rootfs and mounts → /dev → hooks → pivot_root → console, names → sysctl, read-only and
+/// masked paths, read-only root → process settings → the executable found → barrier →
+/// rlimits → no_new_privs → bounding set → groups, gid, uid → capabilities → signals,
+/// close-on-exec → seccomp → execve. Every step that can fail runs before the barrier, except
+/// those that must come last.
+/// </summary>
+public sealed class PlanBuilder
+{
+    // Registers (native/init.c's reg[]): descriptors the plan opens or was given.
+    const int RootReg = 0, TargetReg = 1, SourceReg = 2, DevReg = 3, DevNullReg = 4, ConsoleReg = 5, FifoReg = 6, ListenerReg = 7;
+
+    const ulong MS_RDONLY = MS.RDONLY;
+    readonly InitConfig _cfg;
+    readonly Spec _spec;
+    readonly bool _userns;
+    readonly InitPlan _plan = new();
+
+    PlanBuilder(InitConfig cfg, bool userns)
+    {
+        _cfg = cfg;
+        _spec = cfg.Spec;
+        _userns = userns;
+    }
+
+    /// <summary>The plan for <paramref name="cfg"/>: create's (the container's world and its process) or exec's (a process in it).</summary>
+    public static InitPlan Build(InitConfig cfg)
+    {
+        var ns = SpecValidator.ValidateNamespaces(cfg.Spec.Linux?.Namespaces);
+        var b = new PlanBuilder(cfg, ns.Has("user"));
+        b.CheckRlimits();
+        b.Descriptors();
+        if (cfg.Exec) b.Console(bindDevConsole: false);
+        else b.World(ns);
+        b.Process();
+        b.Add(PlanOp.Ready, "ready");
+        if (cfg.FifoFd >= 0)
+        {
+            b.Add(PlanOp.WaitFifo, "exec.fifo", FifoReg);
+            b.StartContainerHooks();
+        }
+        b.LastSteps();
+        return b._plan;
+    }
+
+    void Add(PlanOp op, string step, params object[] args) => _plan.Add(op, step, args);
+
+    /// <summary>
+    /// Rlimits are set after the barrier, so what can fail is checked here: init inherits the
+    /// launcher's limits, and a hard limit above them needs CAP_SYS_RESOURCE.
+    /// </summary>
+    void CheckRlimits()
+    {
+        var rlimits = _spec.Process!.Rlimits ?? new();
+        bool? canRaise = null;
+        for (int i = 0; i < rlimits.Count; i++)
+        {
+            var r = rlimits[i];
+            var (_, hard) = ProcessAttributes.GetRlimit(ProcessAttributes.Rlimits[r.Type!]);
+            if (r.Hard!.Value <= hard) continue;
+            canRaise ??= (Capabilities.StatusMask("CapEff") & (1UL << 24 /* CAP_SYS_RESOURCE */)) != 0;
+            if (canRaise == false)
+                throw new RuntimeException($"process.rlimits[{i}] {r.Type}: hard limit {r.Hard} is above the runtime's {hard}: raising it needs CAP_SYS_RESOURCE");
+        }
+    }
+
+    void Descriptors()
+    {
+        if (_cfg.ConsoleSocketFd >= 0) Add(PlanOp.RegFd, "console socket", ConsoleReg, _cfg.ConsoleSocketFd);
+        if (_cfg.FifoFd >= 0) Add(PlanOp.RegFd, "exec.fifo", FifoReg, _cfg.FifoFd);
+        if (_cfg.SeccompListenerFd >= 0) Add(PlanOp.RegFd, "seccomp listener", ListenerReg, _cfg.SeccompListenerFd);
+    }
+
+    /// <summary>The container's world, made once by create: network, rootfs, pivot, names, sysctls, masked paths.</summary>
+    void World(SpecValidator.NamespaceSet ns)
+    {
+        var linux = _spec.Linux;
+        if (ns.New("network")) Add(PlanOp.LoopbackUp, "bring up lo");
+
+        // Nothing mounted below may reach the host: rslave unless the spec asks otherwise.
+        var propagation = linux?.RootfsPropagation is { } p ? MountOptions.Parse(new[] { p }).Propagation[0] : MS.SLAVE | MS.REC;
+        Add(PlanOp.Mount, "rootfs propagation", -1, "", -1, "/", "", (long)propagation, "");
+        if ((propagation & MS.SHARED) != 0)
+        {
+            // pivot_root refuses a new root whose parent mount is shared: make just that parent private.
+            var parent = ParentMount(_cfg.Rootfs);
+            Add(PlanOp.Mount, "rootfs propagation", -1, "", -1, parent, "", (long)MS.PRIVATE, "");
+        }
+        Add(PlanOp.Mount, "bind rootfs", -1, _cfg.Rootfs, -1, _cfg.Rootfs, "", (long)(MS.BIND | MS.REC), "");
+        Add(PlanOp.Open, "bind rootfs", RootReg, -1, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
+
+        bool devIsTmpfs = false;
+        foreach (var m in _spec.Mounts ?? new())
+        {
+            Mount(m);
+            if (m.Destination!.TrimEnd('/') == "/dev") devIsTmpfs = !MountOptions.Parse(m.Options).IsBind && m.Type != "bind";
+        }
+        if (devIsTmpfs) Devices(linux?.Devices);
+
+        var cwd = _spec.Process!.Cwd!;
+        Add(PlanOp.MkdirAll, $"create cwd {cwd}", TargetReg, RootReg, cwd, 0x1ed);
+        Add(PlanOp.Close, "create cwd", TargetReg);
+
+        // runtime-spec lifecycle: prestart and createRuntime in the runtime's namespace (the
+        // launcher runs them), then createContainer here, in the container's, before pivot_root.
+        var hooks = _spec.Hooks;
+        if (hooks?.Prestart is { Count: > 0 } || hooks?.CreateRuntime is { Count: > 0 })
+            Add(PlanOp.RuntimeHooks, "runtime hooks");
+        Hooks(hooks?.CreateContainer, "createContainer", Status.Creating);
+
+        Add(PlanOp.Close, "pivot_root", RootReg);
+        if (_cfg.NoPivot) Add(PlanOp.MoveRoot, "move root", _cfg.Rootfs);
+        else Add(PlanOp.PivotRoot, "pivot_root", _cfg.Rootfs);
+
+        // After pivot_root, so the pty is the container's devpts; before the root turns read-only.
+        Console(bindDevConsole: true);
+        if (!string.IsNullOrEmpty(_spec.Hostname)) Add(PlanOp.SetHostname, "sethostname", _spec.Hostname);
+        if (!string.IsNullOrEmpty(_spec.Domainname)) Add(PlanOp.SetDomainname, "setdomainname", _spec.Domainname);
+
+        // The root that pivot_root left is a new mount: give it the propagation the spec asked for.
+        if (linux?.RootfsPropagation is { } rp)
+            Add(PlanOp.Mount, "rootfs propagation", -1, "", -1, "/", "", (long)MountOptions.Parse(new[] { rp }).Propagation[0], "");
+        // Before readonlyPaths: those usually include /proc/sys.
+        foreach (var (key, value) in linux?.Sysctl ?? new())
+            Add(PlanOp.ProcWrite, $"linux.sysctl[\"{key}\"]", "sys/" + key.Replace('.', '/'), value);
+        Add(PlanOp.Open, "root", RootReg, -1, "/", O.PATH | O.DIRECTORY, 0);
+        foreach (var path in linux?.ReadonlyPaths ?? new())
+            Add(PlanOp.Readonly, $"readonly path {path}", RootReg, path, _userns ? 1 : 0);
+        foreach (var path in linux?.MaskedPaths ?? new())
+            Add(PlanOp.Mask, $"masked path {path}", RootReg, path, DevNullReg);
+        // By path: the container may have no /proc for /proc/self/fd to name the root by.
+        if (_spec.Root!.Readonly == true) Add(PlanOp.Remount, "read-only root", RootReg, "/", (long)MS_RDONLY, 1);
+        Add(PlanOp.Close, "root", RootReg);
+        Add(PlanOp.Close, "masked paths", DevNullReg);
+    }
+
+    /// <summary>The mount of <paramref name="rootfs"/>'s parent directory, from this (the launcher's) view, which init's new mount namespace copies.</summary>
+    static string ParentMount(string rootfs)
+    {
+        var parent = Path.GetDirectoryName(rootfs) ?? "/";
+        string best = "/";
+        foreach (var mp in MountInfo.Read().Select(m => m.MountPoint))
+            if ((parent == mp || parent.StartsWith(mp.TrimEnd('/') + "/")) && mp.Length > best.Length) best = mp;
+        return best;
+    }
+
+    /// <summary>One mounts[] entry, onto a target resolved inside the rootfs and named by descriptor: a symlink in the image cannot redirect it.</summary>
+    void Mount(Mount m)
+    {
+        var opts = MountOptions.Parse(m.Options);
+        var dest = m.Destination!;
+        var type = m.Type ?? "";
+        var step = $"mount {dest}";
+        if (opts.IsBind || type == "bind") Bind(m, opts, step);
+        else if (type == "cgroup") Cgroup(dest, opts, step);
+        else
+        {
+            Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+            Add(PlanOp.Mount, step, -1, m.Source ?? type, TargetReg, "", type, (long)(opts.Flags & ~MS.Propagation), opts.DataString ?? "");
+        }
+        // Propagation and recursive attributes act on the new mount, so the target is opened again.
+        if (opts.Propagation.Count == 0 && opts.RecursiveSet == 0 && opts.RecursiveClear == 0) return;
+        Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
+        foreach (var p in opts.Propagation) Add(PlanOp.Mount, step, -1, "", TargetReg, "", "", (long)p, "");
+        if (opts.RecursiveSet != 0 || opts.RecursiveClear != 0)
+            Add(PlanOp.SetAttr, step, TargetReg, (long)opts.RecursiveSet, (long)opts.RecursiveClear);
+        Add(PlanOp.Close, step, TargetReg);
+    }
+
+    void Bind(Mount m, MountOptions opts, string step)
+    {
+        var dest = m.Destination!;
+        if (string.IsNullOrEmpty(m.Source)) throw new RuntimeException($"mount {dest}: a bind mount needs a source");
+        // A relative source is relative to the bundle (runc runs from there).
+        var source = Path.IsPathRooted(m.Source) ? m.Source : Path.Combine(_cfg.Bundle, m.Source);
+        // A directory source gets a directory target, anything else a file.
+        bool dir = Files.TryStat(null, source, follow: true, out var st, out _) && st.IsDirectory;
+        Add(PlanOp.Open, step, SourceReg, -1, source, O.PATH, 0);
+        Add(dir ? PlanOp.MkdirAll : PlanOp.MkFile, step, TargetReg, RootReg, dest, 0x1ed);
+        Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)(MS.BIND | (opts.Flags & MS.REC)), "");
+        Add(PlanOp.Close, step, SourceReg);
+        // A bind mount takes its flags only from a remount of the new mount.
+        ulong extra = opts.Flags & ~(MS.BIND | MS.REC | MS.REMOUNT | MS.Propagation);
+        if (extra != 0)
+        {
+            Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
+            Add(PlanOp.Remount, step, TargetReg, "", (long)extra, _userns ? 1 : 0);
+        }
+        Add(PlanOp.Close, step, TargetReg);
+    }
+
+    /// <summary>
+    /// `type: cgroup`: the container's own cgroups at the destination. With a new cgroup
+    /// namespace each hierarchy is mounted afresh (the kernel roots it at the namespace);
+    /// without one, the container's host directories are bind-mounted. On a hybrid host that
+    /// is a tmpfs of v1 hierarchies plus cgroup2 at "unified", as the host has it.
+    /// </summary>
+    void Cgroup(string dest, MountOptions opts, string step)
+    {
+        var flags = opts.Flags & ~(MS.Propagation | MS.REMOUNT | MS.BIND | MS.REC);
+        bool newNs = _spec.Linux?.Namespaces?.Any(n => n.Type == "cgroup" && string.IsNullOrEmpty(n.Path)) == true;
+        var v1 = _cfg.Cgroups.Where(c => !c.Unified).ToList();
+        var unified = _cfg.Cgroups.FirstOrDefault(c => c.Unified);
+        if (v1.Count == 0 && unified is not null)
+        {
+            CgroupOne(dest, unified, flags, newNs, step);
+            return;
+        }
+        Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+        Add(PlanOp.Mount, step, -1, "tmpfs", TargetReg, "", "tmpfs", (long)((flags & ~MS_RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC), "mode=755");
+        Add(PlanOp.Close, step, TargetReg);
+        foreach (var c in _cfg.Cgroups)
+        {
+            var name = c.Unified ? "unified" : c.Name.StartsWith("name=") ? c.Name[5..] : c.Name;
+            CgroupOne(dest.TrimEnd('/') + "/" + name, c, flags, newNs, step);
+        }
+        if ((flags & MS_RDONLY) != 0)
+        {
+            Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
+            Add(PlanOp.Remount, step, TargetReg, "", (long)(MS_RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC), 0);
+            Add(PlanOp.Close, step, TargetReg);
+        }
+    }
+
+    void CgroupOne(string dest, CgroupDir c, ulong flags, bool newNs, string step)
+    {
+        Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+        if (newNs)
+        {
+            if (c.Unified) Add(PlanOp.Mount, step, -1, "cgroup2", TargetReg, "", "cgroup2", (long)flags, "");
+            else Add(PlanOp.Mount, step, -1, "cgroup", TargetReg, "", "cgroup", (long)flags, c.Name);
+            Add(PlanOp.Close, step, TargetReg);
+            return;
+        }
+        Add(PlanOp.Open, step, SourceReg, -1, c.Dir, O.PATH | O.DIRECTORY, 0);
+        Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)MS.BIND, "");
+        Add(PlanOp.Close, step, SourceReg);
+        Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
+        Add(PlanOp.Remount, step, TargetReg, "", (long)flags, 0);
+        Add(PlanOp.Close, step, TargetReg);
+    }
+
+    /// <summary>/dev for a container whose /dev is a fresh tmpfs: the default devices, linux.devices, and the usual symlinks.</summary>
+    void Devices(IEnumerable<Device>? extra)
+    {
+        var all = Rootfs.Devices.Defaults.Concat(extra ?? Enumerable.Empty<Device>()).GroupBy(d => d.Path).Select(g => g.Last());
+        foreach (var d in all)
+        {
+            var step = $"create device {d.Path}";
+            if (_userns)
+            {
+                // A user namespace may not mknod: bind the host's node onto an empty file instead, as runc does.
+                Add(PlanOp.Open, step, SourceReg, -1, d.Path!, O.PATH, 0);
+                Add(PlanOp.MkFile, step, TargetReg, RootReg, d.Path!);
+                Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)MS.BIND, "");
+                Add(PlanOp.Close, step, SourceReg);
+                Add(PlanOp.Close, step, TargetReg);
+                continue;
+            }
+            uint type = d.Type switch
+            {
+                "c" or "u" => FileStat.S_IFCHR,
+                "b" => FileStat.S_IFBLK,
+                "p" => FileStat.S_IFIFO,
+                _ => throw new RuntimeException($"linux.devices: {d.Path}: type \"{d.Type}\" is not c, b, u or p"),
+            };
+            uint mode = (d.FileMode ?? 0x1b6 /* 0666 */) & 0xfff;
+            bool owned = d.Uid is not null || d.Gid is not null;
+            Add(PlanOp.Mknod, step, RootReg, d.Path!, (long)(type | mode), d.Major ?? 0, d.Minor ?? 0,
+                owned ? (long)(d.Uid ?? 0) : -1, (long)(d.Gid ?? 0));
+        }
+        Add(PlanOp.MkdirAll, "create devices", DevReg, RootReg, "/dev", 0x1ed);
+        var links = new List<(string Target, string Name)>
+        {
+            ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"), ("/proc/self/fd/2", "stderr"),
+        };
+        if (File.Exists("/proc/kcore")) links.Add(("/proc/kcore", "core"));
+        foreach (var (target, name) in links) Add(PlanOp.Symlink, "create devices", DevReg, target, name, 0);
+        // /dev/ptmx must be the ptmx of the container's own devpts instance.
+        Add(PlanOp.Symlink, "create devices", DevReg, "pts/ptmx", "ptmx", 1);
+        Add(PlanOp.Close, "create devices", DevReg);
+    }
+
+    /// <summary>
+    /// process.terminal: a pty from the container's own devpts, its master sent to the console
+    /// socket, the slave made stdio and controlling terminal, and for the container's first
+    /// process bound over /dev/console.
+    /// </summary>
+    void Console(bool bindDevConsole)
+    {
+        if (_cfg.ConsoleSocketFd < 0) return;
+        var size = _spec.Process!.ConsoleSize;
+        Add(PlanOp.Console, "console", ConsoleReg, (long)(size?.Height ?? 0), (long)(size?.Width ?? 0), bindDevConsole ? 1 : 0);
+    }
+
+    void Hooks(List<Hook>? hooks, string phase, string status)
+    {
+        if (hooks is null) return;
+        var state = HookRunner.StateFor(_cfg.Id, status, _cfg.HostPid, _cfg.Bundle, _spec.Annotations);
+        for (int i = 0; i < hooks.Count; i++)
+        {
+            var h = hooks[i];
+            var args = h.Args is { Count: > 0 } a ? a : new List<string> { h.Path! };
+            Add(PlanOp.Hook, $"hooks.{phase}[{i}]", h.Path!, args, h.Env ?? new List<string>(), (long)(h.Timeout ?? 0), state);
+        }
+    }
+
+    /// <summary>startContainer: in the container, after start, before the process runs; a failure stops it (runtime-spec lifecycle, step 9).</summary>
+    void StartContainerHooks() => Hooks(_spec.Hooks?.StartContainer, "startContainer", Status.Created);
+
+    /// <summary>process.*, after the root moved and before the barrier, so every failure is create's (or exec's) error.</summary>
+    void Process()
+    {
+        var p = _spec.Process!;
+        var linux = _spec.Linux;
+        Add(PlanOp.Chdir, $"chdir {p.Cwd}", p.Cwd!);
+
+        if (p.OomScoreAdj is { } oom)
+        {
+            CheckOomScoreAdj(oom);
+            Add(PlanOp.ProcWrite, "process.oomScoreAdj", "self/oom_score_adj", oom.ToString());
+        }
+        if (linux?.Personality is { } pers)
+        {
+            ulong persona = pers.Domain == "LINUX32" ? 0x0008UL : 0UL;
+            foreach (var f in pers.Flags ?? new()) persona |= SpecValidator.PersonalityFlags[f];
+            Add(PlanOp.Personality, "linux.personality", (long)persona);
+        }
+        if (linux?.MemoryPolicy is { } mp)
+        {
+            int mode = SpecValidator.MemoryPolicyModes[mp.Mode!];
+            foreach (var f in mp.Flags ?? new()) mode |= SpecValidator.MemoryPolicyFlags[f];
+            var nodes = string.IsNullOrEmpty(mp.Nodes) ? Array.Empty<ulong>() : ProcessAttributes.CpuMask(CpuList.Parse(mp.Nodes, "linux.memoryPolicy.nodes"));
+            Add(PlanOp.MemoryPolicy, "linux.memoryPolicy", mode, MaskBytes(nodes));
+        }
+        if (p.IoPriority is { } io)
+        {
+            int ioClass = io.Class switch { "IOPRIO_CLASS_RT" => 1, "IOPRIO_CLASS_BE" => 2, _ => 3 };
+            Add(PlanOp.IoPriority, "process.ioPriority", (ioClass << 13) | (io.Priority ?? 0));
+        }
+        if (p.Scheduler is { } s)
+        {
+            ulong flags = 0;
+            foreach (var f in s.Flags ?? new()) flags |= SpecValidator.SchedFlags[f];
+            Add(PlanOp.Scheduler, "process.scheduler", SpecValidator.SchedPolicies[s.Policy!], (long)flags, s.Nice ?? 0, (long)(s.Priority ?? 0),
+                (long)(s.Runtime ?? 0), (long)(s.Deadline ?? 0), (long)(s.Period ?? 0));
+        }
+
+        // A keyring of the container's own, so keys of the caller's session do not leak in.
+        // Permissions as runc sets them: possessor all; user view, read, search, link; group view.
+        if (!_cfg.NoNewKeyring) Add(PlanOp.Keyring, "session keyring", "_ses." + _cfg.Id, 0x3f1b0100L);
+
+        if (!string.IsNullOrEmpty(p.ApparmorProfile))
+            Add(PlanOp.ProcWrite, "process.apparmorProfile", Directory.Exists("/proc/self/attr/apparmor") ? "self/attr/apparmor/exec" : "self/attr/exec", "exec " + p.ApparmorProfile);
+        if (!string.IsNullOrEmpty(p.SelinuxLabel)) Add(PlanOp.ProcWrite, "process.selinuxLabel", "self/attr/exec", p.SelinuxLabel);
+
+        // args[0] resolved as execvp would, with the container's PATH, so a typo fails create.
+        var pathVar = p.Env?.LastOrDefault(e => e.StartsWith("PATH="))?[5..] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        Add(PlanOp.FindExec, $"look up {p.Args![0]}", p.Args[0], pathVar);
+
+        if (_userns)
+            Add(PlanOp.CheckMapped, "process.user", (long)(p.User?.Uid ?? 0), (long)(p.User?.Gid ?? 0),
+                (p.User?.AdditionalGids ?? new()).Select(g => g.ToString()).ToList());
+        // HOME from the container's /etc/passwd when the env does not set it, as runc does.
+        if (!(p.Env ?? new()).Any(e => e.StartsWith("HOME="))) Add(PlanOp.Home, "HOME", (long)(p.User?.Uid ?? 0));
+        Add(PlanOp.Umask, "umask", (long)(p.User?.Umask ?? 0x12 /* 022 */));
+        var env = new List<string>(p.Env ?? new());
+        env.AddRange(_cfg.ExtraEnv);
+        Add(PlanOp.PrepareExec, "prepare exec", p.Args!, env);
+    }
+
+    /// <summary>
+    /// After the barrier, in the order that is the security. The seccomp filter comes last, so
+    /// that execve is the only system call the container's profile must allow for init: with
+    /// noNewPrivileges false, loading it needs CAP_SYS_ADMIN, so that one capability stays in
+    /// the effective set until then. It cannot outlive execve: a process that is not root
+    /// keeps only its ambient set, and root gets its bounding set (which is already cut).
+    /// </summary>
+    void LastSteps()
+    {
+        var p = _spec.Process!;
+        bool nnp = p.NoNewPrivileges == true;
+        var seccomp = _cfg.SeccompProgram;
+        // After everything init itself needs (a small RLIMIT_AS or RLIMIT_STACK binds the
+        // process, not its setup), before the uid switch (raising a hard limit needs
+        // CAP_SYS_RESOURCE); CheckRlimits made sure each can be set.
+        var rlimits = p.Rlimits ?? new();
+        for (int i = 0; i < rlimits.Count; i++)
+            Add(PlanOp.Rlimit, $"process.rlimits[{i}] {rlimits[i].Type}", ProcessAttributes.Rlimits[rlimits[i].Type!],
+                (long)rlimits[i].Soft!.Value, (long)rlimits[i].Hard!.Value);
+        if (nnp) Add(PlanOp.NoNewPrivileges, "no_new_privs");
+        int lastCap = Capabilities.LastCap();
+        if (_cfg.Capabilities is { } caps)
+        {
+            Add(PlanOp.DropBounding, "capabilities", (long)caps.Bounding, lastCap);
+            Add(PlanOp.KeepCaps, "capabilities", 1);
+        }
+        Add(PlanOp.SetGroups, "process.user.additionalGids", (p.User?.AdditionalGids ?? new()).Select(g => g.ToString()).ToList());
+        Add(PlanOp.SetGid, "process.user.gid", (long)(p.User?.Gid ?? 0));
+        Add(PlanOp.SetUid, "process.user.uid", (long)(p.User?.Uid ?? 0));
+        if (_cfg.Capabilities is { } c)
+        {
+            ulong forSeccomp = seccomp is not null && !nnp ? 1UL << 21 /* CAP_SYS_ADMIN */ : 0;
+            Add(PlanOp.Capset, "capabilities", (long)(c.Effective | forSeccomp), (long)(c.Permitted | forSeccomp), (long)c.Inheritable);
+            Add(PlanOp.Ambient, "capabilities", (long)c.Ambient, lastCap);
+        }
+        if (p.ExecCpuAffinity?.Final is { } final)
+            Add(PlanOp.Affinity, "process.execCPUAffinity.final", MaskBytes(ProcessAttributes.CpuMask(CpuList.Parse(final, "process.execCPUAffinity.final"))));
+        Add(PlanOp.ResetSignals, "signals");
+        Add(PlanOp.CloseOnExecFrom, "close descriptors", 3 + _cfg.PreserveFds);
+        if (seccomp is not null)
+            Add(PlanOp.Seccomp, "seccomp", seccomp, (long)_cfg.SeccompFlags,
+                _cfg.SeccompListenerFd >= 0 ? ListenerReg : -1, Encoding.UTF8.GetBytes(_cfg.SeccompListenerState ?? ""));
+        Add(PlanOp.Exec, "execve");
+    }
+
+    /// <summary>Raising is free; lowering below the value init inherits from us needs CAP_SYS_RESOURCE (this VM's bounding set lacks it).</summary>
+    static void CheckOomScoreAdj(int value)
+    {
+        if (!int.TryParse(File.ReadAllText("/proc/self/oom_score_adj").Trim(), out var current) || value >= current) return;
+        if ((Capabilities.StatusMask("CapEff") & (1UL << 24 /* CAP_SYS_RESOURCE */)) != 0) return;
+        throw new RuntimeException($"process.oomScoreAdj: setting {value} (now {current}): lowering oom_score_adj needs CAP_SYS_RESOURCE");
+    }
+
+    static byte[] MaskBytes(ulong[] mask)
+    {
+        var bytes = new byte[mask.Length * 8];
+        for (int i = 0; i < mask.Length; i++) BitConverter.TryWriteBytes(bytes.AsSpan(i * 8), mask[i]);
+        return bytes;
+    }
+}
