@@ -22,6 +22,7 @@
  * `start` knows whether the process really started.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -47,6 +48,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -512,6 +514,115 @@ static void proc_write(const char *relpath, const char *value)
 	close(proc);
 }
 
+/*
+ * tmpcopyup: what was in the directory before a tmpfs covered it, copied into the tmpfs —
+ * files, directories, links, devices and fifos with their owners, modes, times and xattrs.
+ * Both sides are descriptors (the covered directory was opened before the mount), every name
+ * is opened relative to its parent without following links, and the depth is bounded.
+ */
+static void copy_xattrs(int from, int to, const char *name)
+{
+	char names[4096], value[4096];
+	ssize_t n = flistxattr(from, names, sizeof(names));
+	for (ssize_t off = 0; n > 0 && off < n; off += (ssize_t)strlen(names + off) + 1) {
+		ssize_t v = fgetxattr(from, names + off, value, sizeof(value));
+		if (v >= 0 && fsetxattr(to, names + off, value, (size_t)v, 0) < 0 && errno != ENOTSUP && errno != EPERM)
+			fail(errno, "tmpcopyup: setting %s on %s", names + off, name);
+	}
+}
+
+static void copy_meta(int fd, const struct stat *st, const char *name)
+{
+	if (fchown(fd, st->st_uid, st->st_gid) < 0 && errno != EPERM && errno != EINVAL)
+		fail(errno, "tmpcopyup: chown %s", name);
+	if (fchmod(fd, st->st_mode & 07777) < 0)
+		fail(errno, "tmpcopyup: chmod %s", name);
+	struct timespec times[2] = { st->st_atim, st->st_mtim };
+	futimens(fd, times);
+}
+
+static void copy_tree(int from, int to, int depth)
+{
+	if (depth > 256)
+		fail(ELOOP, "tmpcopyup: directories nested too deep");
+	int dfd = dup(from);
+	if (dfd < 0)
+		fail(errno, "tmpcopyup: dup");
+	DIR *d = fdopendir(dfd);
+	if (!d)
+		fail(errno, "tmpcopyup: reading a directory");
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *n = e->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			fail(errno, "tmpcopyup: stat %s", n);
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to, n, 0700) < 0 && errno != EEXIST)
+				fail(errno, "tmpcopyup: mkdir %s", n);
+			int sub_from = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub_to = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub_from < 0 || sub_to < 0)
+				fail(errno, "tmpcopyup: opening %s", n);
+			copy_tree(sub_from, sub_to, depth + 1);
+			copy_xattrs(sub_from, sub_to, n);
+			copy_meta(sub_to, &st, n);
+			close(sub_from);
+			close(sub_to);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (in < 0 || out < 0)
+				fail(errno, "tmpcopyup: opening %s", n);
+			for (;;) {
+				ssize_t c = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+				if (c < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+					char buf[65536];
+					ssize_t r;
+					while ((r = read(in, buf, sizeof(buf))) > 0)
+						if (write_all(out, buf, (size_t)r) < 0)
+							fail(errno, "tmpcopyup: writing %s", n);
+					if (r < 0)
+						fail(errno, "tmpcopyup: reading %s", n);
+					break;
+				}
+				if (c < 0)
+					fail(errno, "tmpcopyup: copying %s", n);
+				if (c == 0)
+					break;
+			}
+			copy_xattrs(in, out, n);
+			copy_meta(out, &st, n);
+			close(in);
+			close(out);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t tl = readlinkat(from, n, target, sizeof(target) - 1);
+			if (tl < 0)
+				fail(errno, "tmpcopyup: readlink %s", n);
+			target[tl] = '\0';
+			if (symlinkat(target, to, n) < 0)
+				fail(errno, "tmpcopyup: symlink %s", n);
+			fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+			struct timespec times[2] = { st.st_atim, st.st_mtim };
+			utimensat(to, n, times, AT_SYMLINK_NOFOLLOW);
+		} else {
+			if (mknodat(to, n, st.st_mode, st.st_rdev) < 0)
+				fail(errno, "tmpcopyup: mknod %s", n);
+			int node = openat(to, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			char b[32];
+			if (node >= 0) {
+				fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+				chmod(fd_path(node, b), st.st_mode & 07777);
+				close(node);
+			}
+		}
+	}
+	closedir(d);
+}
+
 /* ---- the barrier and the launcher ---- */
 
 static void send_msg(uint32_t type)
@@ -922,7 +1033,12 @@ static void run_op(const struct op *o)
 		int sfd = regfd(o, 1), tfd = regfd(o, 3);
 		const char *src = sfd >= 0 ? fd_path(sfd, b1) : opt_str(o, 2);
 		const char *target = tfd >= 0 ? fd_path(tfd, b2) : str(o, 4);
-		do_mount(src, target, opt_str(o, 5), (unsigned long)num(o, 6), opt_str(o, 7), current_step);
+		const char *fstype = opt_str(o, 5), *data = opt_str(o, 7);
+		if (mount(src, target, fstype, (unsigned long)num(o, 6), data) < 0) {
+			if (data)
+				fail(errno, "mount of %s with options \"%s\"", fstype ? fstype : "bind", data);
+			fail(errno, "mount");
+		}
 		break;
 	}
 	case OP_REMOUNT: {
@@ -1204,6 +1320,11 @@ static void run_op(const struct op *o)
 	case OP_KEEP_CAPS:
 		if (prctl(PR_SET_KEEPCAPS, (unsigned long)num(o, 1), 0, 0, 0) < 0)
 			fail(errno, "prctl(PR_SET_KEEPCAPS)");
+		break;
+	case OP_COPY_TREE:
+		/* from (the covered directory, or -1 when there was none), to (the new tmpfs's root) */
+		if (regfd(o, 1) >= 0)
+			copy_tree(regfd(o, 1), regfd(o, 2), 0);
 		break;
 	case OP_LOOPBACK_UP: {
 		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

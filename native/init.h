@@ -70,6 +70,7 @@ enum init_op {
 	OP_EXEC = 47,
 	OP_LOOPBACK_UP = 48,
 	OP_PREPARE_EXEC = 49,
+	OP_COPY_TREE = 50,
 };
 
 /* Runs the plan read from the sync socket; never returns (execve, or _exit on failure). */

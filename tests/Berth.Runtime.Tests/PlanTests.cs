@@ -89,10 +89,10 @@ public class PlanTests
     {
         var spec = DefaultSpec.Create();
         var steps = PlanBuilder.Build(Config(spec, seccomp: false)).Steps;
-        var mounted = steps.Where(s => s.Op == PlanOp.Mount && s.Step.StartsWith("mount ")).Select(s => s.Step).Distinct().ToList();
-        Assert.Equal(spec.Mounts!.Select(m => "mount " + m.Destination), mounted);
+        var mounted = steps.Where(s => s.Op == PlanOp.Mount && s.Step.StartsWith("mounts[")).Select(s => s.Step).Distinct().ToList();
+        Assert.Equal(spec.Mounts!.Select((m, i) => $"mounts[{i}] {m.Destination}"), mounted);
         int pivot = steps.FindIndex(s => s.Op == PlanOp.PivotRoot);
-        Assert.True(steps.FindLastIndex(s => s.Step.StartsWith("mount ")) < pivot);
+        Assert.True(steps.FindLastIndex(s => s.Step.StartsWith("mounts[")) < pivot);
         Assert.True(steps.FindIndex(s => s.Op == PlanOp.Mask) > pivot);
     }
 

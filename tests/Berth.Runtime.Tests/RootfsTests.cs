@@ -96,6 +96,78 @@ public class RootfsTests
         }
     }
 
+    /// <summary>podman's --read-only and --tmpfs send tmpcopyup: the tmpfs starts with what the directory held, as it was.</summary>
+    [Fact]
+    public void Tmpcopyup_fills_the_new_tmpfs_with_the_directorys_content_owners_modes_and_links()
+    {
+        using var s = new Sandbox();
+        var bundle = s.Bundle(new[] { "sh", "-c",
+            "cat /etc/d/sub/f; stat -c '%a %u %g' /etc/d/sub /etc/d/sub/f; readlink /etc/d/link; " +
+            "grep ' /etc/d ' /proc/mounts | cut -d' ' -f3; echo new > /etc/d/n && cat /etc/d/n" }, c =>
+            c["mounts"]!.AsArray().Add(Mount("/etc/d", "tmpfs", "tmpfs", "nosuid", "nodev", "tmpcopyup", "size=1m")));
+        var d = Path.Combine(bundle, "rootfs", "etc", "d");
+        Directory.CreateDirectory(Path.Combine(d, "sub"));
+        File.WriteAllText(Path.Combine(d, "sub", "f"), "kept\n");
+        Sandbox.Exec("chown", "1000:1001", Path.Combine(d, "sub", "f")).Ok();
+        Sandbox.Exec("chmod", "4755", Path.Combine(d, "sub", "f")).Ok();
+        Sandbox.Exec("chmod", "0711", Path.Combine(d, "sub")).Ok();
+        File.CreateSymbolicLink(Path.Combine(d, "link"), "sub/f");
+        var lines = s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout.Split('\n');
+        Assert.Equal("kept", lines[0]);
+        Assert.Equal("711 0 0", lines[1]);
+        Assert.Equal("4755 1000 1001", lines[2]);
+        Assert.Equal("sub/f", lines[3]);
+        Assert.Equal("tmpfs", lines[4]);
+        Assert.Equal("new", lines[5]);
+        // The image's directory is untouched: the write went to the tmpfs.
+        Assert.False(File.Exists(Path.Combine(d, "n")));
+    }
+
+    [Fact]
+    public void Tmpcopyup_of_a_missing_directory_is_an_empty_tmpfs_and_of_another_type_an_error()
+    {
+        using var s = new Sandbox();
+        Assert.Equal("0\n", Run(s, "ls -A /fresh | wc -l", c => c["mounts"]!.AsArray().Add(Mount("/fresh", "tmpfs", "tmpfs", "tmpcopyup"))));
+        var bundle = s.Bundle(new[] { "true" }, c => c["mounts"]!.AsArray().Add(Mount("/x", "bind", "/tmp", "rbind", "tmpcopyup")));
+        s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Fails("options: tmpcopyup is for tmpfs mounts");
+    }
+
+    /// <summary>Options no kernel mount takes are errors naming the mount, never silently passed on (bind) or a bare EINVAL (data).</summary>
+    [Fact]
+    public void A_mount_option_the_file_system_refuses_is_an_error_naming_the_mount_and_the_option()
+    {
+        using var s = new Sandbox();
+        var id = Sandbox.NewId();
+        var bundle = s.Bundle(new[] { "true" }, c => c["mounts"]!.AsArray().Add(Mount("/x", "tmpfs", "tmpfs", "nosuid", "frobnicate=1")));
+        var r = s.Berth("create", "--bundle", bundle, id).Fails("mounts[");
+        Assert.Contains("/x", r.Stderr);
+        Assert.Contains("frobnicate=1", r.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(s.Root, id)));
+        bundle = s.Bundle(new[] { "true" }, c => c["mounts"]!.AsArray().Add(Mount("/y", "bind", "/tmp", "rbind", "size=1m")), name: "b2");
+        s.Berth("create", "--bundle", bundle, id).Fails("\"size=1m\" is not an option of a bind mount");
+    }
+
+    [Fact]
+    public void Recursive_atime_nosymfollow_and_strictatime_options_are_applied()
+    {
+        using var s = new Sandbox();
+        var host = Path.Combine(s.Work, "attrs");
+        Directory.CreateDirectory(host);
+        var info = MountInfo(Run(s, "cat /proc/self/mountinfo", c =>
+        {
+            var m = c["mounts"]!.AsArray();
+            m.Add(Mount("/a", "bind", host, "rbind", "rnoatime", "rnosymfollow"));
+            m.Add(Mount("/b", "tmpfs", "tmpfs", "strictatime", "nosymfollow"));
+            m.Add(Mount("/c", "bind", host, "rbind", "rro", "rnodev"));
+        }));
+        Assert.Contains("noatime", info["/a"].Options);
+        Assert.Contains("nosymfollow", info["/a"].Options);
+        Assert.DoesNotContain("relatime", info["/b"].Options);
+        Assert.Contains("nosymfollow", info["/b"].Options);
+        Assert.StartsWith("ro", info["/c"].Options);
+        Assert.Contains("nodev", info["/c"].Options);
+    }
+
     [Fact]
     public void A_symlink_in_the_image_cannot_aim_a_mount_at_the_host()
     {

@@ -103,9 +103,11 @@ public sealed class PlanBuilder
         Add(PlanOp.Open, "bind rootfs", RootReg, -1, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
 
         bool devIsTmpfs = false;
-        foreach (var m in _spec.Mounts ?? new())
+        var mounts = _spec.Mounts ?? new();
+        for (int i = 0; i < mounts.Count; i++)
         {
-            Mount(m);
+            var m = mounts[i];
+            Mount(m, $"mounts[{i}]");
             if (m.Destination!.TrimEnd('/') == "/dev") devIsTmpfs = !MountOptions.Parse(m.Options).IsBind && m.Type != "bind";
         }
         if (devIsTmpfs) Devices(linux?.Devices);
@@ -158,14 +160,33 @@ public sealed class PlanBuilder
     }
 
     /// <summary>One mounts[] entry, onto a target resolved inside the rootfs and named by descriptor: a symlink in the image cannot redirect it.</summary>
-    void Mount(Mount m)
+    void Mount(Mount m, string field)
     {
         var opts = MountOptions.Parse(m.Options);
         var dest = m.Destination!;
         var type = m.Type ?? "";
-        var step = $"mount {dest}";
-        if (opts.IsBind || type == "bind") Bind(m, opts, step);
+        var step = $"{field} {dest}";
+        bool bind = opts.IsBind || type == "bind";
+        // Options a kernel mount would take as file system data where they mean nothing, or worse.
+        if (bind && opts.Data.Count > 0)
+            throw new RuntimeException($"{field}.options: \"{opts.Data[0]}\" is not an option of a bind mount");
+        if (opts.TmpCopyUp && type != "tmpfs")
+            throw new RuntimeException($"{field}.options: tmpcopyup is for tmpfs mounts, not {(bind ? "bind" : $"\"{type}\"")}");
+        if (opts.IdMap && !bind)
+            throw new RuntimeException($"{field}.options: {(opts.RecursiveIdMap ? "ridmap" : "idmap")} is for bind mounts");
+        if (bind) Bind(m, opts, step);
         else if (type == "cgroup") Cgroup(dest, opts, step);
+        else if (opts.TmpCopyUp)
+        {
+            // runc's tmpcopyup: what the directory held before the tmpfs covered it is copied in
+            // (the covered directory is opened first, so it stays reachable under the mount).
+            Add(PlanOp.Open, step, SourceReg, RootReg, dest, O.RDONLY | O.DIRECTORY, 1);
+            Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+            Add(PlanOp.Mount, step, -1, m.Source ?? type, TargetReg, "", type, (long)(opts.Flags & ~MS.Propagation), opts.DataString ?? "");
+            Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.RDONLY | O.DIRECTORY, 0);
+            Add(PlanOp.CopyTree, step, SourceReg, TargetReg);
+            Add(PlanOp.Close, step, SourceReg);
+        }
         else
         {
             Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);

@@ -104,6 +104,8 @@ public enum PlanOp : uint
     LoopbackUp = 48,
     /// <summary>args, env (HOME added when Home found one): the vectors for Exec, made before the barrier</summary>
     PrepareExec = 49,
+    /// <summary>from register (-1: nothing to copy), to register: tmpcopyup's copy of a covered directory</summary>
+    CopyTree = 50,
 }
 
 /// <summary>One operation of the plan: what it does, the step it is reported as, its arguments.</summary>

@@ -5,7 +5,8 @@ namespace Berth.Runtime.Rootfs;
 /// <summary>
 /// A mounts[] entry's options split the way mount(8) and runc do: flags to set, flags to
 /// clear, propagation changes applied after the mount, recursive attributes for
-/// mount_setattr ("rro"…), and the rest passed to the file system as data.
+/// mount_setattr ("rro"…), runc's extensions (tmpcopyup, idmap, ridmap), and the rest passed
+/// to the file system as data.
 /// </summary>
 public sealed class MountOptions
 {
@@ -15,6 +16,11 @@ public sealed class MountOptions
     public ulong RecursiveSet { get; private set; }
     public ulong RecursiveClear { get; private set; }
     public List<string> Data { get; } = new();
+    /// <summary>tmpcopyup: a tmpfs starts with the content of the directory it covers.</summary>
+    public bool TmpCopyUp { get; private set; }
+    /// <summary>idmap / ridmap: the bind mount is idmapped by the mount's uid/gid mappings (ridmap: recursively).</summary>
+    public bool IdMap { get; private set; }
+    public bool RecursiveIdMap { get; private set; }
 
     public bool IsBind => (Flags & MS.BIND) != 0;
     public bool IsRecursiveBind => (Flags & (MS.BIND | MS.REC)) == (MS.BIND | MS.REC);
@@ -32,7 +38,11 @@ public sealed class MountOptions
         ["rw"] = (true, MS.RDONLY), ["strictatime"] = (false, MS.STRICTATIME), ["suid"] = (true, MS.NOSUID),
         ["sync"] = (false, MS.SYNCHRONOUS), ["nosymfollow"] = (false, MS.NOSYMFOLLOW), ["symfollow"] = (true, MS.NOSYMFOLLOW),
         ["lazytime"] = (false, MS.LAZYTIME), ["nolazytime"] = (true, MS.LAZYTIME),
+        ["iversion"] = (false, MS_I_VERSION), ["noiversion"] = (true, MS_I_VERSION),
+        ["silent"] = (false, MS_SILENT), ["loud"] = (true, MS_SILENT),
     };
+
+    const ulong MS_SILENT = 1 << 15, MS_I_VERSION = 1 << 23;
 
     static readonly Dictionary<string, ulong> PropagationOptions = new()
     {
@@ -42,19 +52,23 @@ public sealed class MountOptions
         ["unbindable"] = MS.UNBINDABLE, ["runbindable"] = MS.UNBINDABLE | MS.REC,
     };
 
-    // mount_setattr(2) MOUNT_ATTR_* values.
-    const ulong ATTR_RDONLY = 0x1, ATTR_NOSUID = 0x2, ATTR_NODEV = 0x4, ATTR_NOEXEC = 0x8,
-        ATTR_NOATIME = 0x10, ATTR_STRICTATIME = 0x20, ATTR_NODIRATIME = 0x80, ATTR_NOSYMFOLLOW = 0x200000;
+    // mount_setattr(2) MOUNT_ATTR_* values; the atime modes are an enum under ATTR_ATIME, which
+    // must be cleared as a whole to set one of them.
+    const ulong ATTR_RDONLY = 0x1, ATTR_NOSUID = 0x2, ATTR_NODEV = 0x4, ATTR_NOEXEC = 0x8, ATTR_ATIME = 0x70,
+        ATTR_RELATIME = 0, ATTR_NOATIME = 0x10, ATTR_STRICTATIME = 0x20, ATTR_NODIRATIME = 0x80, ATTR_NOSYMFOLLOW = 0x200000;
 
-    static readonly Dictionary<string, (bool Clear, ulong Attr)> RecursiveOptions = new()
+    /// <summary>runc's recursive options: attributes set and cleared on the whole tree.</summary>
+    static readonly Dictionary<string, (ulong Set, ulong Clear)> RecursiveOptions = new()
     {
-        ["rro"] = (false, ATTR_RDONLY), ["rrw"] = (true, ATTR_RDONLY),
-        ["rnosuid"] = (false, ATTR_NOSUID), ["rsuid"] = (true, ATTR_NOSUID),
-        ["rnodev"] = (false, ATTR_NODEV), ["rdev"] = (true, ATTR_NODEV),
-        ["rnoexec"] = (false, ATTR_NOEXEC), ["rexec"] = (true, ATTR_NOEXEC),
-        ["rnodiratime"] = (false, ATTR_NODIRATIME), ["rdiratime"] = (true, ATTR_NODIRATIME),
-        ["rnoatime"] = (false, ATTR_NOATIME), ["rstrictatime"] = (false, ATTR_STRICTATIME),
-        ["rnosymfollow"] = (false, ATTR_NOSYMFOLLOW), ["rsymfollow"] = (true, ATTR_NOSYMFOLLOW),
+        ["rro"] = (ATTR_RDONLY, 0), ["rrw"] = (0, ATTR_RDONLY),
+        ["rnosuid"] = (ATTR_NOSUID, 0), ["rsuid"] = (0, ATTR_NOSUID),
+        ["rnodev"] = (ATTR_NODEV, 0), ["rdev"] = (0, ATTR_NODEV),
+        ["rnoexec"] = (ATTR_NOEXEC, 0), ["rexec"] = (0, ATTR_NOEXEC),
+        ["rnodiratime"] = (ATTR_NODIRATIME, 0), ["rdiratime"] = (0, ATTR_NODIRATIME),
+        ["rrelatime"] = (ATTR_RELATIME, ATTR_ATIME), ["rnorelatime"] = (0, ATTR_ATIME),
+        ["rnoatime"] = (ATTR_NOATIME, ATTR_ATIME), ["ratime"] = (0, ATTR_ATIME),
+        ["rstrictatime"] = (ATTR_STRICTATIME, ATTR_ATIME), ["rnostrictatime"] = (0, ATTR_ATIME),
+        ["rnosymfollow"] = (ATTR_NOSYMFOLLOW, 0), ["rsymfollow"] = (0, ATTR_NOSYMFOLLOW),
     };
 
     public static MountOptions Parse(IEnumerable<string>? options)
@@ -70,9 +84,12 @@ public sealed class MountOptions
             else if (PropagationOptions.TryGetValue(opt, out var p)) o.Propagation.Add(p);
             else if (RecursiveOptions.TryGetValue(opt, out var r))
             {
-                if (r.Clear) o.RecursiveClear |= r.Attr;
-                else o.RecursiveSet |= r.Attr;
+                o.RecursiveSet = (o.RecursiveSet & ~r.Clear) | r.Set;
+                o.RecursiveClear |= r.Clear;
             }
+            else if (opt == "tmpcopyup") o.TmpCopyUp = true;
+            else if (opt == "idmap") o.IdMap = true;
+            else if (opt == "ridmap") o.IdMap = o.RecursiveIdMap = true;
             else o.Data.Add(opt);
         }
         return o;
