@@ -46,7 +46,7 @@ namespace Berth.Cli
                 var format = global.Value("log-format") ?? "text";
                 if (format is not ("text" or "json")) throw new UsageException($"--log-format: \"{format}\" is not text or json");
                 log = new Log(global.Value("log"), format == "json", global.Has("debug"));
-                var ctx = new Context(global.Value("root") ?? "/run/berth", log);
+                var ctx = new Context(global.Value("root") ?? Runtime.Store.StateStore.DefaultRoot(), log);
 
                 var command = global.Positional[0];
                 var rest = global.Positional.Skip(1).ToList();
@@ -120,7 +120,7 @@ namespace Berth.Cli
               image    images: ls, inspect, rm, tag, gc, import, copy, unpack, umount
 
             Global options:
-              --root DIR          state directory (default /run/berth)
+              --root DIR          state directory (default /run/berth; $XDG_RUNTIME_DIR/berth when rootless)
               --log FILE          log file
               --log-format FMT    text or json
               --debug             debug logging

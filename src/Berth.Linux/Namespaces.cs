@@ -21,6 +21,24 @@ public static class Namespaces
         ["cgroup"] = (CLONE_NEWCGROUP, "cgroup"),
         ["time"] = (CLONE_NEWTIME, "time"),
     };
+
+    /// <summary>
+    /// Whether this process runs in a user namespace other than the initial one (rootless
+    /// podman runs its runtime as uid 0 in one): there, the initial namespace's map is the
+    /// identity over all 2^32-1 ids.
+    /// </summary>
+    public static bool InUserNamespace()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return !(fields.Length == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295");
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 }
 
 public static unsafe class NamespaceFiles

@@ -40,7 +40,9 @@ public sealed class PlanBuilder
     public static InitPlan Build(InitConfig cfg)
     {
         var ns = SpecValidator.ValidateNamespaces(cfg.Spec.Linux?.Namespaces);
-        var b = new PlanBuilder(cfg, ns.Has("user"));
+        // In a user namespace — the config's, or the one the runtime itself runs in (rootless
+        // podman) — mknod is refused and mounts keep the flags the kernel locked on them.
+        var b = new PlanBuilder(cfg, ns.Has("user") || Namespaces.InUserNamespace());
         b.CheckRlimits();
         b.Descriptors();
         if (cfg.Exec) b.Console(bindDevConsole: false);

@@ -14,6 +14,18 @@ public sealed class StateStore
 
     public StateStore(string root) => Root = Path.GetFullPath(root);
 
+    /// <summary>
+    /// runc's default --root: /run/berth, or $XDG_RUNTIME_DIR/berth for a caller that is not
+    /// root, or that is uid 0 of a user namespace other than root's (rootless podman).
+    /// </summary>
+    public static string DefaultRoot()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (string.IsNullOrEmpty(xdg)) return "/run/berth";
+        bool honour = Processes.EffectiveUid != 0 || (Namespaces.InUserNamespace() && Environment.GetEnvironmentVariable("USER") != "root");
+        return honour ? Path.Combine(xdg, "berth") : "/run/berth";
+    }
+
     public string DirOf(string id) => Path.Combine(Root, id);
 
     /// <summary>
