@@ -411,35 +411,62 @@ static void split(const char *path, char *dir, size_t dsize, const char **name)
 		snprintf(dir, dsize, "/");
 }
 
-/* An empty regular file at path (a bind-mount target for a file source), as O_PATH. */
+/*
+ * An empty regular file at path (a bind-mount target for a file source), as O_PATH. A dangling
+ * symlink at the last component is followed inside the root and its target made there, as
+ * mkdir_all does for directories.
+ */
 static int mkfile(int root, const char *path)
 {
-	int fd = in_root_open(root, path, O_PATH);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	char clean[PATH_MAX], dir[PATH_MAX];
-	const char *rel = relative(path, clean, sizeof(clean));
-	if (!rel)
-		return -1;
-	const char *name;
-	split(rel, dir, sizeof(dir), &name);
-	int parent = mkdir_all(root, dir, 0755);
-	if (parent < 0)
-		return -1;
-	int f = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (f < 0 && errno != EEXIST && errno != EISDIR) {
+	char want[PATH_MAX];
+	snprintf(want, sizeof(want), "%s", path);
+	for (int links = 0; links <= MAX_LINKS; links++) {
+		int fd = in_root_open(root, want, O_PATH);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		char clean[PATH_MAX], dir[PATH_MAX];
+		const char *rel = relative(want, clean, sizeof(clean));
+		if (!rel)
+			return -1;
+		const char *name;
+		split(rel, dir, sizeof(dir), &name);
+		int parent = mkdir_all(root, dir, 0755);
+		if (parent < 0)
+			return -1;
+		int f = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno == ELOOP) {
+			char target[PATH_MAX];
+			ssize_t tl = readlinkat(parent, name, target, sizeof(target) - 1);
+			close(parent);
+			if (tl < 0)
+				return -1;
+			target[tl] = '\0';
+			char next[PATH_MAX];
+			int w = target[0] == '/' ? snprintf(next, sizeof(next), "%s", target)
+						 : snprintf(next, sizeof(next), "/%s/%s", dir, target);
+			if (w < 0 || (size_t)w >= sizeof(next)) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			snprintf(want, sizeof(want), "%s", next);
+			continue;
+		}
+		if (f < 0 && errno != EEXIST && errno != EISDIR) {
+			int e = errno;
+			close(parent);
+			errno = e;
+			return -1;
+		}
+		if (f >= 0)
+			close(f);
+		fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		int e = errno;
 		close(parent);
 		errno = e;
-		return -1;
+		return fd;
 	}
-	if (f >= 0)
-		close(f);
-	fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	int e = errno;
-	close(parent);
-	errno = e;
-	return fd;
+	errno = ELOOP;
+	return -1;
 }
 
 /* ---- mounts ---- */

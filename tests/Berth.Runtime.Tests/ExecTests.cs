@@ -36,6 +36,15 @@ public class ExecTests
     }
 
     [Fact]
+    public void Exec_env_replaces_a_variable_of_the_process_and_adds_a_new_one()
+    {
+        var (s, id, _) = Running(c => c["process"]!["env"] = new JsonArray("PATH=/bin:/usr/bin", "A=from-config", "B=kept"));
+        using var _ = s;
+        var lines = s.Berth("exec", "--env", "A=from-exec", "--env", "C=new", id, "sh", "-c", "env | grep -E '^(A|B|C)=' | sort").Ok().Stdout;
+        Assert.Equal("A=from-exec\nB=kept\nC=new\n", lines);
+    }
+
+    [Fact]
     public void Exec_propagates_exit_status_and_forwards_signals()
     {
         var (s, id, _) = Running();

@@ -135,6 +135,32 @@ public class HookTests
         s.Berth("state", id).Fails("does not exist");
     }
 
+    /// <summary>A hook without env gets the runtime's environment, PATH included (runc's and crun's behaviour), in the runtime's phases and in the container's.</summary>
+    [Theory]
+    [InlineData("prestart")]
+    [InlineData("createRuntime")]
+    [InlineData("createContainer")]
+    public void A_hook_without_env_gets_the_runtimes_environment(string phase)
+    {
+        using var s = new Sandbox();
+        var log = Path.Combine(s.Work, "env.log");
+        var bundle = s.Bundle(new[] { "true" }, c => c["hooks"] = new JsonObject
+        {
+            [phase] = new JsonArray(new JsonObject { ["path"] = "/bin/sh", ["args"] = new JsonArray("sh", "-c", $"echo \"$PATH|$BERTH_TEST_MARK\" > {log}") }),
+        });
+        var psi = new System.Diagnostics.ProcessStartInfo(Sandbox.Binary) { RedirectStandardError = true };
+        foreach (var a in new[] { "--root", s.Root, "run", "--bundle", bundle, Sandbox.NewId() }) psi.ArgumentList.Add(a);
+        psi.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
+        psi.Environment["BERTH_TEST_MARK"] = "from-the-runtime";
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            var err = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, err);
+        }
+        Assert.Equal("/usr/sbin:/usr/bin:/sbin:/bin|from-the-runtime\n", File.ReadAllText(log));
+    }
+
     [Fact]
     public void A_failing_start_container_hook_stops_the_container()
     {

@@ -168,6 +168,41 @@ public class RootfsTests
         Assert.Contains("nodev", info["/c"].Options);
     }
 
+    /// <summary>An image whose /etc/resolv.conf is a link to a file that is not there (systemd's stub): the bind lands on the link's target, inside the root.</summary>
+    [Fact]
+    public void A_file_mount_through_a_dangling_symlink_creates_its_target_inside_the_root()
+    {
+        using var s = new Sandbox();
+        var source = Path.Combine(s.Work, "resolv.conf");
+        File.WriteAllText(source, "nameserver 127.0.0.53\n");
+        var bundle = s.Bundle(new[] { "cat", "/etc/resolv.conf" }, c => c["mounts"]!.AsArray().Add(Mount("/etc/resolv.conf", "bind", source, "bind", "ro")));
+        var rootfs = Path.Combine(bundle, "rootfs");
+        File.Delete(Path.Combine(rootfs, "etc", "resolv.conf"));
+        File.CreateSymbolicLink(Path.Combine(rootfs, "etc", "resolv.conf"), "../run/systemd/resolve/stub-resolv.conf");
+        Assert.Equal("nameserver 127.0.0.53\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+        Assert.True(File.Exists(Path.Combine(rootfs, "run", "systemd", "resolve", "stub-resolv.conf")));
+        // An absolute link outside the root is taken inside it, never on the host.
+        File.Delete(Path.Combine(rootfs, "etc", "resolv.conf"));
+        var hostTarget = Path.Combine(s.Work, "host-side", "target");
+        File.CreateSymbolicLink(Path.Combine(rootfs, "etc", "resolv.conf"), hostTarget);
+        Assert.Equal("nameserver 127.0.0.53\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+        Assert.False(File.Exists(hostTarget));
+        Assert.True(File.Exists(rootfs + hostTarget));
+    }
+
+    /// <summary>runc fills /dev unless a /dev is bound in: without a /dev mount the devices are made in the image's own /dev.</summary>
+    [Fact]
+    public void Without_a_dev_mount_the_devices_are_still_created()
+    {
+        using var s = new Sandbox();
+        var bundle = s.Bundle(new[] { "sh", "-c", "stat -c '%t:%T' /dev/null /dev/zero" }, c =>
+        {
+            var mounts = c["mounts"]!.AsArray();
+            foreach (var m in mounts.Where(m => ((string)m!["destination"]!).StartsWith("/dev")).ToList()) mounts.Remove(m);
+        });
+        Assert.Equal("1:3\n1:5\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+    }
+
     [Fact]
     public void A_symlink_in_the_image_cannot_aim_a_mount_at_the_host()
     {

@@ -104,15 +104,16 @@ public sealed class PlanBuilder
         Add(PlanOp.Mount, "bind rootfs", -1, _cfg.Rootfs, -1, _cfg.Rootfs, "", (long)(MS.BIND | MS.REC), "");
         Add(PlanOp.Open, "bind rootfs", RootReg, -1, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
 
-        bool devIsTmpfs = false;
+        // runc's rule: /dev is the runtime's to fill unless the config binds one in.
+        bool setupDev = true;
         var mounts = _spec.Mounts ?? new();
         for (int i = 0; i < mounts.Count; i++)
         {
             var m = mounts[i];
             Mount(m, $"mounts[{i}]");
-            if (m.Destination!.TrimEnd('/') == "/dev") devIsTmpfs = !MountOptions.Parse(m.Options).IsBind && m.Type != "bind";
+            if (m.Destination!.TrimEnd('/') == "/dev") setupDev = !MountOptions.Parse(m.Options).IsBind && m.Type != "bind";
         }
-        if (devIsTmpfs) Devices(linux?.Devices);
+        if (setupDev) Devices(linux?.Devices);
 
         var cwd = _spec.Process!.Cwd!;
         Add(PlanOp.MkdirAll, $"create cwd {cwd}", TargetReg, RootReg, cwd, 0x1ed);
@@ -337,7 +338,7 @@ public sealed class PlanBuilder
         {
             var h = hooks[i];
             var args = h.Args is { Count: > 0 } a ? a : new List<string> { h.Path! };
-            Add(PlanOp.Hook, $"hooks.{phase}[{i}]", h.Path!, args, h.Env ?? new List<string>(), (long)(h.Timeout ?? 0), state);
+            Add(PlanOp.Hook, $"hooks.{phase}[{i}]", h.Path!, args, h.Env ?? HookRunner.RuntimeEnvironment(), (long)(h.Timeout ?? 0), state);
         }
     }
 

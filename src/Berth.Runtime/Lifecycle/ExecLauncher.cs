@@ -132,6 +132,12 @@ public sealed class ExecLauncher
         }
     }
 
+    static bool SameKey(string a, string b)
+    {
+        int ia = a.IndexOf('='), ib = b.IndexOf('=');
+        return ia >= 0 && ib >= 0 && a.AsSpan(0, ia).SequenceEqual(b.AsSpan(0, ib));
+    }
+
     /// <summary>
     /// runc's rules: --process replaces everything; otherwise the container's own process is
     /// the base, with the command, --env added, and --cwd, --user, --cap, --no-new-privs,
@@ -153,7 +159,8 @@ public sealed class ExecLauncher
         {
             Terminal = o.Tty,
             Args = o.Args.ToList(),
-            Env = (b.Env ?? new()).Concat(o.Env).ToList(),
+            // --env K=V replaces K of process.env (runc's rule), and adds it otherwise.
+            Env = (b.Env ?? new()).Where(e => !o.Env.Any(x => SameKey(x, e))).Concat(o.Env).ToList(),
             Cwd = o.Cwd ?? b.Cwd,
             User = new User { Uid = b.User?.Uid, Gid = b.User?.Gid, Umask = b.User?.Umask, AdditionalGids = b.User?.AdditionalGids },
             Capabilities = b.Capabilities,

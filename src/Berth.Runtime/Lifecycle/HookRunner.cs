@@ -26,6 +26,11 @@ public static class HookRunner
             w.WriteEndObject();
         });
 
+    /// <summary>What a hook without env gets: the runtime's own environment (PATH included), as runc's and crun's hooks do.</summary>
+    public static List<string> RuntimeEnvironment() =>
+        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Select(e => $"{e.Key}={e.Value}").Order(StringComparer.Ordinal).ToList();
+
     /// <summary>Runs every hook of a phase in order; the first failure throws, naming the phase and hook.</summary>
     public static void RunAll(IReadOnlyList<Hook>? hooks, string phase, byte[] state)
     {
@@ -57,7 +62,7 @@ public static class HookRunner
             using (inRead)
             using (outWrite)
             {
-                pid = Processes.Spawn(hook.Path!, args, hook.Env ?? new(),
+                pid = Processes.Spawn(hook.Path!, args, hook.Env ?? RuntimeEnvironment(),
                     new[] { new ChildFd(inRead, 0), new ChildFd(outWrite, 1), new ChildFd(outWrite, 2) });
             }
         }
