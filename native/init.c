@@ -1079,8 +1079,9 @@ static void run_op(const struct op *o)
 		break;
 	}
 	case OP_SETATTR: {
+		/* target register, set, clear, recursive */
 		struct mount_attr_arg attr = { .attr_set = (uint64_t)num(o, 2), .attr_clr = (uint64_t)num(o, 3) };
-		if (syscall(SYS_mount_setattr, regfd(o, 1), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		if (syscall(SYS_mount_setattr, regfd(o, 1), "", AT_EMPTY_PATH | (num(o, 4) ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
 			fail(errno, "mount_setattr");
 		break;
 	}

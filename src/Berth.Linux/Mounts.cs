@@ -10,7 +10,7 @@ public static class MS
         MANDLOCK = 64, DIRSYNC = 128, NOSYMFOLLOW = 256, NOATIME = 1024, NODIRATIME = 2048, BIND = 4096,
         MOVE = 8192, REC = 16384, SILENT = 32768, POSIXACL = 1 << 16, UNBINDABLE = 1 << 17,
         PRIVATE = 1 << 18, SLAVE = 1 << 19, SHARED = 1 << 20, RELATIME = 1 << 21, STRICTATIME = 1 << 24,
-        LAZYTIME = 1 << 25;
+        I_VERSION = 1 << 23, LAZYTIME = 1 << 25;
 
     public const ulong Propagation = SHARED | SLAVE | PRIVATE | UNBINDABLE;
 }
@@ -30,6 +30,21 @@ public static unsafe class Mounts
 
     public static void Chdir(string path) => LinuxException.ThrowIfError(Libc.chdir(path), "chdir", path);
 
-    const uint AT_RECURSIVE = 0x8000;
+    const uint AT_RECURSIVE = 0x8000, OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0x80000;
 
+    /// <summary>
+    /// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at <paramref name="path"/> (with
+    /// the mounts below it when <paramref name="recursive"/>), attached nowhere until a
+    /// move_mount puts it somewhere — in another mount namespace too, where a plain bind of the
+    /// path could not reach it.
+    /// </summary>
+    public static SafeFd CloneTree(string path, bool recursive)
+    {
+        var p = Files.Utf8z(path);
+        long fd;
+        fixed (byte* ptr = p)
+            fd = Libc.syscall(Sys.OpenTree, At.FDCWD, (long)ptr, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0), 0, 0, 0);
+        if (fd < 0) throw LinuxException.FromLastError("open_tree", path);
+        return new SafeFd((int)fd);
+    }
 }

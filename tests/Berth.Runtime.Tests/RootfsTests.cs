@@ -203,6 +203,41 @@ public class RootfsTests
         Assert.Equal("1:3\n1:5\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
     }
 
+    /// <summary>
+    /// Bind sources are opened by the launcher on the host, as runc and crun do: a file in a
+    /// 0700 directory that the container's user namespace root (host uid 300000) could not
+    /// reach still mounts, and a missing source fails create naming it.
+    /// </summary>
+    [Fact]
+    public void A_bind_source_the_containers_user_namespace_cannot_reach_still_mounts()
+    {
+        using var s = new Sandbox();
+        var secret = Path.Combine(s.Work, "private");
+        Directory.CreateDirectory(secret);
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.WriteAllText(Path.Combine(secret, "data"), "reached\n");
+        File.SetUnixFileMode(Path.Combine(secret, "data"), (UnixFileMode)0x1a4);
+        var bundle = s.Bundle(new[] { "cat", "/mnt/data" }, c =>
+        {
+            Sandbox.Namespaces(c).Add(new JsonObject { ["type"] = "user" });
+            c["linux"]!["uidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = 300000, ["size"] = 65536 });
+            c["linux"]!["gidMappings"] = new JsonArray(new JsonObject { ["containerID"] = 0, ["hostID"] = 300000, ["size"] = 65536 });
+            foreach (var m in c["mounts"]!.AsArray())
+                if ((string)m!["destination"]! == "/sys") { m["type"] = "bind"; m["source"] = "/sys"; m["options"] = new JsonArray("rbind", "ro"); }
+            c["mounts"]!.AsArray().Add(Mount("/mnt/data", "bind", Path.Combine(secret, "data"), "bind", "ro"));
+        });
+        // The target is there already: this rootfs belongs to host root, not to the mapped root.
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "mnt"));
+        File.WriteAllText(Path.Combine(bundle, "rootfs", "mnt", "data"), "");
+        Assert.Equal("reached\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+
+        var id = Sandbox.NewId();
+        var missing = s.Bundle(new[] { "true" }, c => c["mounts"]!.AsArray().Add(Mount("/x", "bind", "/no/such/source", "rbind")), name: "missing");
+        s.Berth("create", "--bundle", missing, id).Fails("mounts[");
+        s.Berth("create", "--bundle", missing, id).Fails("/no/such/source: ENOENT");
+        Assert.False(Directory.Exists(Path.Combine(s.Root, id)));
+    }
+
     [Fact]
     public void A_symlink_in_the_image_cannot_aim_a_mount_at_the_host()
     {

@@ -110,7 +110,7 @@ public sealed class PlanBuilder
         for (int i = 0; i < mounts.Count; i++)
         {
             var m = mounts[i];
-            Mount(m, $"mounts[{i}]");
+            Mount(m, i);
             if (m.Destination!.TrimEnd('/') == "/dev") setupDev = !MountOptions.Parse(m.Options).IsBind && m.Type != "bind";
         }
         if (setupDev) Devices(linux?.Devices);
@@ -163,8 +163,9 @@ public sealed class PlanBuilder
     }
 
     /// <summary>One mounts[] entry, onto a target resolved inside the rootfs and named by descriptor: a symlink in the image cannot redirect it.</summary>
-    void Mount(Mount m, string field)
+    void Mount(Mount m, int index)
     {
+        var field = $"mounts[{index}]";
         var opts = MountOptions.Parse(m.Options);
         var dest = m.Destination!;
         var type = m.Type ?? "";
@@ -177,7 +178,7 @@ public sealed class PlanBuilder
             throw new RuntimeException($"{field}.options: tmpcopyup is for tmpfs mounts, not {(bind ? "bind" : $"\"{type}\"")}");
         if (opts.IdMap && !bind)
             throw new RuntimeException($"{field}.options: {(opts.RecursiveIdMap ? "ridmap" : "idmap")} is for bind mounts");
-        if (bind) Bind(m, opts, step);
+        if (bind) Bind(m, opts, step, index);
         else if (type == "cgroup") Cgroup(dest, opts, step);
         else if (opts.TmpCopyUp)
         {
@@ -200,30 +201,52 @@ public sealed class PlanBuilder
         Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
         foreach (var p in opts.Propagation) Add(PlanOp.Mount, step, -1, "", TargetReg, "", "", (long)p, "");
         if (opts.RecursiveSet != 0 || opts.RecursiveClear != 0)
-            Add(PlanOp.SetAttr, step, TargetReg, (long)opts.RecursiveSet, (long)opts.RecursiveClear);
+            Add(PlanOp.SetAttr, step, TargetReg, (long)opts.RecursiveSet, (long)opts.RecursiveClear, 1);
         Add(PlanOp.Close, step, TargetReg);
     }
 
-    void Bind(Mount m, MountOptions opts, string step)
+    /// <summary>
+    /// The source's detached tree (opened by the launcher, BindSources) attached at the target,
+    /// its options set on it first with mount_setattr: the top mount's only, as a remount of a
+    /// bind would (rro and the other recursive options reach the mounts below).
+    /// </summary>
+    void Bind(Mount m, MountOptions opts, string step, int index)
     {
         var dest = m.Destination!;
-        if (string.IsNullOrEmpty(m.Source)) throw new RuntimeException($"mount {dest}: a bind mount needs a source");
-        // A relative source is relative to the bundle (runc runs from there).
-        var source = Path.IsPathRooted(m.Source) ? m.Source : Path.Combine(_cfg.Bundle, m.Source);
+        if (!_cfg.BindTrees.TryGetValue(index, out var tree))
+            throw new RuntimeException($"mounts[{index}]: no source tree was opened for this bind mount");
+        Add(PlanOp.RegFd, step, SourceReg, tree.Fd);
+        var (set, clear) = MountAttributes(opts);
+        if (set != 0 || clear != 0) Add(PlanOp.SetAttr, step, SourceReg, (long)set, (long)clear, 0);
         // A directory source gets a directory target, anything else a file.
-        bool dir = Files.TryStat(null, source, follow: true, out var st, out _) && st.IsDirectory;
-        Add(PlanOp.Open, step, SourceReg, -1, source, O.PATH, 0);
-        Add(dir ? PlanOp.MkdirAll : PlanOp.MkFile, step, TargetReg, RootReg, dest, 0x1ed);
-        Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)(MS.BIND | (opts.Flags & MS.REC)), "");
+        Add(tree.Directory ? PlanOp.MkdirAll : PlanOp.MkFile, step, TargetReg, RootReg, dest, 0x1ed);
+        Add(PlanOp.MoveMount, step, SourceReg, TargetReg);
         Add(PlanOp.Close, step, SourceReg);
-        // A bind mount takes its flags only from a remount of the new mount.
-        ulong extra = opts.Flags & ~(MS.BIND | MS.REC | MS.REMOUNT | MS.Propagation);
-        if (extra != 0)
-        {
-            Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
-            Add(PlanOp.Remount, step, TargetReg, "", (long)extra, _userns ? 1 : 0);
-        }
         Add(PlanOp.Close, step, TargetReg);
+    }
+
+    /// <summary>mount(2) flags as mount_setattr(2) attributes; superblock flags (sync, dirsync, lazytime…) mean nothing to a bind.</summary>
+    static (ulong Set, ulong Clear) MountAttributes(MountOptions opts)
+    {
+        const ulong RDONLY = 0x1, NOSUID = 0x2, NODEV = 0x4, NOEXEC = 0x8, ATIME = 0x70, NOATIME = 0x10, STRICTATIME = 0x20,
+            NODIRATIME = 0x80, NOSYMFOLLOW = 0x200000;
+        ulong set = 0, clear = 0;
+        void Map(ulong flag, ulong attr)
+        {
+            if ((opts.Flags & flag) != 0) set |= attr;
+            else if ((opts.Cleared & flag) != 0) clear |= attr;
+        }
+        Map(MS.RDONLY, RDONLY);
+        Map(MS.NOSUID, NOSUID);
+        Map(MS.NODEV, NODEV);
+        Map(MS.NOEXEC, NOEXEC);
+        Map(MS.NODIRATIME, NODIRATIME);
+        Map(MS.NOSYMFOLLOW, NOSYMFOLLOW);
+        // The atime modes are an enum: setting one clears the field as a whole.
+        if ((opts.Flags & MS.NOATIME) != 0) (set, clear) = (set | NOATIME, clear | ATIME);
+        else if ((opts.Flags & MS.STRICTATIME) != 0) (set, clear) = (set | STRICTATIME, clear | ATIME);
+        else if ((opts.Flags & MS.RELATIME) != 0) clear |= ATIME;
+        return (set, clear);
     }
 
     /// <summary>

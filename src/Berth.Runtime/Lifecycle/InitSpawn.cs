@@ -25,6 +25,8 @@ public sealed class InitSpawn : IDisposable
     /// <summary>O_PATH exec.fifo for create's barrier; null for exec.</summary>
     public SafeFd? Fifo { get; set; }
     public SafeFd? SeccompListener { get; init; }
+    /// <summary>mounts[] index → the detached tree of its bind source (Rootfs.BindSources).</summary>
+    public IReadOnlyList<(int Index, SafeFd Tree, bool Directory)> BindTrees { get; init; } = Array.Empty<(int, SafeFd, bool)>();
     /// <summary>Where init sends the pty master when the process has a terminal.</summary>
     public SafeFd? ConsoleSocket { get; set; }
     /// <summary>Where the read-only view of this binary is set up (the state root).</summary>
@@ -85,6 +87,11 @@ public sealed class InitSpawn : IDisposable
             {
                 fds.Add(new ChildFd(ConsoleSocket, next));
                 init.ConsoleSocketFd = next++;
+            }
+            foreach (var (index, tree, directory) in BindTrees)
+            {
+                fds.Add(new ChildFd(tree, next));
+                init.BindTrees[index] = (next++, directory);
             }
             // Never /proc/self/exe itself: an image whose entrypoint is "#!/proc/self/exe" would
             // make the container's process the host's binary, open for writing (CVE-2019-5736).

@@ -56,6 +56,7 @@ public sealed class Launcher
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
+        using var binds = Rootfs.BindSources.Open(spec, bundle);
         var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
         var cgroups = new CgroupSet(placement.Dirs);
         var resources = spec.Linux?.Resources;
@@ -104,6 +105,7 @@ public sealed class Launcher
             },
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
             ConsoleSocket = console ?? theirs,
+            BindTrees = binds.Trees,
             BeforePlacement = pid => JoinHostResources(spec, o.Id, pid, record, dir),
         };
         try

@@ -34,6 +34,8 @@ public sealed class InitConfig
     public string? SeccompListenerState { get; set; }
     /// <summary>A socket to send the pty master to (process.terminal), or -1.</summary>
     public int ConsoleSocketFd { get; set; } = -1;
+    /// <summary>mounts[] index → init's descriptor of that bind mount's detached source tree, and whether it is a directory.</summary>
+    public Dictionary<int, (int Fd, bool Directory)> BindTrees { get; } = new();
     /// <summary>--no-new-keyring: keep the caller's session keyring.</summary>
     public bool NoNewKeyring { get; set; }
 }

@@ -23,7 +23,7 @@ public enum PlanOp : uint
     Mount = 6,
     /// <summary>target register, target path ("" for the register's), flags, carry the flags a user namespace locks</summary>
     Remount = 7,
-    /// <summary>target register, attributes to set, to clear (recursively)</summary>
+    /// <summary>target register, attributes to set, to clear, recursive</summary>
     SetAttr = 8,
     /// <summary>detached mount register, target register</summary>
     MoveMount = 9,

@@ -38,11 +38,9 @@ public sealed class MountOptions
         ["rw"] = (true, MS.RDONLY), ["strictatime"] = (false, MS.STRICTATIME), ["suid"] = (true, MS.NOSUID),
         ["sync"] = (false, MS.SYNCHRONOUS), ["nosymfollow"] = (false, MS.NOSYMFOLLOW), ["symfollow"] = (true, MS.NOSYMFOLLOW),
         ["lazytime"] = (false, MS.LAZYTIME), ["nolazytime"] = (true, MS.LAZYTIME),
-        ["iversion"] = (false, MS_I_VERSION), ["noiversion"] = (true, MS_I_VERSION),
-        ["silent"] = (false, MS_SILENT), ["loud"] = (true, MS_SILENT),
+        ["iversion"] = (false, MS.I_VERSION), ["noiversion"] = (true, MS.I_VERSION),
+        ["silent"] = (false, MS.SILENT), ["loud"] = (true, MS.SILENT),
     };
-
-    const ulong MS_SILENT = 1 << 15, MS_I_VERSION = 1 << 23;
 
     static readonly Dictionary<string, ulong> PropagationOptions = new()
     {
