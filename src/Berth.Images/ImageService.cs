@@ -24,7 +24,7 @@ public sealed class ImageService
 
     public ImageService(string storeRoot)
     {
-        Store = OciLayout.Create(storeRoot);
+        Store = OciLayout.CreatePrivate(storeRoot);
         SnapshotsRoot = Path.Combine(Path.GetDirectoryName(Store.Root.TrimEnd('/'))!, Path.GetFileName(Store.Root.TrimEnd('/')) + "-snapshots");
     }
 
@@ -134,8 +134,8 @@ public sealed class ImageService
             {
                 live.Add(d.Digest!);
                 if (MediaTypes.IsConfig(d.MediaType))
-                    foreach (var diff in Documents.ParseConfig(Store.Blobs.ReadAll(d), "config").Rootfs?.DiffIds ?? new())
-                        liveDiffs.Add(Snapshots.DirName(diff));
+                    foreach (var chain in Snapshots.ChainIds(Documents.ParseConfig(Store.Blobs.ReadAll(d), $"config {d.Digest}").Rootfs?.DiffIds ?? new()))
+                        liveDiffs.Add(Snapshots.DirName(chain));
             }
         int blobs = 0;
         foreach (var digest in Store.Blobs.All().ToList())
@@ -161,7 +161,7 @@ public sealed class ImageService
         var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}");
         try
         {
-            using (var input = File.OpenRead(tarFile))
+            using (var input = LayoutFiles.OpenUserFile(tarFile))
             using (var output = File.Create(compressed))
             {
                 using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))

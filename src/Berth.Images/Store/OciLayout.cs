@@ -18,28 +18,49 @@ public sealed class OciLayout
     public string Root { get; }
     public BlobStore Blobs { get; }
 
-    public OciLayout(string root)
+    /// <summary>Only this user can write here (Berth's store, an unpacked archive): see <see cref="BlobStore.OpenVerified"/>.</summary>
+    public bool IsPrivate { get; }
+
+    public OciLayout(string root, bool isPrivate = false)
     {
         Root = Path.GetFullPath(root);
-        Blobs = new BlobStore(Root);
+        IsPrivate = isPrivate;
+        Blobs = new BlobStore(Root, isPrivate);
     }
 
-    public bool Exists => File.Exists(Path.Combine(Root, "oci-layout"));
+    /// <summary>Whether <paramref name="root"/> holds an oci-layout file (it is checked when read).</summary>
+    public bool Exists => LayoutFiles.TryOpen(Root, "oci-layout") is { } fd && Dispose(fd);
 
-    public static OciLayout OpenExisting(string root)
+    static bool Dispose(SafeFd fd)
     {
-        var layout = new OciLayout(root);
-        if (!layout.Exists) throw new ImageException($"{layout.Root}: not an OCI image layout (no oci-layout file)");
+        fd.Dispose();
+        return true;
+    }
+
+    public static OciLayout OpenExisting(string root, bool isPrivate = false)
+    {
+        var layout = new OciLayout(root, isPrivate);
+        using var fd = LayoutFiles.TryOpen(layout.Root, "oci-layout") ?? throw new ImageException($"{layout.Root}: not an OCI image layout (no oci-layout file)");
+        var version = Documents.ParseLayoutMarker(LayoutFiles.ReadAll(fd, 64 << 10, $"{layout.Root}/oci-layout"), $"{layout.Root}/oci-layout");
+        if (version != "1.0.0") throw new ImageException($"{layout.Root}/oci-layout: imageLayoutVersion \"{version}\" is not supported (1.0.0 is)");
         return layout;
     }
 
-    public static OciLayout Create(string root)
+    /// <summary>Berth's own store: a layout in a directory only this user can enter (<see cref="PrivateDirectory"/>).</summary>
+    public static OciLayout CreatePrivate(string root)
     {
-        var layout = new OciLayout(root);
+        PrivateDirectory.Ensure(root, "store");
+        return Create(root, isPrivate: true);
+    }
+
+    public static OciLayout Create(string root, bool isPrivate = false)
+    {
+        var layout = new OciLayout(root, isPrivate);
         Directory.CreateDirectory(layout.Root);
         Directory.CreateDirectory(layout.Blobs.Root);
-        var marker = Path.Combine(layout.Root, "oci-layout");
-        if (!File.Exists(marker)) File.WriteAllText(marker, "{\"imageLayoutVersion\":\"1.0.0\"}");
+        if (!File.Exists(Path.Combine(layout.Root, "oci-layout")))
+            File.WriteAllText(Path.Combine(layout.Root, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        else OpenExisting(layout.Root, isPrivate);
         if (!File.Exists(Path.Combine(layout.Root, "index.json")))
             layout.WriteIndex(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() });
         return layout;
@@ -47,9 +68,10 @@ public sealed class OciLayout
 
     public ImageIndex ReadIndex()
     {
-        var path = Path.Combine(Root, "index.json");
-        if (!File.Exists(path)) return new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() };
-        return Documents.ParseIndex(File.ReadAllBytes(path), null, "index.json");
+        using var fd = LayoutFiles.TryOpen(Root, "index.json");
+        if (fd is null) return new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() };
+        var what = $"{Root}/index.json";
+        return Documents.ParseIndex(LayoutFiles.ReadAll(fd, BlobStore.MaxDocumentBytes, what), null, what);
     }
 
     void WriteIndex(ImageIndex index)
