@@ -58,14 +58,15 @@ public sealed class TarReader
         while (true)
         {
             long at = _offset;
-            if (!ReadBlock(at))
+            bool end = !ReadBlock(at) || _block.AsSpan().IndexOfAnyExcept((byte)0) < 0;
+            if (end && (pax is not null || longName is not null || longLink is not null))
+                throw new ImageException($"tar header at byte {at}: the archive ends after an extension header, with no entry for it");
+            if (_offset == at)
             {
-                if (pax is not null || longName is not null || longLink is not null)
-                    throw new ImageException($"tar header at byte {at}: the archive ends after an extension header, with no entry for it");
                 _end = true;
                 return null;
             }
-            if (_block.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+            if (end)
             {
                 // The end: two zero blocks, or one and the end of the stream.
                 if (ReadBlock(_offset) && _block.AsSpan().IndexOfAnyExcept((byte)0) >= 0)
