@@ -38,7 +38,7 @@ public sealed class BlobStore
 
     /// <summary>The raw blob, a regular file of the layout; not verified (callers that store it verify on the way in).</summary>
     public Stream Open(Digest d) =>
-        LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d)) ?? throw new ImageException($"blob {d} is not in {Root}"));
+        LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}"));
 
     static (Digest Digest, long Size) Describe(Descriptor desc, string what)
     {
@@ -53,7 +53,7 @@ public sealed class BlobStore
     {
         var (d, size) = Describe(desc, "blob");
         if (size > max) throw new ImageException($"blob {d} is {size} bytes, more than {max} for a document");
-        using var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d)) ?? throw new ImageException($"blob {d} is not in {Root}");
+        using var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}");
         // One byte more than the descriptor says tells a blob that is longer than announced.
         var bytes = LayoutFiles.ReadAll(fd, size, $"blob {d}: the descriptor says {size} bytes, the blob holds");
         Verify(bytes, d, size);
@@ -79,7 +79,7 @@ public sealed class BlobStore
     public Stream OpenVerified(Descriptor desc, string what, string scratch)
     {
         var (d, size) = Describe(desc, what);
-        var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d)) ?? throw new ImageException($"{what}: blob {d} is not in {Root}");
+        var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), what) ?? throw new ImageException($"{what}: blob {d} is not in {Root}");
         var blob = LayoutFiles.AsStream(fd);
         try
         {

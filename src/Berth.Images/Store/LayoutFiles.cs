@@ -13,10 +13,10 @@ namespace Berth.Images.Store;
 /// </summary>
 public static class LayoutFiles
 {
-    /// <summary>The file <paramref name="rel"/> of the layout at <paramref name="root"/>, open for reading; null if it does not exist.</summary>
-    public static SafeFd? TryOpen(string root, string rel)
+    /// <summary>The file <paramref name="rel"/> of the layout at <paramref name="root"/>, open for reading; null if it does not exist. Errors start with <paramref name="what"/> (what the file is to the image) when given.</summary>
+    public static SafeFd? TryOpen(string root, string rel, string? what = null)
     {
-        var path = Path.Combine(root, rel);
+        var path = (what is null ? "" : what + ": ") + Path.Combine(root, rel);
         SafeFd dir;
         try
         {
@@ -49,9 +49,6 @@ public static class LayoutFiles
             return Files.Open(node.ProcPath, O.RDONLY);
         }
     }
-
-    public static SafeFd Open(string root, string rel, string what) =>
-        TryOpen(root, rel) ?? throw new ImageException($"{what}: {Path.Combine(root, rel)} does not exist");
 
     /// <summary>A regular file named by the user (an archive, a tarball to import): links followed, as for any path given on a command line, but a FIFO or device refused without being opened for I/O.</summary>
     public static FileStream OpenUserFile(string path)
