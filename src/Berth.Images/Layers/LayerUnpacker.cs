@@ -61,7 +61,17 @@ public sealed class LayerUnpacker : IDisposable
         TarHeader? entry = null;
         try
         {
-            while ((entry = reader.Next()) is not null) Apply(entry, reader.Data);
+            while ((entry = reader.Next()) is not null)
+            {
+                try
+                {
+                    Apply(entry, reader.Data);
+                }
+                catch (ImageException e) when (!e.Message.StartsWith("entry \"", StringComparison.Ordinal) && !e.Message.StartsWith(what, StringComparison.Ordinal))
+                {
+                    throw new ImageException($"entry \"{entry.Name}\": {e.Message}", e);
+                }
+            }
             ApplyDirectoryMetadata();
         }
         catch (ImageException e) when (!e.Message.StartsWith(what, StringComparison.Ordinal))
