@@ -120,7 +120,7 @@ public sealed class ImageService
 
     public void Remove(string name)
     {
-        if (!Store.Untag(ImageRef.Normalize(name))) throw new ImageException($"no image named \"{ImageRef.Normalize(name)}\" in the store");
+        if (!Store.Untag(ImageRef.Normalize(name))) throw new ImageException($"no image named {Quote.Of(ImageRef.Normalize(name))} in the store");
     }
 
     /// <summary>Deletes blobs no image in the store refers to, and snapshots no image or mounted bundle uses.</summary>

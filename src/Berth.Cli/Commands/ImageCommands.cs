@@ -29,7 +29,7 @@ public static class ImageCommands
         catch (Exception e) when (e is ImageException or Linux.LinuxException or Oci.SpecException or IOException or UnauthorizedAccessException)
         {
             // One line, named by its operation: "berth: image unpack: layer sha256:…: entry "x": …".
-            throw new ImageException($"image {list[0]}: {e.Message}", e);
+            throw new ImageException(Quote.Line($"image {list[0]}: {e.Message}"), e);
         }
     }
 

@@ -142,13 +142,13 @@ public sealed class BundleWriter
         using var root = Files.Open(rootfs, O.PATH | O.DIRECTORY);
         var passwd = UserDb.Passwd(root).ToList();
         var entry = uint.TryParse(parts[0], out var n) ? passwd.FirstOrDefault(u => u.Uid == n) : passwd.FirstOrDefault(u => u.Name == parts[0]);
-        if (entry is null && !uint.TryParse(parts[0], out _)) throw new ImageException($"config.User: no user \"{parts[0]}\" in the image's /etc/passwd");
+        if (entry is null && !uint.TryParse(parts[0], out _)) throw new ImageException($"config.User: no user {Quote.Of(parts[0])} in the image's /etc/passwd");
         uint uid = entry?.Uid ?? n;
         uint gid = entry?.Gid ?? 0;
         var groups = UserDb.Groups(root).ToList();
         if (parts.Length == 2)
             gid = uint.TryParse(parts[1], out var g) ? g
-                : groups.FirstOrDefault(x => x.Name == parts[1])?.Gid ?? throw new ImageException($"config.User: no group \"{parts[1]}\" in the image's /etc/group");
+                : groups.FirstOrDefault(x => x.Name == parts[1])?.Gid ?? throw new ImageException($"config.User: no group {Quote.Of(parts[1])} in the image's /etc/group");
         var extra = entry is null ? new List<uint>() : groups.Where(x => x.Members.Contains(entry.Name) && x.Gid != gid).Select(x => x.Gid).Distinct().ToList();
         // Checked whether they came from the config or from the image's /etc/passwd and /etc/group.
         return new User { Uid = Id(uid, "uid"), Gid = Id(gid, "gid"), AdditionalGids = extra.Count > 0 ? extra.Select(x => Id(x, "additional gid")).ToList() : null };

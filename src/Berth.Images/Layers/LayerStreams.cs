@@ -63,7 +63,7 @@ public sealed class LayerStream : ReadOnlyStream
         var diff = Digest.Parse(diffId, "rootfs.diff_ids");
         var what = $"layer {layer.Digest}";
         var compression = MediaTypes.CompressionOf(layer.MediaType)
-            ?? throw new ImageException($"{what}: media type \"{layer.MediaType}\" is not a layer this runtime can unpack");
+            ?? throw new ImageException($"{what}: media type {Quote.Of(layer.MediaType)} is not a layer this runtime can unpack");
         var blob = layout.Blobs.OpenVerified(layer, what, scratch);
         try
         {

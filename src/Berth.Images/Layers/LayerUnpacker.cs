@@ -69,7 +69,7 @@ public sealed class LayerUnpacker : IDisposable
                 }
                 catch (ImageException e) when (!e.Message.StartsWith("entry \"", StringComparison.Ordinal) && !e.Message.StartsWith(what, StringComparison.Ordinal))
                 {
-                    throw new ImageException($"entry \"{entry.Name}\": {e.Message}", e);
+                    throw new ImageException($"entry {Quote.Of(entry.Name)}: {e.Message}", e);
                 }
             }
             ApplyDirectoryMetadata();
@@ -81,12 +81,14 @@ public sealed class LayerUnpacker : IDisposable
         }
         catch (LinuxException e)
         {
-            throw new ImageException($"{what}: entry \"{entry?.Name}\": {e.Message}", e);
+            // The path in a system call's error is the image's name too: quoted like it.
+            var call = e.Path is null ? e.Operation : $"{e.Operation} {Quote.Of(e.Path)}";
+            throw new ImageException($"{what}: entry {Quote.Of(entry?.Name)}: {call}: {Errnos.Describe(e.Errno)}", e);
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
             // The decompressor's (gzip's) complaints, and read errors of the blob.
-            throw new ImageException($"{what}{(entry is null ? "" : $": entry \"{entry.Name}\"")}: {e.Message}", e);
+            throw new ImageException($"{what}{(entry is null ? "" : $": entry {Quote.Of(entry.Name)}")}: {e.Message}", e);
         }
         finally
         {
@@ -125,7 +127,7 @@ public sealed class LayerUnpacker : IDisposable
         foreach (var p in name.Split('/'))
         {
             if (p.Length == 0 || p == ".") continue;
-            if (p == "..") throw new ImageException($"entry \"{name}\": \"..\" in a layer path is not allowed");
+            if (p == "..") throw new ImageException($"entry {Quote.Of(name)}: \"..\" in a layer path is not allowed");
             parts.Add(p);
         }
         return string.Join('/', parts);
@@ -159,7 +161,7 @@ public sealed class LayerUnpacker : IDisposable
         {
             // The root itself: metadata only. A symlink or file named "/." would replace it (CVE-2021-29136).
             if (entry.Type != TarType.Directory)
-                throw new ImageException($"entry \"{entry.Name}\" would replace the root with a {entry.Type}");
+                throw new ImageException($"entry {Quote.Of(entry.Name)} would replace the root with a {entry.Type}");
             _dirs[""] = Meta(entry);
             return;
         }
@@ -201,7 +203,7 @@ public sealed class LayerUnpacker : IDisposable
             {
                 // The target is a name inside this root, resolved there like any other; never a host path.
                 var target = Normalize(entry.LinkName);
-                if (target.Length == 0) throw new ImageException($"entry \"{entry.Name}\": a hard link to the root");
+                if (target.Length == 0) throw new ImageException($"entry {Quote.Of(entry.Name)}: a hard link to the root");
                 if (_mode == WhiteoutMode.Overlay && _lowers.Count > 0 && !HeldByThisSnapshot(target)) CopyUp(target);
                 using var targetParent = InRoot.Open(_root, "/" + Split(target).Dir, O.PATH | O.DIRECTORY);
                 FileTree.Remove(parent, name);
@@ -295,7 +297,7 @@ public sealed class LayerUnpacker : IDisposable
             for (int i = 0; i < parts.Length; i++)
             {
                 if (!Files.TryStat(current, parts[i], follow: false, out var st, out _)) return false;
-                if (IsWhiteout(st)) throw new ImageException($"hard link target \"{target}\" was deleted by this layer");
+                if (IsWhiteout(st)) throw new ImageException($"hard link target {Quote.Of(target)} was deleted by this layer");
                 if (i == parts.Length - 1 || !st.IsDirectory) return true;
                 var next = Files.OpenAt2(current, parts[i], O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
                 opened.Add(next);
@@ -346,7 +348,7 @@ public sealed class LayerUnpacker : IDisposable
             var name = parts[^1];
             using var source = _lowerView.Find(target, O.PATH | O.NOFOLLOW);
             var st = Files.Fstat(source);
-            if (st.IsDirectory) throw new ImageException($"hard link target \"{target}\" is a directory");
+            if (st.IsDirectory) throw new ImageException($"hard link target {Quote.Of(target)} is a directory");
             if (st.IsRegular)
             {
                 using var src = Files.Open(source.ProcPath, O.RDONLY);
@@ -364,7 +366,7 @@ public sealed class LayerUnpacker : IDisposable
             {
                 // A device, FIFO or socket: made anew (devices only when root, as for any entry).
                 bool device = (st.Mode & FileStat.S_IFMT) is FileStat.S_IFCHR or FileStat.S_IFBLK;
-                if (device && !_privileged) throw new ImageException($"hard link target \"{target}\" is a device node, which only root can make");
+                if (device && !_privileged) throw new ImageException($"hard link target {Quote.Of(target)} is a device node, which only root can make");
                 Files.MknodAt(dir, name, st.Mode, st.RdevMajor, st.RdevMinor);
                 if (_privileged) FileMeta.ChownAt(dir, name, st.Uid, st.Gid);
                 using var node = Files.OpenAt2(dir, name, O.PATH | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
@@ -419,7 +421,7 @@ public sealed class LayerUnpacker : IDisposable
         }
         var target = name[WhiteoutPrefix.Length..];
         if (target.Length == 0 || target is "." or ".." || target.Contains('/'))
-            throw new ImageException($"whiteout \"{name}\" names no file");
+            throw new ImageException($"whiteout {Quote.Of(name)} names no file");
         var rel = dirPart.Length == 0 ? target : $"{dirPart}/{target}";
         if (_mode == WhiteoutMode.Overlay)
         {

@@ -33,14 +33,14 @@ sealed class LowerView : IDisposable
         }
         catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
         {
-            throw new ImageException($"hard link target \"{rel}\" is in no layer below");
+            throw new ImageException($"hard link target {Quote.Of(rel)} is in no layer below");
         }
         // One directory alone shows the whiteouts that overlayfs would hide.
         var st = Files.Fstat(fd);
         if (_single && st.IsCharDevice && st.RdevMajor == 0 && st.RdevMinor == 0)
         {
             fd.Dispose();
-            throw new ImageException($"hard link target \"{rel}\" is in no layer below");
+            throw new ImageException($"hard link target {Quote.Of(rel)} is in no layer below");
         }
         return fd;
     }

@@ -91,6 +91,6 @@ public static class Documents
     static void CheckType(string? embedded, string? descriptorType, string what)
     {
         if (embedded is not null && descriptorType is not null && embedded != descriptorType)
-            throw new ImageException($"{what}: its mediaType \"{embedded}\" differs from the descriptor's \"{descriptorType}\"");
+            throw new ImageException($"{what}: its mediaType {Quote.Of(embedded)} differs from the descriptor's {Quote.Of(descriptorType)}");
     }
 }

@@ -42,7 +42,7 @@ public sealed class OciLayout
         var layout = new OciLayout(root, isPrivate);
         using var fd = LayoutFiles.TryOpen(layout.Root, "oci-layout") ?? throw new ImageException($"{layout.Root}: not an OCI image layout (no oci-layout file)");
         var version = Documents.ParseLayoutMarker(LayoutFiles.ReadAll(fd, 64 << 10, $"{layout.Root}/oci-layout"), $"{layout.Root}/oci-layout");
-        if (version != "1.0.0") throw new ImageException($"{layout.Root}/oci-layout: imageLayoutVersion \"{version}\" is not supported (1.0.0 is)");
+        if (version != "1.0.0") throw new ImageException($"{layout.Root}/oci-layout: imageLayoutVersion {Quote.Of(version)} is not supported (1.0.0 is)");
         return layout;
     }
 
@@ -130,7 +130,7 @@ public sealed class OciLayout
             throw new ImageException($"{Root}: {manifests.Count} images in the layout; name one (oci:{Root}:NAME)");
         }
         return manifests.LastOrDefault(m => m.Annotations?.GetValueOrDefault(RefName) == name)
-            ?? throw new ImageException($"{Root}: no image named \"{name}\"");
+            ?? throw new ImageException($"{Root}: no image named {Quote.Of(name)}");
     }
 
     public bool Untag(string name) => Update(index => index.Manifests!.RemoveAll(m => m.Annotations?.GetValueOrDefault(RefName) == name) > 0);

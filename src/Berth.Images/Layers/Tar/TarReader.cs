@@ -344,7 +344,7 @@ public sealed class TarReader
     }
 
     ImageException Truncated() =>
-        new($"entry \"{_name}\": the archive ends {_remaining} bytes before the end of its data (truncated at byte {_offset})");
+        new($"entry {Quote.Of(_name)}: the archive ends {_remaining} bytes before the end of its data (truncated at byte {_offset})");
 
     void Skip(long n, bool truncated)
     {
@@ -380,7 +380,7 @@ public sealed class TarReader
         public string? Name { get; set; }
 
         public ImageException Error(string problem) =>
-            new(Name is null ? $"tar header at byte {At}: {problem}" : $"entry \"{Name}\": {problem}");
+            new(Name is null ? $"tar header at byte {At}: {problem}" : $"entry {Quote.Of(Name)}: {problem}");
 
         public Format Format =>
             block.AsSpan(257, 8).SequenceEqual("ustar\000"u8) ? Format.Ustar
@@ -517,7 +517,7 @@ public sealed class TarReader
                 ("0", "0" or "1") => 0,
                 ("1", "0") => 1,
                 (null, null) => Get("GNU.sparse.map") is not null || _sparse0.Count > 0 ? 0 : null,
-                _ => throw h.Error($"GNU sparse format {major}.{minor} is not supported (0.0, 0.1 and 1.0 are)"),
+                _ => throw h.Error($"GNU sparse format {Printable(Get("GNU.sparse.major") ?? Array.Empty<byte>())}.{Printable(Get("GNU.sparse.minor") ?? Array.Empty<byte>())} is not supported (0.0, 0.1 and 1.0 are)"),
             };
         }
 
