@@ -158,11 +158,11 @@ public sealed class ImageService
         using var lockFd = Store.Lock();
         using var diffHash = Digest.NewHash("sha256");
         Descriptor layer;
-        var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}");
+        var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             using (var input = LayoutFiles.OpenUserFile(tarFile))
-            using (var output = File.Create(compressed))
+            using (var output = new FileStream(compressed, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
                 {

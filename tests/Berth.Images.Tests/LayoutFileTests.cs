@@ -181,4 +181,21 @@ public class LayoutFileTests
         FailsCleanly(s, r, how == "invalid byte" ? "invalid UTF-8 at byte" : "not valid Unicode");
         Assert.Contains(document == "index.json" ? "index.json" : document, r.Stderr);
     }
+
+    /// <summary>A layout can be another user's directory while Berth writes as root: a link planted at a name it writes is refused, never written through.</summary>
+    [Theory]
+    [InlineData("oci-layout")]
+    [InlineData(".lock")]
+    public void Writing_into_a_layout_never_follows_a_link_planted_there(string name)
+    {
+        using var s = new Scratch();
+        Image(s);
+        Directory.CreateDirectory(s.P("dst"));
+        var victim = s.P("victim");
+        File.CreateSymbolicLink(s.P($"dst/{name}"), victim);
+        var r = s.Image("copy", $"oci:{s.P("img")}:app", $"oci:{s.P("dst")}:app");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(File.Exists(victim), "a file was created through the link");
+    }
 }

@@ -58,9 +58,9 @@ public sealed class OciLayout
         var layout = new OciLayout(root, isPrivate);
         Directory.CreateDirectory(layout.Root);
         Directory.CreateDirectory(layout.Blobs.Root);
-        if (!File.Exists(Path.Combine(layout.Root, "oci-layout")))
-            File.WriteAllText(Path.Combine(layout.Root, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-        else OpenExisting(layout.Root, isPrivate);
+        if (LayoutFiles.TryOpen(layout.Root, "oci-layout") is { } marker) marker.Dispose();
+        else WriteNew(Path.Combine(layout.Root, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}"u8);
+        OpenExisting(layout.Root, isPrivate);
         if (!File.Exists(Path.Combine(layout.Root, "index.json")))
             layout.WriteIndex(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() });
         return layout;
@@ -77,9 +77,17 @@ public sealed class OciLayout
     void WriteIndex(ImageIndex index)
     {
         var path = Path.Combine(Root, "index.json");
-        var tmp = path + $".tmp-{Environment.ProcessId}";
-        File.WriteAllBytes(tmp, JsonOut.Document(index));
-        File.Move(tmp, path, overwrite: true);
+        var tmp = path + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            WriteNew(tmp, JsonOut.Document(index));
+            // rename replaces index.json itself, a symlink there included, never what a link points at.
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 
     /// <summary>Read-modify-write of index.json under the layout's lock (taken here unless the caller holds it).</summary>
@@ -101,7 +109,7 @@ public sealed class OciLayout
     public SafeFd Lock(bool exclusive = true)
     {
         Directory.CreateDirectory(Root);
-        var fd = Files.Open(Path.Combine(Root, ".lock"), O.RDWR | O.CREAT, 0x180);
+        var fd = Files.Open(Path.Combine(Root, ".lock"), O.RDWR | O.CREAT | O.NOFOLLOW | O.NONBLOCK, 0x180);
         Files.Flock(fd, exclusive);
         return fd;
     }
@@ -134,4 +142,14 @@ public sealed class OciLayout
     }
 
     public bool Untag(string name) => Update(index => index.Manifests!.RemoveAll(m => m.Annotations?.GetValueOrDefault(RefName) == name) > 0);
+
+    /// <summary>
+    /// Creates <paramref name="path"/> (O_EXCL, so never through a symlink someone put there: a
+    /// layout may be another user's directory, and Berth writes as root) with <paramref name="content"/>.
+    /// </summary>
+    internal static void WriteNew(string path, ReadOnlySpan<byte> content)
+    {
+        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        f.Write(content);
+    }
 }

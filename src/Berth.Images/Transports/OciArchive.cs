@@ -82,10 +82,11 @@ public sealed class OciArchive : IDisposable
     public void Commit()
     {
         if (_writeTo is null) throw new InvalidOperationException("archive opened for reading");
-        var tmp = _writeTo + $".tmp-{Environment.ProcessId}";
+        var tmp = _writeTo + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
-            using (var stream = File.Create(tmp))
+            // CreateNew: never through a link planted at the temporary name.
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             using (var writer = new TarWriter(stream, TarEntryFormat.Pax))
             {
                 foreach (var name in new[] { "oci-layout", "index.json" })
