@@ -72,6 +72,19 @@ public class OverlayTests
         Assert.Contains("more than a page", e.Message);
     }
 
+    /// <summary>gc keeps a mounted overlay's snapshots: it reads them from mountinfo, written as mount(2) or as fsconfig lowerdir+ wrote them.</summary>
+    [Fact]
+    public void Mountinfo_lower_directories_are_read_in_both_option_forms()
+    {
+        var text = "48 27 0:40 / /m1 rw - overlay none rw,lowerdir=/s/a:/s/b,upperdir=/u,workdir=/w\n" +
+                   "49 27 0:41 / /m\\0402 rw - overlay none ro,lowerdir+=/s/c,lowerdir+=/s/with\\040space,redirect_dir=on\n" +
+                   "50 27 0:42 / /m3 rw - ext4 /dev/vda rw,lowerdir=/not/overlay\n";
+        var mounts = MountInfo.Parse(text);
+        Assert.Equal(new[] { "/s/a", "/s/b" }, mounts[0].LowerDirs);
+        Assert.Equal(new[] { "/s/c", "/s/with space" }, mounts[1].LowerDirs);
+        Assert.Empty(mounts[2].LowerDirs);
+    }
+
     public static readonly DateTimeOffset T0 = new(2011, 1, 2, 3, 4, 5, TimeSpan.Zero), T1 = new(2012, 6, 7, 8, 9, 10, TimeSpan.Zero);
 
     /// <summary>A hard link in the top layer to a file of the lowest: two layers (one lower snapshot), or three (a merged view of two).</summary>
