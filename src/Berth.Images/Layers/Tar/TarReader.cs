@@ -50,8 +50,8 @@ public sealed class TarReader
     public TarHeader? Next()
     {
         if (_end) return null;
-        Skip(_remaining, truncated: true);
-        Skip(_padding, truncated: true);
+        Skip(_remaining);
+        Skip(_padding);
         _remaining = _padding = 0;
         PaxRecords? pax = null;
         string? longName = null, longLink = null;
@@ -85,7 +85,7 @@ public sealed class TarReader
                     continue;
                 case 'g':
                     // Global records: archive/tar returns them as entries that apply to nothing; so do we.
-                    Skip(size + Padding(size), truncated: true);
+                    Skip(size + Padding(size));
                     continue;
                 case 'L':
                     longName = h.Text(CString(ReadSpecial(size, "GNU long name", at)), "GNU long name");
@@ -304,7 +304,7 @@ public sealed class TarReader
         _remaining = size;
         _name = what;
         ReadExactly(data);
-        Skip(Padding(size), truncated: true);
+        Skip(Padding(size));
         return data;
     }
 
@@ -346,7 +346,8 @@ public sealed class TarReader
     ImageException Truncated() =>
         new($"entry {Quote.Of(_name)}: the archive ends {_remaining} bytes before the end of its data (truncated at byte {_offset})");
 
-    void Skip(long n, bool truncated)
+    /// <summary>Reads past <paramref name="n"/> bytes (the rest of an entry's data, its padding); the end of the stream before them is the entry's truncation.</summary>
+    void Skip(long n)
     {
         _skip ??= new byte[1 << 14];
         while (n > 0)
@@ -355,8 +356,7 @@ public sealed class TarReader
             if (got == 0)
             {
                 _remaining = n;
-                if (truncated) throw Truncated();
-                return;
+                throw Truncated();
             }
             n -= got;
             _offset += got;
