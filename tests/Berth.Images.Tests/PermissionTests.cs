@@ -101,4 +101,23 @@ public class PermissionTests
         Files.Chown(s.P("other-store"), 65534, 65534);
         Scratch.Exec(Scratch.Binary, "image", "ls", "--store", s.P("other-store")).Fails("belongs to uid 65534");
     }
+
+    /// <summary>Closing a directory to 0700 is a chmod as root: never through a symlink someone planted, never of a directory that is not Berth's.</summary>
+    [Fact]
+    public void A_link_or_a_foreign_directory_in_place_of_a_store_or_bundle_keeps_its_mode()
+    {
+        using var s = new Scratch();
+        var layout = OciLayout.Create(s.P("img"));
+        TestImages.Write(layout, "app", new[] { TestImages.Tar(new[] { Entry.File("f", "x") }) });
+        var target = Directory.CreateDirectory(s.P("somebody's")).FullName;
+        File.SetUnixFileMode(target, (UnixFileMode)0x1ed);
+        File.CreateSymbolicLink(s.P("bundle-link"), target);
+        File.CreateSymbolicLink(s.P("store-link"), target);
+        s.Image("unpack", $"oci:{s.P("img")}:app", s.P("bundle-link")).Fails("is a symbolic link");
+        Scratch.Exec(Scratch.Binary, "image", "ls", "--store", s.P("store-link")).Fails("is a symbolic link");
+        File.WriteAllText(Path.Combine(target, "notes"), "mine");
+        Scratch.Exec(Scratch.Binary, "image", "ls", "--store", target).Fails("holds what Berth did not put there");
+        Assert.Equal(0x1edu, ModeOf(target));
+        Assert.Equal(new[] { "notes" }, Directory.GetFileSystemEntries(target).Select(Path.GetFileName));
+    }
 }

@@ -35,7 +35,7 @@ public sealed class BundleWriter
         // container whose root is a host user (a user namespace) must still reach its rootfs
         // through it: give the bundle to that user (chown), as Docker's userns-remap does its
         // root; an overlay's lower layers are read with the mounter's credentials and need nothing.
-        PrivateDirectory.Ensure(bundle, "bundle");
+        PrivateDirectory.Ensure(bundle, "bundle", _ => false);
         var rootfs = Path.Combine(bundle, "rootfs");
         try
         {

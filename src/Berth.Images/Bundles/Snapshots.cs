@@ -44,7 +44,8 @@ public sealed class Snapshots
     }
 
     /// <summary>Makes the root (0700) or closes an existing one to 0700.</summary>
-    public void Prepare() => PrivateDirectory.Ensure(Root, "snapshots");
+    public void Prepare() =>
+        PrivateDirectory.Ensure(Root, "snapshots", name => name.StartsWith("sha256-") || name.StartsWith("sha512-") || name.StartsWith(".tmp-"));
 
     /// <param name="lowers">The snapshots of the layers below, topmost first.</param>
     /// <param name="scratch">A private directory for the layer blob's verified copy.</param>

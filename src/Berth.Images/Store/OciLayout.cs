@@ -49,7 +49,7 @@ public sealed class OciLayout
     /// <summary>Berth's own store: a layout in a directory only this user can enter (<see cref="PrivateDirectory"/>).</summary>
     public static OciLayout CreatePrivate(string root)
     {
-        PrivateDirectory.Ensure(root, "store");
+        PrivateDirectory.Ensure(root, "store", name => name is "oci-layout" or "index.json" or "blobs" or ".lock" || name.StartsWith(".import-") || name.Contains(".tmp-"));
         return Create(root, isPrivate: true);
     }
 
@@ -58,11 +58,11 @@ public sealed class OciLayout
         var layout = new OciLayout(root, isPrivate);
         Directory.CreateDirectory(layout.Root);
         Directory.CreateDirectory(layout.Blobs.Root);
-        if (LayoutFiles.TryOpen(layout.Root, "oci-layout") is { } marker) marker.Dispose();
-        else WriteNew(Path.Combine(layout.Root, "oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}"u8);
+        // Each made whole aside and put in place only if absent: a concurrent Create (two
+        // commands on a new store) never sees a half-written file nor replaces a tagged index.
+        layout.Place("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8);
         OpenExisting(layout.Root, isPrivate);
-        if (!File.Exists(Path.Combine(layout.Root, "index.json")))
-            layout.WriteIndex(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() });
+        layout.Place("index.json", JsonOut.Document(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() }));
         return layout;
     }
 
@@ -72,6 +72,27 @@ public sealed class OciLayout
         if (fd is null) return new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() };
         var what = $"{Root}/index.json";
         return Documents.ParseIndex(LayoutFiles.ReadAll(fd, BlobStore.MaxDocumentBytes, what), null, what);
+    }
+
+    /// <summary>Writes <paramref name="name"/> unless it exists (as anything: a link there is refused when it is read).</summary>
+    void Place(string name, ReadOnlySpan<byte> content)
+    {
+        var path = Path.Combine(Root, name);
+        if (Files.TryStat(null, path, follow: false, out _, out _)) return;
+        var tmp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            WriteNew(tmp, content);
+            Files.RenameNoReplace(tmp, path);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.EEXIST)
+        {
+            // Another process placed it first.
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 
     void WriteIndex(ImageIndex index)
