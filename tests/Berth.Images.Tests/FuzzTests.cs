@@ -19,7 +19,7 @@ namespace Berth.Images.Tests;
 /// </summary>
 public class FuzzTests
 {
-    const int TarMutations = 3000, DocumentMutations = 3000, CliSamples = 48;
+    const int TarMutations = 3000, DocumentMutations = 3000, CliSamples = 120;
 
     /// <summary>Layers that reach every part of the reader: each entry type, PAX, GNU long names, every sparse format, base-256 numbers, whiteouts.</summary>
     static List<byte[]> TarCorpus()
@@ -301,6 +301,22 @@ public class FuzzTests
         Assert.True(parsed > DocumentMutations / 50 && refused > DocumentMutations / 20, $"{parsed} parsed, {refused} refused");
     }
 
+    static byte[] Zstd(Scratch s, byte[] tar)
+    {
+        File.WriteAllBytes(s.P("layer.tar"), tar);
+        Scratch.Exec("zstd", "-q", "-f", s.P("layer.tar"), "-o", s.P("layer.tar.zst")).Ok();
+        return File.ReadAllBytes(s.P("layer.tar.zst"));
+    }
+
+    /// <summary>A compressed stream with bytes changed past its header, or cut short.</summary>
+    static byte[] BreakCompressed(byte[] data, Random r)
+    {
+        var broken = (byte[])data.Clone();
+        if (r.Next(3) == 0) return broken[..r.Next(1, broken.Length)];
+        for (int i = 0, n = 1 + r.Next(4); i < n; i++) broken[r.Next(Math.Min(10, broken.Length - 1), broken.Length)] ^= (byte)(1 + r.Next(255));
+        return broken;
+    }
+
     /// <summary>The real binary on a sample of mutants, alternating unpack modes: exit 0 or 1, one "berth: " line, no stack trace, nothing left in the store, the snapshots or the mount table.</summary>
     [Fact]
     public void The_cli_unpacks_or_refuses_mutated_images_with_one_line_and_leaves_nothing()
@@ -314,8 +330,13 @@ public class FuzzTests
         {
             var dir = s.P($"img-{i}");
             var layout = OciLayout.Create(dir);
-            var m = TestImages.Write(layout, "app", new[] { i % 3 == 2 ? tars[random.Next(tars.Count)] : Mutate(tars[random.Next(tars.Count)], random) });
-            if (i % 3 == 2)
+            // Mutated tars, mutated documents, and (valid digests over) broken gzip or zstd streams.
+            var kind = (i % 4) switch { 0 or 1 => "tar", 2 => "document", _ => "compressed" };
+            bool zstd = kind == "compressed" && random.Next(2) == 0;
+            var m = TestImages.Write(layout, "app", new[] { kind == "tar" ? Mutate(tars[random.Next(tars.Count)], random) : tars[random.Next(tars.Count)] },
+                layerType: zstd ? MediaTypes.LayerZstd : MediaTypes.LayerGzip,
+                compress: kind != "compressed" ? null : tar => BreakCompressed(zstd ? Zstd(s, tar) : TestImages.Gzip(tar), random));
+            if (kind == "document")
             {
                 // A mutated config or manifest, reached through valid digests.
                 var manifest = JsonNode.Parse(layout.Blobs.ReadAll(m))!.AsObject();

@@ -87,8 +87,9 @@ public sealed class LayerUnpacker : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            // The decompressor's (gzip's) complaints, and read errors of the blob.
-            throw new ImageException($"{what}{(entry is null ? "" : $": entry {Quote.Of(entry.Name)}")}: {e.Message}", e);
+            // gzip's complaints (InvalidDataException, worded for zip archives) and read errors of the blob.
+            var problem = e is InvalidDataException ? $"the compressed data is corrupt ({e.Message.TrimEnd('.')})" : e.Message;
+            throw new ImageException($"{what}{(entry is null ? "" : $": entry {Quote.Of(entry.Name)}")}: {problem}", e);
         }
         finally
         {
