@@ -24,7 +24,7 @@ public sealed class ImageService
 
     public ImageService(string storeRoot)
     {
-        Store = OciLayout.Create(storeRoot);
+        Store = OciLayout.CreatePrivate(storeRoot);
         SnapshotsRoot = Path.Combine(Path.GetDirectoryName(Store.Root.TrimEnd('/'))!, Path.GetFileName(Store.Root.TrimEnd('/')) + "-snapshots");
     }
 
@@ -120,7 +120,7 @@ public sealed class ImageService
 
     public void Remove(string name)
     {
-        if (!Store.Untag(ImageRef.Normalize(name))) throw new ImageException($"no image named \"{ImageRef.Normalize(name)}\" in the store");
+        if (!Store.Untag(ImageRef.Normalize(name))) throw new ImageException($"no image named {Quote.Of(ImageRef.Normalize(name))} in the store");
     }
 
     /// <summary>Deletes blobs no image in the store refers to, and snapshots no image or mounted bundle uses.</summary>
@@ -134,8 +134,8 @@ public sealed class ImageService
             {
                 live.Add(d.Digest!);
                 if (MediaTypes.IsConfig(d.MediaType))
-                    foreach (var diff in Documents.ParseConfig(Store.Blobs.ReadAll(d), "config").Rootfs?.DiffIds ?? new())
-                        liveDiffs.Add(Snapshots.DirName(diff));
+                    foreach (var chain in Snapshots.ChainIds(Documents.ParseConfig(Store.Blobs.ReadAll(d), $"config {d.Digest}").Rootfs?.DiffIds ?? new()))
+                        liveDiffs.Add(Snapshots.DirName(chain));
             }
         int blobs = 0;
         foreach (var digest in Store.Blobs.All().ToList())
@@ -158,11 +158,11 @@ public sealed class ImageService
         using var lockFd = Store.Lock();
         using var diffHash = Digest.NewHash("sha256");
         Descriptor layer;
-        var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}");
+        var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
-            using (var input = File.OpenRead(tarFile))
-            using (var output = File.Create(compressed))
+            using (var input = LayoutFiles.OpenUserFile(tarFile))
+            using (var output = new FileStream(compressed, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
                 {

@@ -26,10 +26,11 @@ public sealed record MountInfo(string Root, string MountPoint, string FsType, st
         return result;
     }
 
-    /// <summary>overlayfs' lower directories, from its super options ("lowerdir=/a:/b").</summary>
+    /// <summary>overlayfs' lower directories, from its super options: "lowerdir=/a:/b" (mount(2)) or "lowerdir+=/a,lowerdir+=/b" (fsconfig).</summary>
     public IEnumerable<string> LowerDirs =>
         FsType != "overlay" ? Array.Empty<string>()
-            : SuperOptions.Split(',').Where(o => o.StartsWith("lowerdir=")).SelectMany(o => o[9..].Split(':'));
+            : SuperOptions.Split(',').SelectMany(o =>
+                o.StartsWith("lowerdir=") ? o[9..].Split(':') : o.StartsWith("lowerdir+=") ? new[] { o[10..] } : Array.Empty<string>());
 
     /// <summary>Undoes the kernel's "\ooo" octal escapes.</summary>
     public static string Unescape(string s)

@@ -22,8 +22,19 @@ public static class ImageCommands
         // The leading flags go after the subcommand, where its own parse reads them.
         var list = args.Skip(lead).Concat(args.Take(lead)).ToList();
         if (lead > args.Count || list.Count == 0 || list[0].StartsWith('-')) throw new UsageException(Usage);
-        var sub = list[0];
-        var rest = list.Skip(1).ToList();
+        try
+        {
+            return Run(list[0], list.Skip(1).ToList());
+        }
+        catch (Exception e) when (e is ImageException or Linux.LinuxException or Oci.SpecException or IOException or UnauthorizedAccessException)
+        {
+            // One line, named by its operation: "berth: image unpack: layer sha256:…: entry "x": …".
+            throw new ImageException(Quote.Line($"image {list[0]}: {e.Message}"), e);
+        }
+    }
+
+    static int Run(string sub, List<string> rest)
+    {
         var flags = new List<Flag> { new("store", null, true) };
         switch (sub)
         {

@@ -23,12 +23,20 @@ public sealed class BundleWriter
     public ResolvedImage Unpack(ImageRef r, string bundle, bool overlay, PlatformSpec? platform, long maxLayerBytes = LayerStream.DefaultMaxBytes)
     {
         bundle = Path.GetFullPath(bundle);
-        if (Directory.Exists(bundle) && Directory.EnumerateFileSystemEntries(bundle).Any())
+        bool existed = Directory.Exists(bundle);
+        if (existed && Directory.EnumerateFileSystemEntries(bundle).Any())
             throw new ImageException($"{bundle}: exists and is not empty");
         using var src = _images.Open(r);
         var image = ResolvedImage.Resolve(src.Layout, src.Top, platform);
+        if (overlay && image.Layers.Count > OverlayMount.MaxLayers)
+            throw new ImageException($"{r}: {image.Layers.Count} layers, and overlayfs stacks at most {OverlayMount.MaxLayers} (unpack it without --overlay)");
+        // The bundle is 0700, its rootfs keeps the image's mode (runc's and podman's layout): the
+        // bundle is what keeps other host users from the image's setuid binaries and devices. A
+        // container whose root is a host user (a user namespace) must still reach its rootfs
+        // through it: give the bundle to that user (chown), as Docker's userns-remap does its
+        // root; an overlay's lower layers are read with the mounter's credentials and need nothing.
+        PrivateDirectory.Ensure(bundle, "bundle", _ => false);
         var rootfs = Path.Combine(bundle, "rootfs");
-        Directory.CreateDirectory(bundle);
         try
         {
             if (overlay) MountOverlay(src.Layout, image, bundle, rootfs, maxLayerBytes);
@@ -39,17 +47,19 @@ public sealed class BundleWriter
         }
         catch
         {
-            Remove(bundle);
+            // Left as found: a directory given empty stays (emptied), one made here goes.
+            if (existed) RemoveContents(bundle);
+            else Remove(bundle);
             throw;
         }
     }
 
-    static void Extract(OciLayout layout, ResolvedImage image, string rootfs, long maxBytes)
+    void Extract(OciLayout layout, ResolvedImage image, string rootfs, long maxBytes)
     {
         using var unpacker = new LayerUnpacker(rootfs, WhiteoutMode.Apply);
         for (int i = 0; i < image.Layers.Count; i++)
         {
-            using var layer = LayerStream.Open(layout, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes);
+            using var layer = LayerStream.Open(layout, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes, _images.Store.Root);
             unpacker.Unpack(layer);
         }
     }
@@ -60,15 +70,26 @@ public sealed class BundleWriter
         // Shared hold of the store's lock until mounted: gc (exclusive) cannot remove a snapshot in between.
         using var storeLock = _images.Store.Lock(exclusive: false);
         var snapshots = new Snapshots(_images.SnapshotsRoot);
+        snapshots.Prepare();
+        var diffIds = image.Config.Rootfs!.DiffIds!;
+        var chainIds = Snapshots.ChainIds(diffIds);
         var lowers = new List<string>();
         for (int i = 0; i < image.Layers.Count; i++)
-            lowers.Add(snapshots.Ensure(layout, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes));
-        lowers.Reverse();
+            lowers.Insert(0, snapshots.Ensure(layout, image.Layers[i], diffIds[i], chainIds[i], lowers.ToArray(), maxBytes, _images.Store.Root));
         foreach (var d in new[] { "upper", "work", "rootfs" }) Directory.CreateDirectory(Path.Combine(bundle, d));
         if (lowers.Count == 0) lowers.Add(Directory.CreateDirectory(Path.Combine(bundle, "empty")).FullName);
         File.WriteAllLines(Path.Combine(bundle, OverlayMarker), lowers);
-        var data = $"lowerdir={string.Join(':', lowers)},upperdir={Path.Combine(bundle, "upper")},workdir={Path.Combine(bundle, "work")}";
-        Mounts.Mount("overlay", rootfs, "overlay", 0, data, rootfs);
+        OverlayMount.Mount(rootfs, lowers, Path.Combine(bundle, "upper"), Path.Combine(bundle, "work"));
+    }
+
+    static void RemoveContents(string bundle)
+    {
+        var rootfs = Path.Combine(bundle, "rootfs");
+        try { Mounts.Unmount(rootfs, Mounts.UMOUNT_NOFOLLOW); }
+        catch (LinuxException e) when (e.Errno is Errno.EINVAL or Errno.ENOENT) { /* not mounted, or no rootfs */ }
+        using var dir = Files.Open(bundle, O.PATH | O.DIRECTORY);
+        foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
+            FileTree.Remove(dir, child!);
     }
 
     /// <summary>Unmounts an overlay bundle's rootfs and removes the bundle.</summary>
@@ -121,14 +142,19 @@ public sealed class BundleWriter
         using var root = Files.Open(rootfs, O.PATH | O.DIRECTORY);
         var passwd = UserDb.Passwd(root).ToList();
         var entry = uint.TryParse(parts[0], out var n) ? passwd.FirstOrDefault(u => u.Uid == n) : passwd.FirstOrDefault(u => u.Name == parts[0]);
-        if (entry is null && !uint.TryParse(parts[0], out _)) throw new ImageException($"config.User: no user \"{parts[0]}\" in the image's /etc/passwd");
+        if (entry is null && !uint.TryParse(parts[0], out _)) throw new ImageException($"config.User: no user {Quote.Of(parts[0])} in the image's /etc/passwd");
         uint uid = entry?.Uid ?? n;
         uint gid = entry?.Gid ?? 0;
         var groups = UserDb.Groups(root).ToList();
         if (parts.Length == 2)
             gid = uint.TryParse(parts[1], out var g) ? g
-                : groups.FirstOrDefault(x => x.Name == parts[1])?.Gid ?? throw new ImageException($"config.User: no group \"{parts[1]}\" in the image's /etc/group");
+                : groups.FirstOrDefault(x => x.Name == parts[1])?.Gid ?? throw new ImageException($"config.User: no group {Quote.Of(parts[1])} in the image's /etc/group");
         var extra = entry is null ? new List<uint>() : groups.Where(x => x.Members.Contains(entry.Name) && x.Gid != gid).Select(x => x.Gid).Distinct().ToList();
-        return new User { Uid = uid, Gid = gid, AdditionalGids = extra.Count > 0 ? extra : null };
+        // Checked whether they came from the config or from the image's /etc/passwd and /etc/group.
+        return new User { Uid = Id(uid, "uid"), Gid = Id(gid, "gid"), AdditionalGids = extra.Count > 0 ? extra.Select(x => Id(x, "additional gid")).ToList() : null };
     }
+
+    /// <summary>An id from config.User: 2^32-1 is (uid_t)-1, the kernel's "no change", and would leave the process root.</summary>
+    static uint Id(uint id, string field) =>
+        id == uint.MaxValue ? throw new ImageException($"config.User: {field} {id} is not a valid id (2^32-1 is the kernel's \"no change\")") : id;
 }

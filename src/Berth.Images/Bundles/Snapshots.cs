@@ -1,3 +1,4 @@
+using System.Text;
 using Berth.Images.Layers;
 using Berth.Images.Store;
 using Berth.Oci.Image;
@@ -5,9 +6,10 @@ using Berth.Oci.Image;
 namespace Berth.Images.Bundles;
 
 /// <summary>
-/// Each layer extracted once, into a directory named by its diff_id, with whiteouts kept as
+/// Each layer extracted once, into a directory named by its chain ID, with whiteouts kept as
 /// overlayfs understands them: any number of bundles stack the same snapshots as overlay
 /// lower directories. A snapshot appears only complete (extracted aside, verified, renamed).
+/// The root is private (0700): snapshots hold the image's setuid binaries and devices.
 /// </summary>
 public sealed class Snapshots
 {
@@ -15,20 +17,47 @@ public sealed class Snapshots
 
     public Snapshots(string root) => Root = root;
 
-    public static string DirName(string diffId) => diffId.Replace(':', '-');
+    public static string DirName(string chainId) => chainId.Replace(':', '-');
 
-    public string PathOf(string diffId) => Path.Combine(Root, DirName(diffId));
+    public string PathOf(string chainId) => Path.Combine(Root, DirName(chainId));
 
-    public string Ensure(OciLayout layout, Descriptor layer, string diffId, long maxBytes)
+    /// <summary>
+    /// image-spec config.md: ChainID(L0) = DiffID(L0), ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)).
+    /// Snapshots are keyed by it, not by the diff_id, as containerd keys them: a snapshot can hold
+    /// files copied up from the layers below it (a hard link's target), so it depends on them.
+    /// </summary>
+    public static List<string> ChainIds(IReadOnlyList<string> diffIds)
     {
-        var dir = PathOf(diffId);
+        var chain = new List<string>(diffIds.Count);
+        foreach (var diff in diffIds)
+        {
+            if (chain.Count == 0)
+            {
+                chain.Add(diff);
+                continue;
+            }
+            using var h = Digest.NewHash("sha256");
+            h.AppendData(Encoding.UTF8.GetBytes($"{chain[^1]} {diff}"));
+            chain.Add(Digest.From("sha256", h).ToString());
+        }
+        return chain;
+    }
+
+    /// <summary>Makes the root (0700) or closes an existing one to 0700.</summary>
+    public void Prepare() =>
+        PrivateDirectory.Ensure(Root, "snapshots", name => name.StartsWith("sha256-") || name.StartsWith("sha512-") || name.StartsWith(".tmp-"));
+
+    /// <param name="lowers">The snapshots of the layers below, topmost first.</param>
+    /// <param name="scratch">A private directory for the layer blob's verified copy.</param>
+    public string Ensure(OciLayout layout, Descriptor layer, string diffId, string chainId, IReadOnlyList<string> lowers, long maxBytes, string scratch)
+    {
+        var dir = PathOf(chainId);
         if (Directory.Exists(dir)) return dir;
-        Directory.CreateDirectory(Root);
-        var tmp = Path.Combine(Root, $".tmp-{DirName(diffId)}-{Guid.NewGuid():N}");
+        var tmp = Path.Combine(Root, $".tmp-{DirName(chainId)}-{Guid.NewGuid():N}");
         try
         {
-            using (var stream = LayerStream.Open(layout, layer, diffId, maxBytes))
-            using (var unpacker = new LayerUnpacker(tmp, WhiteoutMode.Overlay))
+            using (var stream = LayerStream.Open(layout, layer, diffId, maxBytes, scratch))
+            using (var unpacker = new LayerUnpacker(tmp, WhiteoutMode.Overlay, lowers))
                 unpacker.Unpack(stream);
             try
             {

@@ -52,14 +52,28 @@ public sealed class LayerStream : ReadOnlyStream
     /// <summary>"layer sha256:…", for messages.</summary>
     public string What => _what;
 
-    /// <summary>The image's layer <paramref name="layer"/> from <paramref name="layout"/>, to be checked against <paramref name="diffId"/>.</summary>
-    public static LayerStream Open(Store.OciLayout layout, Descriptor layer, string diffId, long maxBytes)
+    /// <summary>
+    /// The image's layer <paramref name="layer"/> from <paramref name="layout"/>, its compressed
+    /// blob verified before the decompressor sees a byte of it (see BlobStore.OpenVerified;
+    /// <paramref name="scratch"/> is a private directory for the copy), its content then checked
+    /// against <paramref name="diffId"/> as it is read.
+    /// </summary>
+    public static LayerStream Open(Store.OciLayout layout, Descriptor layer, string diffId, long maxBytes, string scratch)
     {
         var diff = Digest.Parse(diffId, "rootfs.diff_ids");
+        var what = $"layer {layer.Digest}";
         var compression = MediaTypes.CompressionOf(layer.MediaType)
-            ?? throw new ImageException($"layer {layer.Digest}: media type \"{layer.MediaType}\" is not a layer this runtime can unpack");
-        var blob = layout.Blobs.Open(Digest.Parse(layer.Digest ?? "", "layers[].digest"));
-        return new LayerStream(blob, compression, diff, maxBytes, $"layer {layer.Digest}");
+            ?? throw new ImageException($"{what}: media type {Quote.Of(layer.MediaType)} is not a layer this runtime can unpack");
+        var blob = layout.Blobs.OpenVerified(layer, what, scratch);
+        try
+        {
+            return new LayerStream(blob, compression, diff, maxBytes, what);
+        }
+        catch
+        {
+            blob.Dispose();
+            throw;
+        }
     }
 
     void Produce()

@@ -1,5 +1,4 @@
-using System.Formats.Tar;
-using System.Text;
+using Berth.Images.Layers.Tar;
 using Berth.Linux;
 
 namespace Berth.Images.Layers;
@@ -19,7 +18,7 @@ public enum WhiteoutMode
 /// parent's descriptor; symlinks in the image are never followed on the host; ".." is
 /// refused; hard links only reach inside; device nodes only when root; nothing replaces the
 /// root itself (CVE-2021-29136). Ownership, modes, mtimes, xattrs (security.capability,
-/// user.*) and sparse files are kept.
+/// user.*, byte for byte) and sparse files are kept.
 /// </summary>
 public sealed class LayerUnpacker : IDisposable
 {
@@ -27,17 +26,24 @@ public sealed class LayerUnpacker : IDisposable
 
     readonly SafeFd _root;
     readonly WhiteoutMode _mode;
+    readonly IReadOnlyList<string> _lowers;
     readonly bool _privileged = Processes.EffectiveUid == 0;
     readonly HashSet<string> _thisLayer = new(StringComparer.Ordinal);
     /// <summary>Directory metadata, applied once the layer is done (the last entry for a path wins).</summary>
-    readonly Dictionary<string, (uint Mode, uint Uid, uint Gid, DateTimeOffset MTime)> _dirs = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DirMeta> _dirs = new(StringComparer.Ordinal);
     readonly byte[] _buffer = new byte[1 << 16];
+    /// <summary>The lower snapshots merged, made when a hard link first needs them (overlay mode).</summary>
+    LowerView? _lowerView;
 
-    public LayerUnpacker(string root, WhiteoutMode mode)
+    readonly record struct DirMeta(uint Mode, uint Uid, uint Gid, DateTimeOffset MTime, IReadOnlyList<(byte[] Name, byte[] Value)> Xattrs);
+
+    /// <param name="lowers">In overlay mode, the snapshots below this one, topmost first: where a hard link finds a target this layer does not hold.</param>
+    public LayerUnpacker(string root, WhiteoutMode mode, IReadOnlyList<string>? lowers = null)
     {
         Directory.CreateDirectory(root);
         _root = Files.Open(root, O.PATH | O.DIRECTORY);
         _mode = mode;
+        _lowers = lowers ?? Array.Empty<string>();
     }
 
     /// <summary>One of an image's layers: unpacked, then its diff_id checked.</summary>
@@ -51,29 +57,50 @@ public sealed class LayerUnpacker : IDisposable
     {
         _thisLayer.Clear();
         _dirs.Clear();
-        using var reader = new TarReader(tar, leaveOpen: true);
-        TarEntry? entry;
-        while ((entry = ReadEntry(reader, what)) is not null)
+        var reader = new TarReader(tar);
+        TarHeader? entry = null;
+        try
         {
-            try
+            while ((entry = reader.Next()) is not null)
             {
-                Apply(entry);
+                try
+                {
+                    Apply(entry, reader.Data);
+                }
+                catch (ImageException e) when (!e.Message.StartsWith("entry \"", StringComparison.Ordinal) && !e.Message.StartsWith(what, StringComparison.Ordinal))
+                {
+                    throw new ImageException($"entry {Quote.Of(entry.Name)}: {e.Message}", e);
+                }
             }
-            catch (LinuxException e)
-            {
-                throw new ImageException($"{what}: entry \"{entry.Name}\": {e.Message}", e);
-            }
-            catch (ImageException e) when (!e.Message.StartsWith(what))
-            {
-                // (The layer stream's own errors, a size cap, already name the layer.)
-                throw new ImageException($"{what}: {e.Message}", e);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new ImageException($"{what}: entry \"{entry.Name}\": not a valid tar entry: {e.Message}", e);
-            }
+            ApplyDirectoryMetadata();
         }
-        // Directory times last: creating their children changed them.
+        catch (ImageException e) when (!e.Message.StartsWith(what, StringComparison.Ordinal))
+        {
+            // (The layer stream's own errors, a size cap, already name the layer.)
+            throw new ImageException($"{what}: {e.Message}", e);
+        }
+        catch (LinuxException e)
+        {
+            // The path in a system call's error is the image's name too: quoted like it.
+            var call = e.Path is null ? e.Operation : $"{e.Operation} {Quote.Of(e.Path)}";
+            throw new ImageException($"{what}: entry {Quote.Of(entry?.Name)}: {call}: {Errnos.Describe(e.Errno)}", e);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // gzip's complaints (InvalidDataException, worded for zip archives) and read errors of the blob.
+            var problem = e is InvalidDataException ? $"the compressed data is corrupt ({e.Message.TrimEnd('.')})" : e.Message;
+            throw new ImageException($"{what}{(entry is null ? "" : $": entry {Quote.Of(entry.Name)}")}: {problem}", e);
+        }
+        finally
+        {
+            _lowerView?.Dispose();
+            _lowerView = null;
+        }
+    }
+
+    /// <summary>Directory metadata last: creating their children changed their times.</summary>
+    void ApplyDirectoryMetadata()
+    {
         foreach (var (path, d) in _dirs.OrderByDescending(d => d.Key.Length))
         {
             SafeFd fd;
@@ -88,21 +115,9 @@ public sealed class LayerUnpacker : IDisposable
             using (fd)
             {
                 SetOwnerAndMode(fd, d.Uid, d.Gid, d.Mode);
+                SetXattrs(fd, d.Xattrs);
                 FileMeta.SetTimes(fd, d.MTime);
             }
-        }
-    }
-
-    /// <summary>The next header; a malformed one is the layer's error, named as such.</summary>
-    static TarEntry? ReadEntry(TarReader reader, string what)
-    {
-        try
-        {
-            return reader.GetNextEntry(copyData: false);
-        }
-        catch (Exception e) when (e is InvalidDataException or FormatException or ArgumentException)
-        {
-            throw new ImageException($"{what}: not a valid tar stream: {e.Message}", e);
         }
     }
 
@@ -113,7 +128,7 @@ public sealed class LayerUnpacker : IDisposable
         foreach (var p in name.Split('/'))
         {
             if (p.Length == 0 || p == ".") continue;
-            if (p == "..") throw new ImageException($"entry \"{name}\": \"..\" in a layer path is not allowed");
+            if (p == "..") throw new ImageException($"entry {Quote.Of(name)}: \"..\" in a layer path is not allowed");
             parts.Add(p);
         }
         return string.Join('/', parts);
@@ -128,15 +143,16 @@ public sealed class LayerUnpacker : IDisposable
     /// <summary>The parent directory of <paramref name="rel"/>, made if missing, as a descriptor; links on the way resolve inside the root.</summary>
     SafeFd Parent(string rel) => InRoot.MkdirAll(_root, "/" + Split(rel).Dir);
 
-    void Apply(TarEntry entry)
+    static DirMeta Meta(TarHeader h) => new(h.Mode, h.Uid, h.Gid, h.ModificationTime, h.Xattrs);
+
+    void Apply(TarHeader entry, Stream data)
     {
-        if (entry.EntryType is TarEntryType.GlobalExtendedAttributes) return;
-        var attrs = (entry as PaxTarEntry)?.ExtendedAttributes;
-        var rawName = attrs is not null && attrs.TryGetValue("GNU.sparse.name", out var sparseName) ? sparseName : entry.Name;
-        var rel = Normalize(rawName);
+        // Multi-volume parts, tape labels, vendor types: nothing a rootfs holds.
+        if (entry.Type == TarType.Other) return;
+        var rel = Normalize(entry.Name);
         var (dirPart, name) = Split(rel);
 
-        if (name.StartsWith(WhiteoutPrefix))
+        if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
         {
             Whiteout(dirPart, name);
             return;
@@ -145,88 +161,80 @@ public sealed class LayerUnpacker : IDisposable
         if (rel.Length == 0)
         {
             // The root itself: metadata only. A symlink or file named "/." would replace it (CVE-2021-29136).
-            if (entry.EntryType != TarEntryType.Directory)
-                throw new ImageException($"entry \"{entry.Name}\" would replace the root with a {entry.EntryType}");
-            _dirs[""] = (Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime);
+            if (entry.Type != TarType.Directory)
+                throw new ImageException($"entry {Quote.Of(entry.Name)} would replace the root with a {entry.Type}");
+            _dirs[""] = Meta(entry);
             return;
         }
 
         using var parent = Parent(rel);
         _thisLayer.Add(rel);
-        switch (entry.EntryType)
+        switch (entry.Type)
         {
-            case TarEntryType.Directory:
+            case TarType.Directory:
                 if (!Files.TryStat(parent, name, follow: false, out var st, out _) || !st.IsDirectory)
                 {
                     FileTree.Remove(parent, name);
                     Files.MkdirAt(parent, name, 0x1c0);
                 }
-                _dirs[rel] = (Mode(entry), (uint)entry.Uid, (uint)entry.Gid, entry.ModificationTime);
+                _dirs[rel] = Meta(entry);
                 break;
 
-            case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+            case TarType.Regular:
                 FileTree.Remove(parent, name);
                 using (var file = Files.OpenAt(parent, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0x180))
                 {
-                    if (attrs is not null && SparseMap(attrs) is { } sparse) WriteSparse(file, entry.DataStream, sparse, attrs);
-                    else CopyData(entry.DataStream, file);
-                    SetOwnerAndMode(file, (uint)entry.Uid, (uint)entry.Gid, Mode(entry));
-                    SetXattrs(file, attrs);
+                    if (entry.Sparse is { } map) WriteSparse(file, data, map, entry.RealSize);
+                    else CopyData(data, file);
+                    SetOwnerAndMode(file, entry.Uid, entry.Gid, entry.Mode);
+                    // After chown and chmod: both clear security.capability.
+                    SetXattrs(file, entry.Xattrs);
                     FileMeta.SetTimes(file, entry.ModificationTime);
                 }
                 break;
 
-            case TarEntryType.SymbolicLink:
+            case TarType.Symlink:
                 FileTree.Remove(parent, name);
                 Files.SymlinkAt(entry.LinkName, parent, name);
-                if (_privileged) FileMeta.ChownAt(parent, name, (uint)entry.Uid, (uint)entry.Gid);
+                if (_privileged) FileMeta.ChownAt(parent, name, entry.Uid, entry.Gid);
                 FileMeta.SetTimesAt(parent, name, entry.ModificationTime);
                 break;
 
-            case TarEntryType.HardLink:
+            case TarType.HardLink:
             {
                 // The target is a name inside this root, resolved there like any other; never a host path.
                 var target = Normalize(entry.LinkName);
-                if (target.Length == 0) throw new ImageException($"entry \"{entry.Name}\": a hard link to the root");
+                if (target.Length == 0) throw new ImageException($"entry {Quote.Of(entry.Name)}: a hard link to the root");
+                if (_mode == WhiteoutMode.Overlay && _lowers.Count > 0 && !HeldByThisSnapshot(target)) CopyUp(target);
                 using var targetParent = InRoot.Open(_root, "/" + Split(target).Dir, O.PATH | O.DIRECTORY);
                 FileTree.Remove(parent, name);
                 FileMeta.LinkAt(targetParent, Split(target).Base, parent, name);
                 break;
             }
 
-            case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
+            case TarType.CharDevice or TarType.BlockDevice:
                 if (!_privileged) break; // mknod of a device needs CAP_MKNOD: skipped, as umoci's rootless unpack does
                 FileTree.Remove(parent, name);
-                var posix = (PosixTarEntry)entry;
-                Files.MknodAt(parent, name, (entry.EntryType == TarEntryType.CharacterDevice ? FileStat.S_IFCHR : FileStat.S_IFBLK) | Mode(entry),
-                    (uint)posix.DeviceMajor, (uint)posix.DeviceMinor);
+                Files.MknodAt(parent, name, (entry.Type == TarType.CharDevice ? FileStat.S_IFCHR : FileStat.S_IFBLK) | entry.Mode,
+                    entry.DevMajor, entry.DevMinor);
                 FinishNode(parent, name, entry);
                 break;
 
-            case TarEntryType.Fifo:
+            case TarType.Fifo:
                 FileTree.Remove(parent, name);
-                Files.MknodAt(parent, name, FileStat.S_IFIFO | Mode(entry), 0, 0);
+                Files.MknodAt(parent, name, FileStat.S_IFIFO | entry.Mode, 0, 0);
                 FinishNode(parent, name, entry);
-                break;
-
-            case TarEntryType.SparseFile:
-                throw new ImageException($"entry \"{entry.Name}\": old GNU sparse entries are not supported (PAX sparse 0.1 and 1.0 are)");
-
-            default:
-                // Other types (multi-volume, tape labels) carry nothing a rootfs can hold.
                 break;
         }
     }
 
-    void FinishNode(SafeFd parent, string name, TarEntry entry)
+    void FinishNode(SafeFd parent, string name, TarHeader entry)
     {
         using var node = Files.OpenAt2(parent, name, O.PATH | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
-        if (_privileged) FileMeta.ChownAt(parent, name, (uint)entry.Uid, (uint)entry.Gid);
-        Files.Chmod(node.ProcPath, Mode(entry));
+        if (_privileged) FileMeta.ChownAt(parent, name, entry.Uid, entry.Gid);
+        Files.Chmod(node.ProcPath, entry.Mode);
         FileMeta.SetTimesAt(parent, name, entry.ModificationTime);
     }
-
-    static uint Mode(TarEntry e) => (uint)e.Mode & 0xfff;
 
     void SetOwnerAndMode(SafeFd fd, uint uid, uint gid, uint mode)
     {
@@ -236,57 +244,31 @@ public sealed class LayerUnpacker : IDisposable
     }
 
     /// <summary>
-    /// Extended attributes from PAX SCHILY.xattr.*: security.capability (when root: it needs
-    /// CAP_SETFCAP) and user.*, but never user.overlay.*, which would steer an overlay mounted
-    /// with userxattr.
+    /// Which extended attributes an image may set: security.capability when root (it needs
+    /// CAP_SETFCAP), and user.*, but never user.overlay.*, which would steer an overlay mounted
+    /// with userxattr. Names and values are bytes, passed to the kernel as they are.
     /// </summary>
-    void SetXattrs(SafeFd fd, IReadOnlyDictionary<string, string>? attrs)
+    bool AllowedXattr(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("security.capability"u8) ? _privileged : name.StartsWith("user."u8) && !name.StartsWith("user.overlay."u8);
+
+    void SetXattrs(SafeFd fd, IReadOnlyList<(byte[] Name, byte[] Value)> xattrs)
     {
-        if (attrs is null) return;
-        foreach (var (key, value) in attrs)
-        {
-            if (!key.StartsWith("SCHILY.xattr.")) continue;
-            var name = key[13..];
-            bool allowed = name == "security.capability" ? _privileged : name.StartsWith("user.") && !name.StartsWith("user.overlay.");
-            if (!allowed) continue;
-            // PAX values are UTF-8 strings; System.Formats.Tar maps the raw bytes one-to-one through Latin-1 when they are not UTF-8.
-            FileMeta.SetXattr(fd, name, Encoding.Latin1.GetBytes(value));
-        }
+        foreach (var (name, value) in xattrs)
+            if (AllowedXattr(name)) Xattrs.Set(fd, name, value);
     }
 
-    void CopyData(Stream? data, SafeFd file)
+    void CopyData(Stream data, SafeFd file)
     {
-        if (data is null) return;
         int n;
         while ((n = data.Read(_buffer)) > 0) Files.WriteAll(file, _buffer.AsSpan(0, n));
     }
 
-    /// <summary>A number in a sparse header or map; image content, so a bad one is the layer's error, not a crash.</summary>
-    static long SparseNumber(string text) =>
-        long.TryParse(text, System.Globalization.NumberStyles.None, null, out var n) ? n : throw new ImageException($"sparse file: \"{text}\" is not a number");
-
-    /// <summary>
-    /// GNU sparse files in PAX headers: 0.1 has the map in "GNU.sparse.map"; 1.0 ("GNU.sparse.major"
-    /// 1) puts it at the head of the data. Null for a file that is not sparse.
-    /// </summary>
-    static (List<(long Offset, long Size)> Map, bool MapInData)? SparseMap(IReadOnlyDictionary<string, string> attrs)
+    /// <summary>A sparse file: each fragment written at its offset (the reader checked the map against the data), the holes left as holes.</summary>
+    void WriteSparse(SafeFd file, Stream data, IReadOnlyList<SparseFragment> map, long realSize)
     {
-        if (attrs.TryGetValue("GNU.sparse.map", out var map))
+        foreach (var (offset, length) in map)
         {
-            var n = map.Split(',').Select(SparseNumber).ToArray();
-            return (Enumerable.Range(0, n.Length / 2).Select(i => (n[2 * i], n[2 * i + 1])).ToList(), false);
-        }
-        return attrs.TryGetValue("GNU.sparse.major", out var major) && major == "1" ? (new List<(long, long)>(), true) : null;
-    }
-
-    void WriteSparse(SafeFd file, Stream? data, (List<(long Offset, long Size)> Map, bool MapInData) sparse, IReadOnlyDictionary<string, string> attrs)
-    {
-        if (data is null) return;
-        var map = sparse.Map;
-        if (sparse.MapInData) ReadSparseMap(data, map);
-        foreach (var (offset, size) in map)
-        {
-            long left = size, at = offset;
+            long left = length, at = offset;
             while (left > 0)
             {
                 int n = data.Read(_buffer.AsSpan(0, (int)Math.Min(left, _buffer.Length)));
@@ -296,42 +278,125 @@ public sealed class LayerUnpacker : IDisposable
                 left -= n;
             }
         }
-        var real = attrs.TryGetValue("GNU.sparse.realsize", out var r) ? SparseNumber(r)
-            : attrs.TryGetValue("GNU.sparse.size", out var s) ? SparseNumber(s) : 0;
-        FileMeta.Truncate(file, real);
+        FileMeta.Truncate(file, realSize);
     }
 
     /// <summary>
-    /// Sparse 1.0's map: decimal lines — the count, then offset and size pairs — padded to 512
-    /// bytes. Read a byte at a time (it is short), capped at 1 MiB, and a map or padding cut
-    /// short by the end of the entry is an error, not a wait.
+    /// Whether a hard link's target is this snapshot's to give (overlay mode): it holds the
+    /// target, or holds what hides the lower ones (a whiteout, an opaque directory, a
+    /// non-directory on the way), so the link resolves here as in a plain rootfs. False when
+    /// the target can only be in a lower snapshot.
     /// </summary>
-    void ReadSparseMap(Stream data, List<(long Offset, long Size)> map)
+    bool HeldByThisSnapshot(string target)
     {
-        var line = new StringBuilder();
-        var numbers = new List<long>();
-        long count = -1, consumed = 0;
-        Span<byte> one = stackalloc byte[1];
-        while (count < 0 || numbers.Count < 2 * count)
+        var parts = target.Split('/');
+        using var dir = Files.OpenAt2(_root, ".", O.PATH | O.DIRECTORY, Resolve.Beneath);
+        var current = dir;
+        var opened = new List<SafeFd>();
+        try
         {
-            if (data.Read(one) != 1) throw new ImageException("sparse file: truncated map");
-            if (++consumed > 1 << 20) throw new ImageException("sparse file: map too large");
-            if (one[0] != '\n')
+            for (int i = 0; i < parts.Length; i++)
             {
-                line.Append((char)one[0]);
-                continue;
+                if (!Files.TryStat(current, parts[i], follow: false, out var st, out _)) return false;
+                if (IsWhiteout(st)) throw new ImageException($"hard link target {Quote.Of(target)} was deleted by this layer");
+                if (i == parts.Length - 1 || !st.IsDirectory) return true;
+                var next = Files.OpenAt2(current, parts[i], O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
+                opened.Add(next);
+                if (Xattrs.Get(next, "trusted.overlay.opaque"u8) is [(byte)'y']) return true;
+                current = next;
             }
-            var value = SparseNumber(line.ToString());
-            line.Clear();
-            if (count < 0) count = value;
-            else numbers.Add(value);
+            return true;
         }
-        for (int i = 0; i < count; i++) map.Add((numbers[2 * i], numbers[2 * i + 1]));
-        for (long pad = (512 - consumed % 512) % 512; pad > 0;)
+        finally
         {
-            int n = data.Read(_buffer.AsSpan(0, (int)Math.Min(pad, _buffer.Length)));
-            if (n == 0) throw new ImageException("sparse file: truncated map padding");
-            pad -= n;
+            foreach (var fd in opened) fd.Dispose();
+        }
+    }
+
+    static bool IsWhiteout(FileStat st) => st.IsCharDevice && st.RdevMajor == 0 && st.RdevMinor == 0;
+
+    /// <summary>
+    /// A hard link in overlay mode to a file of a lower snapshot: overlayfs cannot link across
+    /// layers, so the file is copied up into this snapshot first — content, holes, owner, mode,
+    /// times and xattrs, and its missing parent directories with theirs — and the link made
+    /// here, which is what overlayfs itself does for link(2) in a mounted overlay (and what
+    /// containerd's overlay snapshots get by applying layers on one). Both names then share one
+    /// inode in this snapshot, as in a plain rootfs.
+    /// </summary>
+    void CopyUp(string target)
+    {
+        _lowerView ??= LowerView.Open(_lowers);
+        var parts = target.Split('/');
+        var dir = Files.OpenAt2(_root, ".", O.PATH | O.DIRECTORY, Resolve.Beneath);
+        try
+        {
+            var walked = "";
+            foreach (var part in parts[..^1])
+            {
+                walked = walked.Length == 0 ? part : $"{walked}/{part}";
+                if (!Files.TryStat(dir, part, follow: false, out _, out _))
+                {
+                    Files.MkdirAt(dir, part, 0x1c0);
+                    using var from = _lowerView.Find(walked, O.RDONLY | O.DIRECTORY);
+                    var meta = CopyMetadata(from, Files.OpenAt2(dir, part, O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks), disposeTo: true);
+                    // Its times are set again when the layer is done: entries made inside change them.
+                    _dirs.TryAdd(walked, meta);
+                }
+                var next = Files.OpenAt2(dir, part, O.PATH | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
+                dir.Dispose();
+                dir = next;
+            }
+            var name = parts[^1];
+            using var source = _lowerView.Find(target, O.PATH | O.NOFOLLOW);
+            var st = Files.Fstat(source);
+            if (st.IsDirectory) throw new ImageException($"hard link target {Quote.Of(target)} is a directory");
+            if (st.IsRegular)
+            {
+                using var src = Files.Open(source.ProcPath, O.RDONLY);
+                var dst = Files.OpenAt(dir, name, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, 0x180);
+                FileCopy.Content(src, dst);
+                CopyMetadata(src, dst, disposeTo: true);
+            }
+            else if (st.IsSymlink)
+            {
+                Files.SymlinkAt(Files.ReadLinkAt(source, "") ?? throw new LinuxException(Errno.EINVAL, "readlink", target), dir, name);
+                if (_privileged) FileMeta.ChownAt(dir, name, st.Uid, st.Gid);
+                FileMeta.SetTimesAt(dir, name, FileCopy.ModificationTime(source));
+            }
+            else
+            {
+                // A device, FIFO or socket: made anew (devices only when root, as for any entry).
+                bool device = (st.Mode & FileStat.S_IFMT) is FileStat.S_IFCHR or FileStat.S_IFBLK;
+                if (device && !_privileged) throw new ImageException($"hard link target {Quote.Of(target)} is a device node, which only root can make");
+                Files.MknodAt(dir, name, st.Mode, st.RdevMajor, st.RdevMinor);
+                if (_privileged) FileMeta.ChownAt(dir, name, st.Uid, st.Gid);
+                using var node = Files.OpenAt2(dir, name, O.PATH | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
+                Files.Chmod(node.ProcPath, st.Mode & 0xfff);
+                FileMeta.SetTimesAt(dir, name, FileCopy.ModificationTime(source));
+            }
+        }
+        finally
+        {
+            dir.Dispose();
+        }
+    }
+
+    /// <summary>Owner, mode, the xattrs an image may set, and times of <paramref name="from"/> onto <paramref name="to"/> (both opened for I/O).</summary>
+    DirMeta CopyMetadata(SafeFd from, SafeFd to, bool disposeTo)
+    {
+        try
+        {
+            var st = Files.Fstat(from);
+            var xattrs = Xattrs.List(from).Where(n => AllowedXattr(n)).Select(n => (n, Xattrs.Get(from, n) ?? Array.Empty<byte>())).ToList();
+            var mtime = FileCopy.ModificationTime(from);
+            SetOwnerAndMode(to, st.Uid, st.Gid, st.Mode & 0xfff);
+            SetXattrs(to, xattrs);
+            FileMeta.SetTimes(to, mtime);
+            return new DirMeta(st.Mode & 0xfff, st.Uid, st.Gid, mtime, xattrs);
+        }
+        finally
+        {
+            if (disposeTo) to.Dispose();
         }
     }
 
@@ -357,7 +422,7 @@ public sealed class LayerUnpacker : IDisposable
         }
         var target = name[WhiteoutPrefix.Length..];
         if (target.Length == 0 || target is "." or ".." || target.Contains('/'))
-            throw new ImageException($"whiteout \"{name}\" names no file");
+            throw new ImageException($"whiteout {Quote.Of(name)} names no file");
         var rel = dirPart.Length == 0 ? target : $"{dirPart}/{target}";
         if (_mode == WhiteoutMode.Overlay)
         {
@@ -392,5 +457,9 @@ public sealed class LayerUnpacker : IDisposable
         }
     }
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        _lowerView?.Dispose();
+        _root.Dispose();
+    }
 }

@@ -18,46 +18,97 @@ public sealed class OciLayout
     public string Root { get; }
     public BlobStore Blobs { get; }
 
-    public OciLayout(string root)
+    /// <summary>Only this user can write here (Berth's store, an unpacked archive): see <see cref="BlobStore.OpenVerified"/>.</summary>
+    public bool IsPrivate { get; }
+
+    public OciLayout(string root, bool isPrivate = false)
     {
         Root = Path.GetFullPath(root);
-        Blobs = new BlobStore(Root);
+        IsPrivate = isPrivate;
+        Blobs = new BlobStore(Root, isPrivate);
     }
 
-    public bool Exists => File.Exists(Path.Combine(Root, "oci-layout"));
+    /// <summary>Whether <paramref name="root"/> holds an oci-layout file (it is checked when read).</summary>
+    public bool Exists => LayoutFiles.TryOpen(Root, "oci-layout") is { } fd && Dispose(fd);
 
-    public static OciLayout OpenExisting(string root)
+    static bool Dispose(SafeFd fd)
     {
-        var layout = new OciLayout(root);
-        if (!layout.Exists) throw new ImageException($"{layout.Root}: not an OCI image layout (no oci-layout file)");
+        fd.Dispose();
+        return true;
+    }
+
+    public static OciLayout OpenExisting(string root, bool isPrivate = false)
+    {
+        var layout = new OciLayout(root, isPrivate);
+        using var fd = LayoutFiles.TryOpen(layout.Root, "oci-layout") ?? throw new ImageException($"{layout.Root}: not an OCI image layout (no oci-layout file)");
+        var version = Documents.ParseLayoutMarker(LayoutFiles.ReadAll(fd, 64 << 10, $"{layout.Root}/oci-layout"), $"{layout.Root}/oci-layout");
+        if (version != "1.0.0") throw new ImageException($"{layout.Root}/oci-layout: imageLayoutVersion {Quote.Of(version)} is not supported (1.0.0 is)");
         return layout;
     }
 
-    public static OciLayout Create(string root)
+    /// <summary>Berth's own store: a layout in a directory only this user can enter (<see cref="PrivateDirectory"/>).</summary>
+    public static OciLayout CreatePrivate(string root)
     {
-        var layout = new OciLayout(root);
+        PrivateDirectory.Ensure(root, "store", name => name is "oci-layout" or "index.json" or "blobs" or ".lock" || name.StartsWith(".import-") || name.Contains(".tmp-"));
+        return Create(root, isPrivate: true);
+    }
+
+    public static OciLayout Create(string root, bool isPrivate = false)
+    {
+        var layout = new OciLayout(root, isPrivate);
         Directory.CreateDirectory(layout.Root);
         Directory.CreateDirectory(layout.Blobs.Root);
-        var marker = Path.Combine(layout.Root, "oci-layout");
-        if (!File.Exists(marker)) File.WriteAllText(marker, "{\"imageLayoutVersion\":\"1.0.0\"}");
-        if (!File.Exists(Path.Combine(layout.Root, "index.json")))
-            layout.WriteIndex(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() });
+        // Each made whole aside and put in place only if absent: a concurrent Create (two
+        // commands on a new store) never sees a half-written file nor replaces a tagged index.
+        layout.Place("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8);
+        OpenExisting(layout.Root, isPrivate);
+        layout.Place("index.json", JsonOut.Document(new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() }));
         return layout;
     }
 
     public ImageIndex ReadIndex()
     {
-        var path = Path.Combine(Root, "index.json");
-        if (!File.Exists(path)) return new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() };
-        return Documents.ParseIndex(File.ReadAllBytes(path), null, "index.json");
+        using var fd = LayoutFiles.TryOpen(Root, "index.json");
+        if (fd is null) return new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index, Manifests = new() };
+        var what = $"{Root}/index.json";
+        return Documents.ParseIndex(LayoutFiles.ReadAll(fd, BlobStore.MaxDocumentBytes, what), null, what);
+    }
+
+    /// <summary>Writes <paramref name="name"/> unless it exists (as anything: a link there is refused when it is read).</summary>
+    void Place(string name, ReadOnlySpan<byte> content)
+    {
+        var path = Path.Combine(Root, name);
+        if (Files.TryStat(null, path, follow: false, out _, out _)) return;
+        var tmp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            WriteNew(tmp, content);
+            Files.RenameNoReplace(tmp, path);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.EEXIST)
+        {
+            // Another process placed it first.
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 
     void WriteIndex(ImageIndex index)
     {
         var path = Path.Combine(Root, "index.json");
-        var tmp = path + $".tmp-{Environment.ProcessId}";
-        File.WriteAllBytes(tmp, JsonOut.Document(index));
-        File.Move(tmp, path, overwrite: true);
+        var tmp = path + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            WriteNew(tmp, JsonOut.Document(index));
+            // rename replaces index.json itself, a symlink there included, never what a link points at.
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 
     /// <summary>Read-modify-write of index.json under the layout's lock (taken here unless the caller holds it).</summary>
@@ -79,7 +130,7 @@ public sealed class OciLayout
     public SafeFd Lock(bool exclusive = true)
     {
         Directory.CreateDirectory(Root);
-        var fd = Files.Open(Path.Combine(Root, ".lock"), O.RDWR | O.CREAT, 0x180);
+        var fd = Files.Open(Path.Combine(Root, ".lock"), O.RDWR | O.CREAT | O.NOFOLLOW | O.NONBLOCK, 0x180);
         Files.Flock(fd, exclusive);
         return fd;
     }
@@ -108,8 +159,18 @@ public sealed class OciLayout
             throw new ImageException($"{Root}: {manifests.Count} images in the layout; name one (oci:{Root}:NAME)");
         }
         return manifests.LastOrDefault(m => m.Annotations?.GetValueOrDefault(RefName) == name)
-            ?? throw new ImageException($"{Root}: no image named \"{name}\"");
+            ?? throw new ImageException($"{Root}: no image named {Quote.Of(name)}");
     }
 
     public bool Untag(string name) => Update(index => index.Manifests!.RemoveAll(m => m.Annotations?.GetValueOrDefault(RefName) == name) > 0);
+
+    /// <summary>
+    /// Creates <paramref name="path"/> (O_EXCL, so never through a symlink someone put there: a
+    /// layout may be another user's directory, and Berth writes as root) with <paramref name="content"/>.
+    /// </summary>
+    internal static void WriteNew(string path, ReadOnlySpan<byte> content)
+    {
+        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        f.Write(content);
+    }
 }

@@ -21,7 +21,7 @@ public sealed record PlatformSpec(string Os, string Architecture, string? Varian
     public static PlatformSpec Parse(string text)
     {
         var p = text.Split('/');
-        if (p.Length is < 2 or > 3 || p.Any(x => x.Length == 0)) throw new ImageException($"--platform: \"{text}\" is not os/architecture[/variant]");
+        if (p.Length is < 2 or > 3 || p.Any(x => x.Length == 0)) throw new ImageException($"--platform: {Quote.Of(text)} is not os/architecture[/variant]");
         return new PlatformSpec(p[0], p[1], p.Length == 3 ? p[2] : null);
     }
 

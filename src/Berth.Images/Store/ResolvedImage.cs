@@ -27,16 +27,16 @@ public sealed record ResolvedImage(OciLayout Layout, Descriptor ManifestDescript
             return Resolve(layout, pick, platform, depth + 1);
         }
         if (!MediaTypes.IsManifest(top.MediaType))
-            throw new ImageException($"{top.Digest}: media type \"{top.MediaType}\" is not an image manifest or index");
+            throw new ImageException($"{top.Digest}: media type {Quote.Of(top.MediaType)} is not an image manifest or index");
         var manifest = Documents.ParseManifest(bytes, top.MediaType, $"manifest {top.Digest}");
         if (!MediaTypes.IsConfig(manifest.Config!.MediaType))
-            throw new ImageException($"manifest {top.Digest}: config media type \"{manifest.Config.MediaType}\" is not an image configuration");
+            throw new ImageException($"manifest {top.Digest}: config media type {Quote.Of(manifest.Config.MediaType)} is not an image configuration");
         var config = Documents.ParseConfig(layout.Blobs.ReadAll(manifest.Config), $"config {manifest.Config.Digest}");
         var diffIds = config.Rootfs?.DiffIds ?? new();
         if (diffIds.Count != manifest.Layers!.Count)
             throw new ImageException($"manifest {top.Digest}: {manifest.Layers.Count} layers but the config lists {diffIds.Count} diff_ids");
         foreach (var l in manifest.Layers)
-            if (MediaTypes.CompressionOf(l.MediaType) is null) throw new ImageException($"manifest {top.Digest}: layer media type \"{l.MediaType}\" is not a layer this runtime can unpack");
+            if (MediaTypes.CompressionOf(l.MediaType) is null) throw new ImageException($"manifest {top.Digest}: layer media type {Quote.Of(l.MediaType)} is not a layer this runtime can unpack");
         return new ResolvedImage(layout, top, manifest, config);
     }
 

@@ -22,30 +22,47 @@ public sealed class OciArchive : IDisposable
 
     public static OciArchive OpenRead(string file)
     {
+        // 0700: the layout's blobs are read from here, trusted as only this user can write them.
         var temp = Directory.CreateTempSubdirectory("berth-archive-").FullName;
         try
         {
-            using var stream = File.OpenRead(file);
-            using var reader = new TarReader(stream);
-            TarEntry? e;
-            while ((e = reader.GetNextEntry()) is not null)
+            using var stream = LayoutFiles.OpenUserFile(file);
+            var reader = new Layers.Tar.TarReader(stream);
+            var buffer = new byte[1 << 16];
+            while (reader.Next() is { } e)
             {
-                var name = e.Name.TrimStart('.', '/');
-                if (e.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile)) continue;
+                if (e.Type != Layers.Tar.TarType.Regular) continue;
                 // Only a layout's own files, by names that cannot climb out of the directory.
-                bool blob = name.StartsWith("blobs/") && name.Split('/') is { Length: 3 } p && p.All(x => x.Length > 0 && x != ".." && x != ".");
+                var name = Layers.LayerUnpacker.Normalize(e.Name);
+                var parts = name.Split('/');
+                bool blob = parts.Length == 3 && parts[0] == "blobs" && IsDigest(parts[1], parts[2]);
                 if (!blob && name is not ("oci-layout" or "index.json")) continue;
                 var target = Path.Combine(temp, name);
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                e.ExtractToFile(target, overwrite: false);
+                using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                int n;
+                while ((n = reader.Data.Read(buffer)) > 0) output.Write(buffer, 0, n);
             }
-            return new OciArchive(temp, OciLayout.OpenExisting(temp), null);
+            return new OciArchive(temp, OciLayout.OpenExisting(temp, isPrivate: true), null);
         }
         catch (Exception ex)
         {
-            Directory.Delete(temp, recursive: true);
-            if (ex is InvalidDataException or IOException or UnauthorizedAccessException) throw new ImageException($"oci-archive:{file}: {ex.Message}");
+            Linux.FileTree.Remove(temp);
+            if (ex is ImageException or IOException or UnauthorizedAccessException) throw new ImageException($"oci-archive:{file}: {ex.Message}", ex);
             throw;
+        }
+    }
+
+    static bool IsDigest(string algorithm, string encoded)
+    {
+        try
+        {
+            Oci.Image.Digest.Parse($"{algorithm}:{encoded}");
+            return true;
+        }
+        catch (Oci.SpecException)
+        {
+            return false;
         }
     }
 
@@ -65,10 +82,11 @@ public sealed class OciArchive : IDisposable
     public void Commit()
     {
         if (_writeTo is null) throw new InvalidOperationException("archive opened for reading");
-        var tmp = _writeTo + $".tmp-{Environment.ProcessId}";
+        var tmp = _writeTo + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
-            using (var stream = File.Create(tmp))
+            // CreateNew: never through a link planted at the temporary name.
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             using (var writer = new TarWriter(stream, TarEntryFormat.Pax))
             {
                 foreach (var name in new[] { "oci-layout", "index.json" })

@@ -137,6 +137,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int fsetxattr(int fd, string name, byte* value, nint size, int flags);
 
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fsetxattr(int fd, byte* name, byte* value, nint size, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint fgetxattr(int fd, byte* name, byte* value, nint size);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint flistxattr(int fd, byte* list, nint size);
+
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
 
