@@ -48,6 +48,7 @@ internal static class Sys
     public static long SchedSetattr => Arm64 ? 274 : 314;
     // Numbers from 424 up are shared by every architecture (asm-generic).
     public const long PidfdSendSignal = 424;
+    public const long OpenTree = 428;
     public const long PidfdOpen = 434;
     public const long CloseRange = 436;
     public const long Openat2 = 437;

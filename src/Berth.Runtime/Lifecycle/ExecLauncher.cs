@@ -53,7 +53,7 @@ public sealed class ExecLauncher
         Lsm.Check(execSpec);
 
         var caps = CapabilityResolver.Resolve(process.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
-        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
+        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store).Get(profile, _log) : null;
         using var listener = seccomp is { Notify: true } ? Launcher.ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
 
         // Every namespace the container has, by its init's /proc entries: the init stays the
@@ -88,7 +88,6 @@ public sealed class ExecLauncher
             {
                 Joins = joins,
                 SeccompListener = listener,
-                ScratchDir = _store.Root,
                 CgroupDirs = r.Cgroups,
                 InitialCpus = process.ExecCpuAffinity?.Initial,
                 ConsoleSocket = console ?? theirs,
@@ -140,9 +139,9 @@ public sealed class ExecLauncher
         if (o.ProcessFile is not null)
         {
             byte[] json;
-            try { json = File.ReadAllBytes(o.ProcessFile); }
-            catch (IOException e) { throw new RuntimeException($"--process: {e.Message}"); }
-            try { return JsonIn.Parse(json, "--process", Oci.Runtime.Process.Read); }
+            try { json = RegularFile.Read(o.ProcessFile, SpecReader.MaxBytes, followLinks: true); }
+            catch (LinuxException e) { throw new RuntimeException($"--process: {e.Message}", e); }
+            try { return SpecReader.Parse(json, "--process", Oci.Runtime.Process.Read); }
             catch (SpecException e) { throw new RuntimeException($"--process: {e.Message}", e); }
         }
         if (o.Args.Count == 0) throw new RuntimeException("exec: a command is required (or --process FILE)");

@@ -26,8 +26,6 @@ public sealed class InitSpawn : IDisposable
     public SafeFd? SeccompListener { get; init; }
     /// <summary>Where init sends the pty master when the process has a terminal.</summary>
     public SafeFd? ConsoleSocket { get; set; }
-    /// <summary>Where the read-only view of this binary is set up (the state root).</summary>
-    public required string ScratchDir { get; init; }
     public List<IdMapping>? UidMappings { get; init; }
     public List<IdMapping>? GidMappings { get; init; }
     public IReadOnlyList<string> CgroupDirs { get; init; } = Array.Empty<string>();
@@ -85,7 +83,7 @@ public sealed class InitSpawn : IDisposable
             // Never /proc/self/exe itself: an image whose entrypoint is "#!/proc/self/exe" would
             // make the container's process the host's binary, open for writing (CVE-2019-5736).
             _log.Debug($"{what}: protecting the executable");
-            using var protectedExe = ProtectedExecutable.Open(ScratchDir);
+            using var protectedExe = ProtectedExecutable.Open();
             fds.Add(new ChildFd(protectedExe, next));
             var exe = $"/proc/self/fd/{next++}";
             _log.Debug($"{what}: spawning");

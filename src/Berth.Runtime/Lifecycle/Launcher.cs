@@ -52,7 +52,7 @@ public sealed class Launcher
         var (ours, theirs) = terminal && console is null ? Sockets.UnixStreamPair() : ((SafeFd?)null, (SafeFd?)null);
         using var _ = theirs;
         var caps = CapabilityResolver.Resolve(spec.Process!.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
-        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
+        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store).Get(profile, _log) : null;
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
@@ -89,7 +89,6 @@ public sealed class Launcher
             Joins = ns.Joins,
             TimeOffsets = NamespacePlan.TimeOffsets(spec.Linux?.TimeOffsets),
             SeccompListener = listener,
-            ScratchDir = _store.Root,
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
             CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
@@ -257,11 +256,13 @@ public sealed class Launcher
         byte[] json;
         try
         {
-            json = File.ReadAllBytes(path);
+            // Checked to be a regular file and read with a cap: a FIFO or a link to /dev/zero in
+            // its place must not hang create or fill its memory. A symlink to a config is fine.
+            json = RegularFile.Read(path, SpecReader.MaxBytes, followLinks: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
-            throw new RuntimeException($"bundle: {path}: {e.Message}");
+            throw new RuntimeException($"bundle: {e.Message}", e);
         }
         try
         {
