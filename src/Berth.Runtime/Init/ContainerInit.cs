@@ -27,14 +27,15 @@ public static class ContainerInit
         }
 
         using var sync = new SyncSocket(new SafeFd(syncFd));
-        var msg = sync.Receive();
-        if (msg is not { Type: SyncType.InitConfig } m) return 1;
-        var cfg = JsonIn.Parse(m.Payload, "init config", InitConfig.Read);
-
         string step = "start";
+        InitConfig cfg;
         ExecSequence last;
         try
         {
+            step = "reading the init config";
+            var msg = sync.Receive(SyncSocket.InitConfigMessage);
+            if (msg is not { Type: SyncType.InitConfig } m) return 1;
+            cfg = JsonIn.Parse(m.Payload, "init config", InitConfig.Read);
             last = Prepare(cfg, s => step = s, () =>
             {
                 sync.Send(SyncType.RuntimeHooks);
@@ -45,7 +46,11 @@ public static class ContainerInit
         }
         catch (Exception e)
         {
-            try { sync.SendText(SyncType.Error, $"init: {step}: {e.Message}"); } catch (Exception) { }
+            // Whatever failed — an expected error or a bug — reaches the launcher as one line.
+            var what = e is RuntimeException or LinuxException or Oci.SpecException ? e.Message : $"internal error: {e.GetType().Name}: {e.Message}";
+            var line = $"init: {step}: {what}".ReplaceLineEndings(" ");
+            if (line.Length > 16384) line = line[..16384] + "…";
+            try { sync.SendText(SyncType.Error, line); } catch (Exception) { }
             return 1;
         }
         sync.Dispose();

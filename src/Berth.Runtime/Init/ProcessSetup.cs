@@ -5,8 +5,8 @@ namespace Berth.Runtime.Init;
 
 /// <summary>
 /// process.* applied in init, after the root has moved and before the barrier, so every
-/// failure is create's error. Order matters: rlimits and oom_score_adj need root's
-/// privileges, so they come before the uid switch.
+/// failure is create's error. Order matters: raising rlimits and oom_score_adj need root's
+/// privileges, so they come before the uid switch; the rlimits themselves are set last.
 /// </summary>
 public static class ProcessSetup
 {
@@ -18,18 +18,24 @@ public static class ProcessSetup
             SetOomScoreAdj(oom);
         }
 
+        // The limits themselves are set at the last step before execve (ExecSequence): a small
+        // RLIMIT_AS, RLIMIT_STACK or RLIMIT_DATA would kill init (a .NET process) itself.
+        // Raising a hard limit is what needs privilege, so that is done now, where a refusal is
+        // still create's error; lowering never fails.
         var rlimits = p.Rlimits ?? new();
         for (int i = 0; i < rlimits.Count; i++)
         {
             var r = rlimits[i];
+            int resource = ProcessAttributes.Rlimits[r.Type!];
+            var (soft, hard) = ProcessAttributes.GetRlimit(resource);
+            if (r.Hard!.Value <= hard) continue;
             step($"process.rlimits[{i}] {r.Type}");
             try
             {
-                ProcessAttributes.SetRlimit(ProcessAttributes.Rlimits[r.Type!], r.Soft!.Value, r.Hard!.Value, r.Type!);
+                ProcessAttributes.SetRlimit(resource, soft, r.Hard.Value, r.Type!);
             }
             catch (LinuxException e) when (e.Errno == Errno.EPERM)
             {
-                var (_, hard) = ProcessAttributes.GetRlimit(ProcessAttributes.Rlimits[r.Type!]);
                 throw new RuntimeException($"hard limit {r.Hard} is above the runtime's {hard}: raising it needs CAP_SYS_RESOURCE ({Errnos.Describe(e.Errno)})");
             }
         }

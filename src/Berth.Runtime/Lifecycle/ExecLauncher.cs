@@ -43,8 +43,20 @@ public sealed class ExecLauncher
             spec = dir.ReadSpec() ?? throw new RuntimeException($"container {o.Id}: its config.json in the state directory is missing or unreadable");
         }
 
+        InitSpawn.CheckPreserveFds(o.PreserveFds);
         var process = BuildProcess(o, spec, r.Rootfs);
-        SpecValidator.ValidateProcess(process, o.ProcessFile is null ? "process" : "--process");
+        var field = o.ProcessFile is null ? "process" : "--process";
+        try
+        {
+            SpecValidator.ValidateProcess(process, field);
+            // The container's own user namespace: its maps are in its config.
+            if (spec.Linux is { } linux && SpecValidator.ValidateNamespaces(linux.Namespaces).New("user"))
+                SpecValidator.ValidateUserMapped(process, linux, field);
+        }
+        catch (SpecException e)
+        {
+            throw new RuntimeException(o.User is not null && e.Field.StartsWith($"{field}.user.") ? $"--user: {e.Message}" : e.Message, e);
+        }
         bool proxy = process.Terminal == true && o.ConsoleSocket is null && !o.Detach;
         using var console = Launcher.ConsoleSocketFor(process.Terminal == true, o.ConsoleSocket, proxy);
         SafeFd? ours = null, theirs = null;

@@ -44,6 +44,15 @@ public sealed class InitSpawn : IDisposable
     int _intermediatePid;
     bool _ready;
 
+    /// <summary>--preserve-fds N: fds 3 to 3+N-1 go to the container, so each must be open here.</summary>
+    public static void CheckPreserveFds(int count)
+    {
+        const int Most = 1 << 16;
+        if (count > Most) throw new RuntimeException($"--preserve-fds: {count} is more than {Most}");
+        for (int fd = 3; fd < 3 + count; fd++)
+            if (!Files.IsOpen(fd)) throw new RuntimeException($"--preserve-fds: {count} asks for fds 3 to {2 + count}, but fd {fd} is not open");
+    }
+
     /// <summary>Spawns init, answers the nsenter stage, sends <paramref name="init"/>, and returns once init is Ready.</summary>
     public void Run(InitConfig init, string what)
     {

@@ -5,6 +5,7 @@ using Berth.Oci;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Cgroups;
 using Berth.Runtime.Protocol;
+using Berth.Runtime.Rootfs;
 using Berth.Runtime.Security;
 using Berth.Runtime.Store;
 
@@ -37,12 +38,12 @@ public sealed class Launcher
     {
         _log.Debug("create: start");
         ContainerId.Validate(o.Id);
+        InitSpawn.CheckPreserveFds(o.PreserveFds);
         var bundle = Path.GetFullPath(o.Bundle);
         var (spec, specBytes) = LoadSpec(bundle);
         _log.Debug("create: spec loaded");
-        var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path!));
-        if (!Directory.Exists(rootfs))
-            throw new RuntimeException($"root.path: {rootfs}: {(File.Exists(rootfs) ? "is not a directory" : "no such directory")}");
+        var rootfs = CheckRootfs(Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path!)));
+        ProcMounts.CheckDestinations(spec.Mounts, bundle);
 
         Lsm.Check(spec);
         PassNotifySocket(spec, _log);
@@ -56,6 +57,7 @@ public sealed class Launcher
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
+        Sysctl.Check(spec.Linux?.Sysctl, ns);
         var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
         var cgroups = new CgroupSet(placement.Dirs);
         var resources = spec.Linux?.Resources;
@@ -157,6 +159,31 @@ public sealed class Launcher
             }
             dir.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// runc's rule for root.path: an existing directory reached without a symlink anywhere on
+    /// its way (one openat2 with RESOLVE_NO_SYMLINKS). Init opens it the same way, so a link
+    /// planted later cannot swap the container's root either.
+    /// </summary>
+    static string CheckRootfs(string rootfs)
+    {
+        using var slash = Files.Open("/", O.PATH | O.DIRECTORY);
+        try
+        {
+            Files.OpenAt2(slash, rootfs.TrimStart('/'), O.PATH | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks).Dispose();
+            return rootfs;
+        }
+        catch (LinuxException e)
+        {
+            throw new RuntimeException(e.Errno switch
+            {
+                Errno.ELOOP => $"root.path: {rootfs} is a symlink or has one on its way; give the path it resolves to",
+                Errno.ENOTDIR => $"root.path: {rootfs}: is not a directory",
+                Errno.ENOENT => $"root.path: {rootfs}: no such directory",
+                _ => $"root.path: {e.Message}",
+            }, e);
         }
     }
 

@@ -16,12 +16,13 @@ public static class MountEntry
         var dest = m.Destination!;
         var type = m.Type ?? "";
         if (opts.IsBind || type == "bind")
-            Bind(root, m, opts, cfg.Bundle, inUserNamespace);
+            Bind(root, m, opts, cfg, inUserNamespace);
         else if (type == "cgroup")
-            Cgroup(root, dest, opts, cfg);
+            Cgroup(root, m, opts, cfg);
         else
         {
             using var target = InRoot.MkdirAll(root, dest);
+            ProcMounts.CheckTarget(target, m, cfg.Rootfs, null);
             Mounts.Mount(m.Source ?? type, target.ProcPath, type, opts.Flags & ~MS.Propagation, opts.DataString, dest);
         }
         Finish(root, dest, opts);
@@ -37,16 +38,19 @@ public static class MountEntry
             Mounts.SetAttrRecursive(mounted, opts.RecursiveSet, opts.RecursiveClear, dest);
     }
 
-    static void Bind(SafeFd root, Mount m, MountOptions opts, string bundle, bool inUserNamespace)
+    static void Bind(SafeFd root, Mount m, MountOptions opts, InitConfig cfg, bool inUserNamespace)
     {
         var dest = m.Destination!;
         if (string.IsNullOrEmpty(m.Source)) throw new RuntimeException($"mount {dest}: a bind mount needs a source");
         // A relative source is relative to the bundle (runc runs from there).
-        var sourcePath = Path.IsPathRooted(m.Source) ? m.Source : Path.Combine(bundle, m.Source);
+        var sourcePath = Path.IsPathRooted(m.Source) ? m.Source : Path.Combine(cfg.Bundle, m.Source);
         using var source = Files.Open(sourcePath, O.PATH);
         var st = Files.Fstat(source);
         using (var target = st.IsDirectory ? InRoot.MkdirAll(root, dest) : InRoot.MkFile(root, dest))
+        {
+            ProcMounts.CheckTarget(target, m, cfg.Rootfs, source);
             Mounts.Mount(source.ProcPath, target.ProcPath, null, MS.BIND | (opts.Flags & MS.REC), null, dest);
+        }
 
         // A bind mount takes its flags only from a remount of the new mount.
         ulong extra = opts.Flags & ~(MS.BIND | MS.REC | MS.REMOUNT | MS.Propagation);
@@ -84,8 +88,10 @@ public static class MountEntry
     /// without one, the container's host directories are bind-mounted. On a hybrid host that
     /// is a tmpfs of v1 hierarchies plus cgroup2 at "unified", as the host has it.
     /// </summary>
-    static void Cgroup(SafeFd root, string dest, MountOptions opts, InitConfig cfg)
+    static void Cgroup(SafeFd root, Mount m, MountOptions opts, InitConfig cfg)
     {
+        var dest = m.Destination!;
+        using (var top = InRoot.MkdirAll(root, dest)) ProcMounts.CheckTarget(top, m, cfg.Rootfs, null);
         var flags = opts.Flags & ~(MS.Propagation | MS.REMOUNT | MS.BIND | MS.REC);
         bool newNs = cfg.Spec.Linux?.Namespaces?.Any(n => n.Type == "cgroup" && string.IsNullOrEmpty(n.Path)) == true;
         var v1 = cfg.Cgroups.Where(c => !c.Unified).ToList();

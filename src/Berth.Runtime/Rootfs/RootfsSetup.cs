@@ -22,9 +22,10 @@ public static class RootfsSetup
         if ((propagation & MS.SHARED) != 0) MakeParentPrivate(cfg.Rootfs);
 
         step("bind rootfs");
-        Mounts.Mount(cfg.Rootfs, cfg.Rootfs, null, MS.BIND | MS.REC, null, cfg.Rootfs);
+        using (var dir = OpenRootfs(cfg.Rootfs, O.PATH))
+            Mounts.Mount(dir.ProcPath, dir.ProcPath, null, MS.BIND | MS.REC, null, cfg.Rootfs);
 
-        using var root = Files.Open(cfg.Rootfs, O.PATH | O.DIRECTORY);
+        using var root = OpenRootfs(cfg.Rootfs, O.PATH);
         bool devIsTmpfs = false;
         foreach (var m in spec.Mounts ?? new())
         {
@@ -44,11 +45,28 @@ public static class RootfsSetup
         InRoot.MkdirAll(root, cwd).Dispose();
     }
 
+    /// <summary>
+    /// The rootfs by a path that holds no symlink (runc's rule, which the launcher checked too):
+    /// a component swapped for a link since then cannot point the container's root elsewhere.
+    /// </summary>
+    public static SafeFd OpenRootfs(string rootfs, int flags)
+    {
+        using var slash = Files.Open("/", O.PATH | O.DIRECTORY);
+        try
+        {
+            return Files.OpenAt2(slash, rootfs.TrimStart('/'), flags | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.ELOOP)
+        {
+            throw new RuntimeException($"root.path: {rootfs} is a symlink or has one on its way");
+        }
+    }
+
     /// <summary>pivot_root(".", "."): the old root ends up stacked on the new one and is detached from there.</summary>
     public static void Pivot(string rootfs)
     {
         using var oldRoot = Files.Open("/", O.RDONLY | O.DIRECTORY);
-        using var newRoot = Files.Open(rootfs, O.RDONLY | O.DIRECTORY);
+        using var newRoot = OpenRootfs(rootfs, O.RDONLY);
         Mounts.Fchdir(newRoot);
         Mounts.PivotRoot(".", ".");
         Mounts.Fchdir(oldRoot);
@@ -61,8 +79,8 @@ public static class RootfsSetup
     /// <summary>--no-pivot: move the rootfs over / and chroot into it (for ramfs roots, where pivot_root fails).</summary>
     public static void MoveRoot(string rootfs)
     {
-        Mounts.Chdir(rootfs);
-        Mounts.Mount(rootfs, "/", null, MS.MOVE, null, rootfs);
+        using (var dir = OpenRootfs(rootfs, O.PATH)) Mounts.Fchdir(dir);
+        Mounts.Mount(".", "/", null, MS.MOVE, null, rootfs);
         Mounts.Chroot(".");
         Mounts.Chdir("/");
     }
