@@ -172,7 +172,7 @@ public sealed class Launcher
         using var slash = Files.Open("/", O.PATH | O.DIRECTORY);
         try
         {
-            Files.OpenAt2(slash, rootfs.TrimStart('/'), O.PATH | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks).Dispose();
+            Files.OpenAt2(slash, rootfs.TrimStart('/') is { Length: > 0 } rel ? rel : ".", O.PATH | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks).Dispose();
             return rootfs;
         }
         catch (LinuxException e)

@@ -54,7 +54,7 @@ public static class RootfsSetup
         using var slash = Files.Open("/", O.PATH | O.DIRECTORY);
         try
         {
-            return Files.OpenAt2(slash, rootfs.TrimStart('/'), flags | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks);
+            return Files.OpenAt2(slash, rootfs.TrimStart('/') is { Length: > 0 } rel ? rel : ".", flags | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks);
         }
         catch (LinuxException e) when (e.Errno == Errno.ELOOP)
         {

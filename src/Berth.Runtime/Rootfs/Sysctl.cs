@@ -26,6 +26,7 @@ public static class Sysctl
     public static void Apply(IReadOnlyDictionary<string, string> sysctl, Action<string> step)
     {
         if (sysctl.Count == 0) return;
+        step("linux.sysctl");
         using var proc = ProcFs.Open();
         foreach (var (key, value) in sysctl)
         {
