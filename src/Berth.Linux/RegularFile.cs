@@ -82,12 +82,15 @@ public static class RegularFile
 
     /// <summary>
     /// Replaces <paramref name="path"/> with <paramref name="bytes"/>: written to
-    /// <paramref name="tempPath"/> (created with <paramref name="mode"/>, never through a symlink)
-    /// and renamed over it, so a reader sees the old content or the new, never half.
+    /// <paramref name="tempPath"/> and renamed over it, so a reader sees the old content or the
+    /// new, never half. The temporary file is made new (O_EXCL, after removing any stale one),
+    /// with <paramref name="mode"/>: whatever was planted at its name — a symlink, a hard link,
+    /// a FIFO — is replaced, never written through.
     /// </summary>
     public static void WriteAtomic(string path, string tempPath, ReadOnlySpan<byte> bytes, uint mode)
     {
-        using (var fd = Files.Open(tempPath, O.WRONLY | O.CREAT | O.TRUNC | O.NOFOLLOW, mode))
+        Files.UnlinkAt(null, tempPath);
+        using (var fd = Files.Open(tempPath, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, mode))
             Files.WriteAll(fd, bytes, tempPath);
         if (Interop.Libc.renameat2(At.FDCWD, tempPath, At.FDCWD, path, 0) < 0)
             throw LinuxException.FromLastError("rename", path);

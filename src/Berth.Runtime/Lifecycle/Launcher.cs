@@ -342,13 +342,22 @@ public sealed class Launcher
         return int.TryParse(Environment.GetEnvironmentVariable("LISTEN_FDS"), out int n) && n is > 0 and < 1024 ? n : 0;
     }
 
-    /// <summary>Written to a temporary name and renamed, so a reader never sees a partial pid.</summary>
+    /// <summary>
+    /// Written to a temporary name and renamed, so a reader never sees a partial pid. The pid
+    /// file's directory may be shared (/tmp): the temporary name is made anew, never followed.
+    /// </summary>
     public static void WritePidFile(string path, int pid)
     {
         var full = Path.GetFullPath(path);
         var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}");
-        File.WriteAllText(tmp, pid.ToString());
-        File.Move(tmp, full, overwrite: true);
+        try
+        {
+            RegularFile.WriteAtomic(full, tmp, System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4 /* 0644 */);
+        }
+        catch (LinuxException e)
+        {
+            throw new RuntimeException($"--pid-file: {e.Message}", e);
+        }
     }
 
     /// <summary>Go's RFC3339Nano: UTC, fraction without trailing zeros.</summary>
