@@ -63,8 +63,9 @@ public sealed class StateStore
         var temp = Path.Combine(Root, $"{TempPrefix}{Environment.ProcessId}-{id}");
         if (!Files.MkdirAt(null, temp, 0x1c0 /* 0700 */))
         {
-            // Pids are unique among live processes: one of ours is a dead launcher's.
-            FileTree.Remove(temp);
+            // Pids are unique among live processes: one of ours is a dead launcher's, unless a
+            // launcher in another pid namespace holds it (and its lock).
+            if (!RemoveUnlocked(temp)) throw new RuntimeException($"container with id exists: {id} (another create of it is under way)");
             Files.MkdirAt(null, temp, 0x1c0 /* 0700 */);
         }
         ContainerDir? dir = null;
@@ -154,15 +155,18 @@ public sealed class StateStore
 
     static bool ProcessAlive(int pid) => ProcStat.Read(pid) is { IsGone: false };
 
-    static void RemoveUnlocked(string path)
+    /// <summary>Removes a temporary directory nobody holds the lock of; false if someone does.</summary>
+    static bool RemoveUnlocked(string path)
     {
         SafeFd fd;
         try { fd = Files.Open(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW); }
-        catch (LinuxException) { return; }
+        catch (LinuxException e) when (e.Errno == Errno.ENOENT) { return true; }
+        catch (LinuxException) { return false; }
         using (fd)
         {
-            if (!Files.Flock(fd, exclusive: true, nonBlocking: true)) return;
+            if (!Files.Flock(fd, exclusive: true, nonBlocking: true)) return false;
             FileTree.Remove(path);
+            return true;
         }
     }
 
