@@ -115,7 +115,7 @@ public sealed class Launcher
             var init = new InitConfig
             {
                 Id = o.Id,
-                Spec = spec,
+                Spec = ForInit(spec),
                 Bundle = bundle,
                 Rootfs = rootfs,
                 NoPivot = o.NoPivot,
@@ -161,6 +161,20 @@ public sealed class Launcher
             throw;
         }
     }
+
+    /// <summary>
+    /// The spec as init needs it: annotations only go to the hooks init runs (createContainer,
+    /// startContainer), so a config carrying megabytes of them does not send them twice.
+    /// Every other field of Spec is copied: a field added to Spec belongs here too.
+    /// </summary>
+    static Spec ForInit(Spec spec) =>
+        spec.Hooks?.CreateContainer is { Count: > 0 } || spec.Hooks?.StartContainer is { Count: > 0 } || spec.Annotations is null
+            ? spec
+            : new Spec
+            {
+                OciVersion = spec.OciVersion, Process = spec.Process, Root = spec.Root, Hostname = spec.Hostname,
+                Domainname = spec.Domainname, Mounts = spec.Mounts, Hooks = spec.Hooks, Linux = spec.Linux,
+            };
 
     /// <summary>
     /// runc's rule for root.path: an existing directory reached without a symlink anywhere on
