@@ -253,6 +253,8 @@ public static class SpecValidator
             foreach (var f in sched.Flags ?? new())
                 if (!SchedFlags.ContainsKey(f)) throw new SpecException($"{field}.scheduler.flags", $"\"{f}\" is not a scheduler flag");
             if (sched.Nice is < -20 or > 19) throw new SpecException($"{field}.scheduler.nice", $"{sched.Nice} is out of range (-20..19)");
+            // sched_priority: 1..99 for the real-time policies, 0 for the others (sched(7)).
+            if (sched.Priority is < 0 or > 99) throw new SpecException($"{field}.scheduler.priority", $"{sched.Priority} is out of range (0..99)");
         }
         if (p.IoPriority is { } io)
         {
