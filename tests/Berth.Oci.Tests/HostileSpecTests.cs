@@ -160,6 +160,8 @@ public class HostileSpecTests
     [Theory]
     [InlineData(""" "consoleSize": {"height": 65536, "width": 80} """, "process.consoleSize.height")]
     [InlineData(""" "consoleSize": {"height": 24, "width": 70000} """, "process.consoleSize.width")]
+    [InlineData(""" "scheduler": {"policy": "SCHED_FIFO", "priority": -1} """, "process.scheduler.priority")]
+    [InlineData(""" "scheduler": {"policy": "SCHED_FIFO", "priority": 100} """, "process.scheduler.priority")]
     public void Numbers_a_field_cannot_hold_are_refused(string extra, string field)
     {
         Assert.Equal(field, Refused(Config(process: $$""" "process": {"args": ["sh"], "cwd": "/", {{extra}} } """)).Field);
