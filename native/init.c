@@ -650,6 +650,54 @@ static void copy_tree(int from, int to, int depth)
 	closedir(d);
 }
 
+/*
+ * runc's rule for mounts on /proc, on the target as it resolved (the launcher checked the
+ * destination's text; an image's symlink could still route a mount into /proc): a target on a
+ * procfs must be its root, for a proc mount or a bind of a procfs root, or one of the files the
+ * plan allows (lxcfs's). Arguments: target register, bind source register or -1, is a proc
+ * mount, rootfs (host path), allowed paths.
+ */
+static void check_proc_target(const struct op *o)
+{
+	int target = regfd(o, 1), source = regfd(o, 2);
+	struct statfs sf;
+	if (fstatfs(target, &sf) < 0)
+		fail(errno, "statfs of the target");
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		return;
+	struct stat st;
+	if (fstat(target, &st) < 0)
+		fail(errno, "stat of the target");
+	if (st.st_ino == 1) {
+		if (num(o, 3))
+			return;
+		struct statfs ssf;
+		struct stat sst;
+		if (source >= 0 && fstatfs(source, &ssf) == 0 && ssf.f_type == PROC_SUPER_MAGIC && fstat(source, &sst) == 0 &&
+		    sst.st_ino == 1)
+			return;
+		fail(0, "it resolves to /proc, where only a proc file system may be mounted");
+	}
+	char link[32], resolved[PATH_MAX];
+	ssize_t n = readlink(fd_path(target, link), resolved, sizeof(resolved) - 1);
+	if (n < 0)
+		fail(errno, "resolving the target");
+	resolved[n] = '\0';
+	const char *rootfs = str(o, 4), *inside = resolved;
+	size_t rl = strlen(rootfs);
+	while (rl > 1 && rootfs[rl - 1] == '/')
+		rl--;
+	if (strncmp(resolved, rootfs, rl) == 0 && resolved[rl] == '/')
+		inside = resolved + rl;
+	char **allowed = list(o, 5, NULL);
+	for (char **a = allowed; *a; a++)
+		if (strcmp(*a, inside) == 0) {
+			free(allowed);
+			return;
+		}
+	fail(0, "it resolves to %s inside /proc, where only lxcfs's files may be mounted over", inside);
+}
+
 /* ---- the barrier and the launcher ---- */
 
 static void send_msg(uint32_t type)
@@ -941,6 +989,37 @@ static void find_exec(const char *name, const char *pathvar)
 	fail(0, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
+/*
+ * execve's E2BIG, found before the barrier: the strings with their pointers must fit in a
+ * quarter of the stack limit the process will have, at least 128 KiB and at most 6 MiB
+ * (fs/exec.c, bprm_stack_limits). (The launcher checked each string against MAX_ARG_STRLEN,
+ * naming its field.) stack: the soft RLIMIT_STACK the plan sets, or 0 for the current one.
+ */
+static void check_exec_size(int64_t stack)
+{
+	if (stack <= 0) {
+		struct rlimit rl;
+		stack = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1ULL << 62)
+				? (int64_t)rl.rlim_cur
+				: INT64_MAX;
+	}
+	uint64_t limit = (uint64_t)stack / 4;
+	if (limit > (6u << 20))
+		limit = 6u << 20;
+	if (limit < (128u << 10))
+		limit = 128u << 10;
+	uint64_t total = strlen(exec_path) + 1;
+	size_t n = 0;
+	for (char **a = exec_args; *a; a++, n++)
+		total += strlen(*a) + 1;
+	for (char **e = exec_env; *e; e++, n++)
+		total += strlen(*e) + 1;
+	total += (n + 1) * sizeof(char *);
+	if (total > limit)
+		fail(E2BIG, "process.args and process.env: %llu bytes with their pointers, more than the %llu execve takes with a %lld-byte RLIMIT_STACK",
+		     (unsigned long long)total, (unsigned long long)limit, (long long)stack);
+}
+
 /* ---- the last steps ---- */
 
 static void capset_sets(uint64_t eff, uint64_t perm, uint64_t inh)
@@ -1014,6 +1093,20 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFLNK: return "a symlink";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	default: return "of another type";
+	}
+}
+
 /* ---- the loop ---- */
 
 static void run_op(const struct op *o)
@@ -1032,10 +1125,26 @@ static void run_op(const struct op *o)
 		break;
 	}
 	case OP_OPEN: {
-		/* out, root (register or -1 for the cwd), path, flags, missing-ok */
-		int root = regfd(o, 2);
+		/* out, root (a register; -1: a host path; -2: a host path that must hold no symlink), path, flags, missing-ok */
+		int64_t where = num(o, 2);
 		const char *path = str(o, 3);
-		int fd = root >= 0 ? in_root_open(root, path, (int)num(o, 4)) : open(path, (int)num(o, 4) | O_CLOEXEC);
+		int flags = (int)num(o, 4), fd;
+		if (where >= 0) {
+			fd = in_root_open(regfd(o, 2), path, flags);
+		} else if (where == -2) {
+			char rel[PATH_MAX];
+			const char *r = relative(path, rel, sizeof(rel));
+			int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			fd = r && slash >= 0 ? openat2_fd(slash, r, flags, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) : -1;
+			int e = errno;
+			if (slash >= 0)
+				close(slash);
+			errno = e;
+			if (fd < 0 && errno == ELOOP)
+				fail(0, "%s is a symlink or has one on its way", path);
+		} else {
+			fd = open(path, flags | O_CLOEXEC);
+		}
 		if (fd < 0 && !(errno == ENOENT && num(o, 5)))
 			fail(errno, "opening %s", path);
 		set_reg(o, 1, fd);
@@ -1129,13 +1238,12 @@ static void run_op(const struct op *o)
 			fail(errno, "symlink %s", str(o, 3));
 		break;
 	case OP_PIVOT_ROOT: {
-		/* pivot_root(".", "."): the old root ends up stacked on the new one and is detached from there. */
+		/* the new root (a register): pivot_root(".", "."), then the old root, stacked on it, is detached */
 		int oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		int newroot = open(str(o, 1), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (oldroot < 0 || newroot < 0)
-			fail(errno, "opening the roots");
-		if (fchdir(newroot) < 0)
-			fail(errno, "fchdir");
+		if (oldroot < 0)
+			fail(errno, "opening /");
+		if (fchdir(regfd(o, 1)) < 0)
+			fail(errno, "fchdir to the rootfs");
 		if (syscall(SYS_pivot_root, ".", ".") < 0)
 			fail(errno, "pivot_root");
 		if (fchdir(oldroot) < 0)
@@ -1147,18 +1255,32 @@ static void run_op(const struct op *o)
 		if (chdir("/") < 0)
 			fail(errno, "chdir /");
 		close(oldroot);
-		close(newroot);
 		break;
 	}
-	case OP_MOVE_ROOT: {
-		const char *rootfs = str(o, 1);
-		if (chdir(rootfs) < 0)
-			fail(errno, "chdir %s", rootfs);
-		do_mount(rootfs, "/", NULL, MS_MOVE, NULL, rootfs);
+	case OP_MOVE_ROOT:
+		/* the new root (a register): MS_MOVE over / and chroot, for roots where pivot_root fails */
+		if (fchdir(regfd(o, 1)) < 0)
+			fail(errno, "fchdir to the rootfs");
+		do_mount(".", "/", NULL, MS_MOVE, NULL, "rootfs");
 		if (chroot(".") < 0)
 			fail(errno, "chroot");
 		if (chdir("/") < 0)
 			fail(errno, "chdir /");
+		break;
+	case OP_CHECK_PROC:
+		check_proc_target(o);
+		break;
+	case OP_CHECK_NODE: {
+		/* register, file type (S_IF*), major, minor: what is bound must be the node the config names */
+		struct stat st;
+		if (fstat(regfd(o, 1), &st) < 0)
+			fail(errno, "stat");
+		mode_t want = (mode_t)num(o, 2);
+		if ((st.st_mode & S_IFMT) != want ||
+		    (want != S_IFIFO && (major(st.st_rdev) != (unsigned)num(o, 3) || minor(st.st_rdev) != (unsigned)num(o, 4))))
+			fail(0, "the host's %s is %s %u:%u, not the %s %lld:%lld asked for (a user namespace binds the host's node)",
+			     str(o, 5), file_kind(st.st_mode), major(st.st_rdev), minor(st.st_rdev), file_kind(want), (long long)num(o, 3),
+			     (long long)num(o, 4));
 		break;
 	}
 	case OP_SETHOSTNAME:
@@ -1387,8 +1509,11 @@ static void run_op(const struct op *o)
 		gid_t *gids = calloc(n ? n : 1, sizeof(gid_t));
 		if (!gids)
 			fail(ENOMEM, "allocating");
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			gids[i] = (gid_t)strtoul(v[i], NULL, 10);
+			if (gids[i] == (gid_t)-1)
+				fail(EINVAL, "gid 4294967295 is the kernel's -1, not an id");
+		}
 		if (syscall(SYS_setgroups, n, gids) < 0)
 			fail(errno, "setgroups");
 		free(gids);
@@ -1396,10 +1521,15 @@ static void run_op(const struct op *o)
 		break;
 	}
 	case OP_SETGID:
+		/* The launcher refused the kernel's -1 ("leave unchanged") already; this is the last place that could. */
+		if ((uint32_t)num(o, 1) == UINT32_MAX)
+			fail(EINVAL, "gid 4294967295 is the kernel's -1, not an id");
 		if (syscall(SYS_setresgid, (gid_t)num(o, 1), (gid_t)num(o, 1), (gid_t)num(o, 1)) < 0)
 			fail(errno, "setresgid(%lld)", (long long)num(o, 1));
 		break;
 	case OP_SETUID:
+		if ((uint32_t)num(o, 1) == UINT32_MAX)
+			fail(EINVAL, "uid 4294967295 is the kernel's -1, not an id");
 		if (syscall(SYS_setresuid, (uid_t)num(o, 1), (uid_t)num(o, 1), (uid_t)num(o, 1)) < 0)
 			fail(errno, "setresuid(%lld)", (long long)num(o, 1));
 		break;
@@ -1438,6 +1568,7 @@ static void run_op(const struct op *o)
 		}
 		if (!exec_path)
 			fail(0, "malformed plan: exec prepared before the executable was found");
+		check_exec_size(num(o, 3));
 		break;
 	}
 	case OP_EXEC:

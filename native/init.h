@@ -71,6 +71,8 @@ enum init_op {
 	OP_LOOPBACK_UP = 48,
 	OP_PREPARE_EXEC = 49,
 	OP_COPY_TREE = 50,
+	OP_CHECK_PROC = 51,
+	OP_CHECK_NODE = 52,
 };
 
 /* Runs the plan read from the sync socket; never returns (execve, or _exit on failure). */

@@ -77,7 +77,13 @@ namespace Berth.Cli
             catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException or Images.ImageException
                                           or IOException or UnauthorizedAccessException)
             {
-                log.Error(e.Message);
+                log.Error(e.Message.ReplaceLineEndings(" "));
+                return 1;
+            }
+            catch (Exception e)
+            {
+                // A bug, not bad input: still one line, and named as what it is.
+                log.Error($"internal error: {e.GetType().Name}: {e.Message}".ReplaceLineEndings(" "));
                 return 1;
             }
             finally

@@ -155,6 +155,9 @@ public static unsafe class Files
         return new SafeFd(LinuxException.ThrowIfError(Libc.fcntl(fd.Number, F_DUPFD_CLOEXEC, min), "fcntl(F_DUPFD_CLOEXEC)"));
     }
 
+    /// <summary>Whether <paramref name="fd"/> is an open descriptor of this process (fcntl F_GETFD).</summary>
+    public static bool IsOpen(int fd) => Libc.fcntl(fd, 1 /* F_GETFD */, 0) >= 0;
+
     /// <summary>flock(2); false when <paramref name="nonBlocking"/> and another holder has it.</summary>
     public static bool Flock(SafeFd fd, bool exclusive, bool nonBlocking = false)
     {

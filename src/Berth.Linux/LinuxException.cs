@@ -15,6 +15,15 @@ public sealed class LinuxException : Exception
         Path = path;
     }
 
+    /// <summary>A failure that is not the kernel's errno alone: <paramref name="detail"/> says what was wrong ("is a FIFO, not a regular file").</summary>
+    public LinuxException(int errno, string operation, string? path, string detail)
+        : base(path is null ? $"{operation}: {detail}" : $"{operation} {path}: {detail}")
+    {
+        Errno = errno;
+        Operation = operation;
+        Path = path;
+    }
+
     static string Format(int errno, string operation, string? path) =>
         path is null
             ? $"{operation}: {Errnos.Describe(errno)}"

@@ -41,13 +41,32 @@ public static class Namespaces
     }
 }
 
+/// <summary>The identity of a namespace: nsfs's device and inode, the same for every path and descriptor that names it.</summary>
+public readonly record struct NamespaceId(uint DevMajor, uint DevMinor, ulong Ino);
+
 public static unsafe class NamespaceFiles
 {
-    /// <summary>Opens a namespace file and checks that it is one, of the expected type (ioctl NS_GET_NSTYPE).</summary>
+    const long NSFS_MAGIC = 0x6e736673;
+    const ulong NS_GET_NSTYPE = 0xb703;
+
+    /// <summary>
+    /// Opens a namespace file and checks that it is one, of the expected type. The path is first
+    /// opened O_PATH, which never blocks and has no side effect on any kind of file, and only a
+    /// file on nsfs is opened for real (through its descriptor): a FIFO, a device or a link to
+    /// /dev/zero at the path is refused without being opened.
+    /// </summary>
     public static SafeFd OpenChecked(string path, int expectedFlag)
     {
-        var fd = Files.Open(path, O.RDONLY);
-        const ulong NS_GET_NSTYPE = 0xb703;
+        SafeFd fd;
+        using (var handle = Files.Open(path, O.PATH))
+        {
+            if (Files.FilesystemType(handle) != NSFS_MAGIC)
+            {
+                var st = Files.Fstat(handle);
+                throw new LinuxException(Errno.EINVAL, "open", path, $"is not a namespace file ({RegularFile.Describe(st.Mode)} outside nsfs)");
+            }
+            fd = Files.Open(handle.ProcPath, O.RDONLY);
+        }
         int type = Interop.Libc.ioctl(fd.Number, NS_GET_NSTYPE, null);
         if (type < 0)
         {
@@ -62,4 +81,14 @@ public static unsafe class NamespaceFiles
         }
         return fd;
     }
+
+    public static NamespaceId Identity(SafeFd fd)
+    {
+        var st = Files.Fstat(fd);
+        return new NamespaceId(st.DevMajor, st.DevMinor, st.Ino);
+    }
+
+    /// <summary>The namespace of type <paramref name="procName"/> ("net", "uts", …) that process <paramref name="pid"/> ("self", "1") is in; null if it cannot be seen.</summary>
+    public static NamespaceId? IdentityOf(string pid, string procName) =>
+        Files.TryStat(null, $"/proc/{pid}/ns/{procName}", follow: true, out var st, out _) ? new NamespaceId(st.DevMajor, st.DevMinor, st.Ino) : null;
 }

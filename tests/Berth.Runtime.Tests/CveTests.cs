@@ -30,7 +30,8 @@ public class CveTests
         using var exec = s.Start("exec", id, "sleep", "5");
         File.WriteAllText(Path.Combine(shared, "pid.tmp"), exec.Id.ToString());
         File.Move(Path.Combine(shared, "pid.tmp"), Path.Combine(shared, "pid"));
-        KillDeleteTests.WaitUntil(() => File.Exists(Path.Combine(shared, "result")));
+        // The shell creates the file before it writes the answer: wait for the answer.
+        KillDeleteTests.WaitUntil(() => File.Exists(Path.Combine(shared, "result")) && new FileInfo(Path.Combine(shared, "result")).Length > 0);
         Assert.Equal("denied\n", File.ReadAllText(Path.Combine(shared, "result")));
         Assert.Contains("Permission denied", File.ReadAllText(Path.Combine(shared, "write-error")));
         exec.Kill();
@@ -88,11 +89,17 @@ public class CveTests
         Assert.False(Directory.Exists(Path.Combine(s.Root, id)));
     }
 
-    /// <summary>CVE-2025-52881 class: a mount over a procfs file cannot redirect init's writes.</summary>
+    /// <summary>
+    /// CVE-2025-52881 class: a mount over a procfs file cannot redirect init's writes. mounts[]
+    /// cannot place one there (runc's /proc rule refuses it before anything runs); a
+    /// createContainer hook can, and then init's checked /proc refuses to write through it.
+    /// </summary>
     [Theory]
-    [InlineData("oom", "/proc/1/oom_score_adj")]
-    [InlineData("sysctl", "/proc/sys/net/ipv4/ip_forward")]
-    public void A_mount_over_a_procfs_file_cannot_redirect_inits_writes(string what, string target)
+    [InlineData("oom", "/proc/1/oom_score_adj", false)]
+    [InlineData("sysctl", "/proc/sys/net/ipv4/ip_forward", false)]
+    [InlineData("oom", "/proc/1/oom_score_adj", true)]
+    [InlineData("sysctl", "/proc/sys/net/ipv4/ip_forward", true)]
+    public void A_mount_over_a_procfs_file_cannot_redirect_inits_writes(string what, string target, bool byHook)
     {
         using var s = new Sandbox();
         var decoy = Path.Combine(s.Work, "decoy");
@@ -100,14 +107,24 @@ public class CveTests
         var id = Sandbox.NewId();
         var bundle = s.Bundle(new[] { "true" }, c =>
         {
-            var mounts = c["mounts"]!.AsArray();
-            mounts.Add(new JsonObject { ["destination"] = target, ["type"] = "bind", ["source"] = decoy, ["options"] = new JsonArray("bind") });
+            if (byHook)
+                c["hooks"] = new JsonObject
+                {
+                    // Before pivot_root, in the container's mount namespace: rootfs/proc is the container's procfs.
+                    ["createContainer"] = new JsonArray(new JsonObject
+                    {
+                        ["path"] = "/bin/sh",
+                        ["args"] = new JsonArray("sh", "-c", $"mount --bind {decoy} {Path.Combine(s.Work, "bundle", "rootfs")}{target}"),
+                    }),
+                };
+            else
+                c["mounts"]!.AsArray().Add(new JsonObject { ["destination"] = target, ["type"] = "bind", ["source"] = decoy, ["options"] = new JsonArray("bind") });
             if (what == "oom") c["process"]!["oomScoreAdj"] = 500;
             else c["linux"]!["sysctl"] = new JsonObject { ["net.ipv4.ip_forward"] = "1" };
             // The readonly remount of /proc/sys would stop the sysctl write anyway; take it away to test the check itself.
             c["linux"]!["readonlyPaths"] = new JsonArray();
         });
-        s.Berth("create", "--bundle", bundle, id).Fails("has something mounted over it");
+        s.Berth("create", "--bundle", bundle, id).Fails(byHook ? "has something mounted over it" : "is inside /proc");
         Assert.Equal("untouched", File.ReadAllText(decoy));
         Assert.False(Directory.Exists(Path.Combine(s.Root, id)));
     }

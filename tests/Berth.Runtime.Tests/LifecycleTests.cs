@@ -44,7 +44,11 @@ public class LifecycleTests
             }));
         var id = Sandbox.NewId();
         s.Berth("create", "--bundle", bundle, id).Ok();
-        Thread.Sleep(300);
+        // Not a sleep: wait until init is blocked opening exec.fifo (the kernel's wchan for a
+        // FIFO open without a partner). From there only `start` can move it on to execve.
+        int pid = (int)s.State(id)["pid"]!;
+        KillDeleteTests.WaitUntil(() => File.ReadAllText($"/proc/{pid}/wchan") == "wait_for_partner");
+        Assert.Equal("berth\0init\0", File.ReadAllText($"/proc/{pid}/cmdline"));
         Assert.False(File.Exists(Path.Combine(mark, "ran")), "the process ran before start");
         Assert.Equal("created", s.Status(id));
         s.Berth("start", id).Ok();

@@ -16,14 +16,29 @@ public class TerminalTests
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
         };
         using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        var prompt = new ManualResetEventSlim();
+        // Read as it comes, and type only once the shell inside has printed its prompt ("/ # "):
+        // berth puts the terminal in raw mode first, which would drop input typed earlier.
+        var stdout = Task.Run(() =>
+        {
+            var buffer = new char[256];
+            int n;
+            while ((n = p.StandardOutput.Read(buffer, 0, buffer.Length)) > 0)
+                lock (seen)
+                {
+                    seen.Append(buffer, 0, n);
+                    if (seen.ToString().Contains("# ")) prompt.Set();
+                }
+            prompt.Set();
+        });
         var stderr = p.StandardError.ReadToEndAsync();
-        // Type slowly enough that the shell inside is there to read it.
-        Thread.Sleep(500);
+        Assert.True(prompt.Wait(30_000), "the shell in the container never printed its prompt");
         p.StandardInput.Write(input);
         p.StandardInput.Flush();
         Assert.True(p.WaitForExit(30_000), "script did not finish");
-        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+        stdout.Wait();
+        lock (seen) return new Result(p.ExitCode, seen.ToString(), stderr.Result);
     }
 
     static Action<JsonObject> Terminal(params string[] args) => c =>

@@ -1,3 +1,4 @@
+using Berth.Linux;
 using System.Text;
 using Berth.Oci;
 using Berth.Oci.Json;
@@ -89,8 +90,8 @@ public static class CgroupCommands
         {
             // containerd passes "-r -" and the resources on stdin.
             byte[] json;
-            try { json = source == "-" ? ReadStdin() : File.ReadAllBytes(source); }
-            catch (IOException e) { throw new RuntimeException($"update: --resources: {e.Message}"); }
+            try { json = source == "-" ? ReadStdin() : RegularFile.Read(source, SpecReader.MaxBytes, followLinks: true); }
+            catch (Exception e) when (e is IOException or LinuxException) { throw new RuntimeException($"update: --resources: {e.Message}"); }
             try { r = JsonIn.Parse(json, "resources", Resources.Read); }
             catch (SpecException e) { throw new RuntimeException($"update: --resources: {e.Message}", e); }
         }

@@ -26,6 +26,10 @@ public readonly struct JsonIn
     /// <summary>Parses a whole document whose root must be an object.</summary>
     public static T Parse<T>(ReadOnlySpan<byte> json, string what, Func<JsonIn, T> read)
     {
+        // System.Text.Json checks UTF-8 only when a string is read, and then throws an
+        // InvalidOperationException: check the whole document once, up front.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+            throw new SpecException(what, $"invalid UTF-8 at byte {FirstInvalidUtf8(json)}");
         JsonDocument doc;
         try
         {
@@ -49,6 +53,17 @@ public readonly struct JsonIn
                 throw new SpecException(what, $"expected an object, found {KindOf(doc.RootElement)}");
             return read(new JsonIn(doc.RootElement, ""));
         }
+    }
+
+    static int FirstInvalidUtf8(ReadOnlySpan<byte> json)
+    {
+        int offset = 0;
+        while (offset < json.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(json[offset..], out _, out int used) != System.Buffers.OperationStatus.Done) return offset;
+            offset += used;
+        }
+        return offset;
     }
 
     static string FirstSentence(string message)
@@ -83,8 +98,32 @@ public readonly struct JsonIn
 
     public string? String(string name) => TryGet(name, out var v) ? AsString(v, Child(name)) : null;
 
-    static string AsString(JsonElement v, string path) =>
-        v.ValueKind == JsonValueKind.String ? v.GetString()! : throw Wrong(path, "a string", v);
+    static string AsString(JsonElement v, string path)
+    {
+        if (v.ValueKind != JsonValueKind.String) throw Wrong(path, "a string", v);
+        try
+        {
+            return v.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            // Valid UTF-8 bytes, but an escape such as "\ud800" that is half a surrogate pair.
+            throw new SpecException(path, "is not valid Unicode (an unpaired surrogate escape)");
+        }
+    }
+
+    /// <summary>A property's name, which can hold the same broken escapes as a value.</summary>
+    static string NameOf(JsonProperty p, string parent)
+    {
+        try
+        {
+            return p.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new SpecException(parent, "has a property name that is not valid Unicode (an unpaired surrogate escape)");
+        }
+    }
 
     public bool? Bool(string name)
     {
@@ -167,7 +206,11 @@ public readonly struct JsonIn
         if (!TryGet(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object of strings", v);
         var map = new Dictionary<string, string>();
-        foreach (var p in v.EnumerateObject()) map[p.Name] = AsString(p.Value, $"{Child(name)}.{p.Name}");
+        foreach (var p in v.EnumerateObject())
+        {
+            var key = NameOf(p, Child(name));
+            map[key] = AsString(p.Value, $"{Child(name)}.{key}");
+        }
         return map;
     }
 
@@ -178,9 +221,10 @@ public readonly struct JsonIn
         var map = new Dictionary<string, T>();
         foreach (var p in v.EnumerateObject())
         {
-            var path = $"{Child(name)}.{p.Name}";
+            var key = NameOf(p, Child(name));
+            var path = $"{Child(name)}.{key}";
             if (p.Value.ValueKind != JsonValueKind.Object) throw Wrong(path, "an object", p.Value);
-            map[p.Name] = read(new JsonIn(p.Value, path));
+            map[key] = read(new JsonIn(p.Value, path));
         }
         return map;
     }
@@ -190,6 +234,7 @@ public readonly struct JsonIn
     {
         if (!TryGet(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object", v);
-        return v.EnumerateObject().Select(p => p.Name).ToList();
+        var parent = Child(name);
+        return v.EnumerateObject().Select(p => NameOf(p, parent)).ToList();
     }
 }

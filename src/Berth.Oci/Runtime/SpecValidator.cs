@@ -32,6 +32,9 @@ public static class SpecValidator
         ["SCHED_FLAG_UTIL_CLAMP_MAX"] = 0x40,
     };
 
+    const long MaxMajor = (1 << 12) - 1, MaxMinor = (1 << 20) - 1;
+    const long MaxTimeOffsetSecs = long.MaxValue / 1_000_000_000 / 2;
+
     static readonly HashSet<string> NamespaceTypes = new() { "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time" };
 
     /// <summary>Validates a config for create/run: the process is required then.</summary>
@@ -77,9 +80,17 @@ public static class SpecValidator
         }
         ValidateMappings(linux.UidMappings, "linux.uidMappings");
         ValidateMappings(linux.GidMappings, "linux.gidMappings");
+        if (ns.New("user")) ValidateUserMapped(spec.Process, linux, "process");
 
         if (linux.TimeOffsets is not null && !ns.New("time"))
             throw new SpecException("linux.timeOffsets", "needs a new time namespace");
+        foreach (var (clock, offset) in new[] { ("monotonic", linux.TimeOffsets?.Monotonic), ("boottime", linux.TimeOffsets?.Boottime) })
+        {
+            if (offset is null) continue;
+            // The kernel's bounds (timens_offsets): nanoseconds below one second, seconds within KTIME_SEC_MAX/2.
+            if (offset.Nanosecs is >= 1_000_000_000) throw new SpecException($"linux.timeOffsets.{clock}.nanosecs", $"{offset.Nanosecs} is out of range (0..999999999)");
+            if (offset.Secs is < -MaxTimeOffsetSecs or > MaxTimeOffsetSecs) throw new SpecException($"linux.timeOffsets.{clock}.secs", $"{offset.Secs} is out of range (±{MaxTimeOffsetSecs})");
+        }
 
         if (linux.RootfsPropagation is { } prop && !Propagations.Contains(prop))
             throw new SpecException("linux.rootfsPropagation", $"\"{prop}\" is not one of {string.Join(", ", Propagations)}");
@@ -91,10 +102,18 @@ public static class SpecValidator
             for (int i = 0; i < devices.Count; i++)
             {
                 var d = devices[i] ?? throw new SpecException($"linux.devices[{i}]", "is null");
-                if (string.IsNullOrEmpty(d.Path) || !d.Path.StartsWith("/dev/"))
-                    throw new SpecException($"linux.devices[{i}].path", $"\"{d.Path}\" is not a path under /dev");
+                // A clean path: "/dev/../../x" names a node outside /dev, and in a user namespace
+                // the host's node at that path would be bound in.
+                if (string.IsNullOrEmpty(d.Path) || !d.Path.StartsWith("/dev/") || d.Path[5..].Split('/').Any(c => c is "" or "." or ".."))
+                    throw new SpecException($"linux.devices[{i}].path", $"\"{d.Path}\" is not a clean path under /dev (no \".\", \"..\" or empty components)");
                 if (d.Type is not ("c" or "b" or "u" or "p")) throw new SpecException($"linux.devices[{i}].type", $"\"{d.Type}\" is not c, b, u or p");
                 if (d.Type != "p" && (d.Major is null || d.Minor is null)) throw new SpecException($"linux.devices[{i}]", "major and minor are required for a c, b or u device");
+                // The kernel's dev_t has 12 bits of major and 20 of minor: larger numbers would name another device.
+                if (d.Major is < 0 or > MaxMajor) throw new SpecException($"linux.devices[{i}].major", $"{d.Major} is out of range (0..{MaxMajor})");
+                if (d.Minor is < 0 or > MaxMinor) throw new SpecException($"linux.devices[{i}].minor", $"{d.Minor} is out of range (0..{MaxMinor})");
+                if (d.FileMode is > 0xfff) throw new SpecException($"linux.devices[{i}].fileMode", $"{d.FileMode} is not a mode (0 to 07777)");
+                CheckId(d.Uid, $"linux.devices[{i}].uid");
+                CheckId(d.Gid, $"linux.devices[{i}].gid");
             }
         if (linux.MemoryPolicy is { } mp)
         {
@@ -155,10 +174,18 @@ public static class SpecValidator
     };
 
     /// <summary>
-    /// A sysctl is namespaced only if the kernel scopes it to a namespace the container owns:
-    /// IPC keys and fs.mqueue.* need a new ipc namespace, net.* a network namespace that is not
-    /// the host's, kernel.hostname/domainname a uts namespace. Anything else would write the host.
+    /// The namespace type ("ipc", "network", "uts") that scopes sysctl <paramref name="key"/>, or
+    /// null if the kernel scopes it to none the container can own: IPC limits and fs.mqueue.*
+    /// are per ipc namespace, net.* per network namespace, kernel.hostname/domainname per uts
+    /// namespace (runc's list). Whether the container's namespace of that type is its own, and
+    /// not the host's, is the runtime's to judge, by identity.
     /// </summary>
+    public static string? SysctlNamespace(string key) =>
+        IpcSysctls.Contains(key) || key.StartsWith("fs.mqueue.", StringComparison.Ordinal) ? "ipc"
+        : key.StartsWith("net.", StringComparison.Ordinal) ? "network"
+        : key is "kernel.hostname" or "kernel.domainname" ? "uts"
+        : null;
+
     static void ValidateSysctl(Dictionary<string, string>? sysctl, NamespaceSet ns, Spec spec)
     {
         if (sysctl is null) return;
@@ -167,26 +194,14 @@ public static class SpecValidator
             var field = $"linux.sysctl[\"{key}\"]";
             if (key.Length == 0 || key.Contains("..") || key.StartsWith('.') || key.EndsWith('.') || key.Contains('/'))
                 throw new SpecException(field, "is not a sysctl name (dotted form, as net.ipv4.ip_forward)");
-            var name = key;
-            if (IpcSysctls.Contains(name) || name.StartsWith("fs.mqueue."))
+            var type = SysctlNamespace(key) ?? throw new SpecException(field, "is not in a namespace the container owns; it would change the host");
+            if (!ns.Has(type))
+                throw new SpecException(field, $"needs the container's own {type} namespace (linux.namespaces has no {type} entry), or it would change the host's");
+            if (key is "kernel.hostname" or "kernel.domainname")
             {
-                if (!ns.New("ipc")) throw new SpecException(field, "needs a new ipc namespace, or it would change the host's");
-            }
-            else if (name.StartsWith("net."))
-            {
-                if (!ns.Has("network") || ns.Joined("network") && ns.PathOf("network") is "/proc/1/ns/net" or "/proc/self/ns/net")
-                    throw new SpecException(field, "needs the container's own network namespace, or it would change the host's");
-            }
-            else if (name is "kernel.hostname" or "kernel.domainname")
-            {
-                if (!ns.Has("uts")) throw new SpecException(field, "needs a uts namespace, or it would change the host's");
-                var field2 = name == "kernel.hostname" ? spec.Hostname : spec.Domainname;
-                if (!string.IsNullOrEmpty(field2) && field2 != value)
-                    throw new SpecException(field, $"conflicts with {(name == "kernel.hostname" ? "hostname" : "domainname")} \"{field2}\"");
-            }
-            else
-            {
-                throw new SpecException(field, "is not in a namespace the container owns; it would change the host");
+                var other = key == "kernel.hostname" ? spec.Hostname : spec.Domainname;
+                if (!string.IsNullOrEmpty(other) && other != value)
+                    throw new SpecException(field, $"conflicts with {(key == "kernel.hostname" ? "hostname" : "domainname")} \"{other}\"");
             }
         }
     }
@@ -225,6 +240,10 @@ public static class SpecValidator
         }
         if (p.User is { AdditionalGids: { } gids } && gids.Count > 65536)
             throw new SpecException($"{field}.user.additionalGids", "has more than 65536 entries");
+        CheckId(p.User?.Uid, $"{field}.user.uid");
+        CheckId(p.User?.Gid, $"{field}.user.gid");
+        if (p.User?.AdditionalGids is { } groups)
+            for (int i = 0; i < groups.Count; i++) CheckId(groups[i], $"{field}.user.additionalGids[{i}]");
         if (p.User?.Umask is > 0x1ff) throw new SpecException($"{field}.user.umask", $"{p.User.Umask} is not a mode (0 to 0777)");
         if (p.OomScoreAdj is < -1000 or > 1000) throw new SpecException($"{field}.oomScoreAdj", $"{p.OomScoreAdj} is out of range (-1000..1000)");
         if (p.Scheduler is { } sched)
@@ -234,6 +253,8 @@ public static class SpecValidator
             foreach (var f in sched.Flags ?? new())
                 if (!SchedFlags.ContainsKey(f)) throw new SpecException($"{field}.scheduler.flags", $"\"{f}\" is not a scheduler flag");
             if (sched.Nice is < -20 or > 19) throw new SpecException($"{field}.scheduler.nice", $"{sched.Nice} is out of range (-20..19)");
+            // sched_priority: 1..99 for the real-time policies, 0 for the others (sched(7)).
+            if (sched.Priority is < 0 or > 99) throw new SpecException($"{field}.scheduler.priority", $"{sched.Priority} is out of range (0..99)");
         }
         if (p.IoPriority is { } io)
         {
@@ -248,6 +269,9 @@ public static class SpecValidator
         }
         if (p.ConsoleSize is { } box && (box.Height is null || box.Width is null))
             throw new SpecException($"{field}.consoleSize", "height and width are both required");
+        // struct winsize holds 16 bits of each.
+        if (p.ConsoleSize?.Height is > ushort.MaxValue) throw new SpecException($"{field}.consoleSize.height", $"{p.ConsoleSize.Height} is out of range (0..{ushort.MaxValue})");
+        if (p.ConsoleSize?.Width is > ushort.MaxValue) throw new SpecException($"{field}.consoleSize.width", $"{p.ConsoleSize.Width} is out of range (0..{ushort.MaxValue})");
     }
 
     static void ValidateHooks(Hooks hooks)
@@ -299,14 +323,69 @@ public static class SpecValidator
         return set;
     }
 
+    /// <summary>(uid_t)-1: setresuid, chown and the id maps read it as "leave unchanged", so it can never name an id.</summary>
+    public const uint NoChangeId = uint.MaxValue;
+
+    /// <summary>Refuses the kernel's -1 in an id field.</summary>
+    public static void CheckId(uint? id, string field)
+    {
+        if (id == NoChangeId)
+            throw new SpecException(field, $"{NoChangeId} is the kernel's -1 (\"leave unchanged\"), not an id: a process given it would keep the runtime's");
+    }
+
+    /// <summary>The kernel's limit on uid_map/gid_map lines (since 4.15).</summary>
+    const int MaxMappings = 340;
+
+    /// <summary>
+    /// The rules the kernel applies when the map is written (it would refuse the write with a
+    /// bare EINVAL), checked up front with the field named: every range complete and non-empty,
+    /// no range reaching id 4294967295 on either side, no two ranges overlapping on either side.
+    /// </summary>
     static void ValidateMappings(List<IdMapping>? maps, string field)
     {
         if (maps is null) return;
+        if (maps.Count > MaxMappings) throw new SpecException(field, $"has {maps.Count} ranges, more than the kernel's {MaxMappings}");
         for (int i = 0; i < maps.Count; i++)
         {
             var m = maps[i] ?? throw new SpecException($"{field}[{i}]", "is null");
             if (m.Size is null or 0) throw new SpecException($"{field}[{i}].size", "must be greater than zero");
+            if (m.ContainerId is null) throw new SpecException($"{field}[{i}].containerID", "is required");
+            if (m.HostId is null) throw new SpecException($"{field}[{i}].hostID", "is required");
+            if ((ulong)m.ContainerId.Value + m.Size.Value > NoChangeId)
+                throw new SpecException($"{field}[{i}]", $"container ids {m.ContainerId}..{(ulong)m.ContainerId.Value + m.Size.Value - 1} reach past {NoChangeId - 1} ({NoChangeId} is the kernel's -1)");
+            if ((ulong)m.HostId.Value + m.Size.Value > NoChangeId)
+                throw new SpecException($"{field}[{i}]", $"host ids {m.HostId}..{(ulong)m.HostId.Value + m.Size.Value - 1} reach past {NoChangeId - 1} ({NoChangeId} is the kernel's -1)");
+            for (int j = 0; j < i; j++)
+            {
+                var o = maps[j];
+                if (Overlap(m.ContainerId.Value, o.ContainerId!.Value, m.Size.Value, o.Size!.Value))
+                    throw new SpecException($"{field}[{i}]", $"its container ids overlap those of {field}[{j}]");
+                if (Overlap(m.HostId.Value, o.HostId!.Value, m.Size.Value, o.Size!.Value))
+                    throw new SpecException($"{field}[{i}]", $"its host ids overlap those of {field}[{j}]");
+            }
         }
+
+        static bool Overlap(ulong a, ulong b, ulong sizeA, ulong sizeB) => a < b + sizeB && b < a + sizeA;
+    }
+
+    /// <summary>
+    /// With a new user namespace the maps are the config's own: the ids the process switches to
+    /// (and root, which init runs as until then) must be mapped, or setresuid fails after the
+    /// exec barrier.
+    /// </summary>
+    public static void ValidateUserMapped(Process p, Linux linux, string field)
+    {
+        static bool Mapped(List<IdMapping>? maps, uint id) => maps is null || IdMapping.Map(maps, id) is not null;
+        if (!Mapped(linux.UidMappings, 0)) throw new SpecException("linux.uidMappings", "does not map container uid 0, which the container's init runs as");
+        if (!Mapped(linux.GidMappings, 0)) throw new SpecException("linux.gidMappings", "does not map container gid 0, which the container's init runs as");
+        if (p.User?.Uid is { } uid && !Mapped(linux.UidMappings, uid))
+            throw new SpecException($"{field}.user.uid", $"{uid} is not mapped by linux.uidMappings");
+        if (p.User?.Gid is { } gid && !Mapped(linux.GidMappings, gid))
+            throw new SpecException($"{field}.user.gid", $"{gid} is not mapped by linux.gidMappings");
+        var groups = p.User?.AdditionalGids ?? new();
+        for (int i = 0; i < groups.Count; i++)
+            if (!Mapped(linux.GidMappings, groups[i]))
+                throw new SpecException($"{field}.user.additionalGids[{i}]", $"{groups[i]} is not mapped by linux.gidMappings");
     }
 
     static void ValidatePaths(List<string>? paths, string field)

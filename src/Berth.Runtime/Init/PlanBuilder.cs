@@ -24,6 +24,10 @@ public sealed class PlanBuilder
     const int RootReg = 0, TargetReg = 1, SourceReg = 2, DevReg = 3, DevNullReg = 4, ConsoleReg = 5, FifoReg = 6, ListenerReg = 7;
 
     const ulong MS_RDONLY = MS.RDONLY;
+    /// <summary>Open's "root" for a host path resolved with no symlink allowed on its way.</summary>
+    const int HostPathNoSymlinks = -2;
+    /// <summary>MAX_ARG_STRLEN: the kernel's limit on one argument or environment string, its NUL included.</summary>
+    const int MaxArgStrlen = 32 * 4096;
     readonly InitConfig _cfg;
     readonly Spec _spec;
     readonly bool _userns;
@@ -101,8 +105,11 @@ public sealed class PlanBuilder
             var parent = ParentMount(_cfg.Rootfs);
             Add(PlanOp.Mount, "rootfs propagation", -1, "", -1, parent, "", (long)MS.PRIVATE, "");
         }
-        Add(PlanOp.Mount, "bind rootfs", -1, _cfg.Rootfs, -1, _cfg.Rootfs, "", (long)(MS.BIND | MS.REC), "");
-        Add(PlanOp.Open, "bind rootfs", RootReg, -1, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
+        // The rootfs by a path that holds no symlink (runc's rule, which the launcher checked
+        // too): a component swapped for a link since then cannot point the root elsewhere.
+        Add(PlanOp.Open, "bind rootfs", RootReg, HostPathNoSymlinks, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
+        Add(PlanOp.Mount, "bind rootfs", RootReg, "", RootReg, "", "", (long)(MS.BIND | MS.REC), "");
+        Add(PlanOp.Open, "bind rootfs", RootReg, HostPathNoSymlinks, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
 
         // runc's rule: /dev is the runtime's to fill unless the config binds one in.
         bool setupDev = true;
@@ -126,9 +133,10 @@ public sealed class PlanBuilder
             Add(PlanOp.RuntimeHooks, "runtime hooks");
         Hooks(hooks?.CreateContainer, "createContainer", Status.Creating);
 
-        Add(PlanOp.Close, "pivot_root", RootReg);
-        if (_cfg.NoPivot) Add(PlanOp.MoveRoot, "move root", _cfg.Rootfs);
-        else Add(PlanOp.PivotRoot, "pivot_root", _cfg.Rootfs);
+        var pivot = _cfg.NoPivot ? "move root" : "pivot_root";
+        Add(PlanOp.Open, pivot, RootReg, HostPathNoSymlinks, _cfg.Rootfs, O.RDONLY | O.DIRECTORY, 0);
+        Add(_cfg.NoPivot ? PlanOp.MoveRoot : PlanOp.PivotRoot, pivot, RootReg);
+        Add(PlanOp.Close, pivot, RootReg);
 
         // After pivot_root, so the pty is the container's devpts; before the root turns read-only.
         Console(bindDevConsole: true);
@@ -186,6 +194,7 @@ public sealed class PlanBuilder
             // (the covered directory is opened first, so it stays reachable under the mount).
             Add(PlanOp.Open, step, SourceReg, RootReg, dest, O.RDONLY | O.DIRECTORY, 1);
             Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+            CheckProc(step, -1, proc: false);
             Add(PlanOp.Mount, step, -1, m.Source ?? type, TargetReg, "", type, (long)(opts.Flags & ~MS.Propagation), opts.DataString ?? "");
             Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.RDONLY | O.DIRECTORY, 0);
             Add(PlanOp.CopyTree, step, SourceReg, TargetReg);
@@ -194,6 +203,7 @@ public sealed class PlanBuilder
         else
         {
             Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+            CheckProc(step, -1, proc: type == "proc");
             Add(PlanOp.Mount, step, -1, m.Source ?? type, TargetReg, "", type, (long)(opts.Flags & ~MS.Propagation), opts.DataString ?? "");
         }
         // Propagation and recursive attributes act on the new mount, so the target is opened again.
@@ -204,6 +214,14 @@ public sealed class PlanBuilder
             Add(PlanOp.SetAttr, step, TargetReg, (long)opts.RecursiveSet, (long)opts.RecursiveClear, 1);
         Add(PlanOp.Close, step, TargetReg);
     }
+
+    /// <summary>
+    /// runc's rule for mounts on /proc (ProcMounts), checked by init on the target as it resolved
+    /// inside the rootfs: the launcher checked the destination's text, but a symlink in the image
+    /// could still route a mount into /proc.
+    /// </summary>
+    void CheckProc(string step, int sourceReg, bool proc) =>
+        Add(PlanOp.CheckProc, step, TargetReg, sourceReg, proc ? 1 : 0, _cfg.Rootfs, ProcMounts.Allowed);
 
     /// <summary>
     /// The source's detached tree (opened by the launcher, BindSources) attached at the target,
@@ -220,6 +238,7 @@ public sealed class PlanBuilder
         if (set != 0 || clear != 0) Add(PlanOp.SetAttr, step, SourceReg, (long)set, (long)clear, 0);
         // A directory source gets a directory target, anything else a file.
         Add(tree.Directory ? PlanOp.MkdirAll : PlanOp.MkFile, step, TargetReg, RootReg, dest, 0x1ed);
+        CheckProc(step, SourceReg, proc: false);
         Add(PlanOp.MoveMount, step, SourceReg, TargetReg);
         Add(PlanOp.Close, step, SourceReg);
         Add(PlanOp.Close, step, TargetReg);
@@ -257,6 +276,9 @@ public sealed class PlanBuilder
     /// </summary>
     void Cgroup(string dest, MountOptions opts, string step)
     {
+        Add(PlanOp.MkdirAll, step, TargetReg, RootReg, dest, 0x1ed);
+        CheckProc(step, -1, proc: false);
+        Add(PlanOp.Close, step, TargetReg);
         var flags = opts.Flags & ~(MS.Propagation | MS.REMOUNT | MS.BIND | MS.REC);
         bool newNs = _spec.Linux?.Namespaces?.Any(n => n.Type == "cgroup" && string.IsNullOrEmpty(n.Path)) == true;
         var v1 = _cfg.Cgroups.Where(c => !c.Unified).ToList();
@@ -307,16 +329,6 @@ public sealed class PlanBuilder
         foreach (var d in all)
         {
             var step = $"create device {d.Path}";
-            if (_userns)
-            {
-                // A user namespace may not mknod: bind the host's node onto an empty file instead, as runc does.
-                Add(PlanOp.Open, step, SourceReg, -1, d.Path!, O.PATH, 0);
-                Add(PlanOp.MkFile, step, TargetReg, RootReg, d.Path!);
-                Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)MS.BIND, "");
-                Add(PlanOp.Close, step, SourceReg);
-                Add(PlanOp.Close, step, TargetReg);
-                continue;
-            }
             uint type = d.Type switch
             {
                 "c" or "u" => FileStat.S_IFCHR,
@@ -324,6 +336,18 @@ public sealed class PlanBuilder
                 "p" => FileStat.S_IFIFO,
                 _ => throw new RuntimeException($"linux.devices: {d.Path}: type \"{d.Type}\" is not c, b, u or p"),
             };
+            if (_userns)
+            {
+                // A user namespace may not mknod: bind the host's node onto an empty file instead,
+                // as runc does — the node the config names, not whatever the host has at that path.
+                Add(PlanOp.Open, step, SourceReg, -1, d.Path!, O.PATH | O.NOFOLLOW, 0);
+                Add(PlanOp.CheckNode, step, SourceReg, (long)type, d.Major ?? 0, d.Minor ?? 0, d.Path!);
+                Add(PlanOp.MkFile, step, TargetReg, RootReg, d.Path!);
+                Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)MS.BIND, "");
+                Add(PlanOp.Close, step, SourceReg);
+                Add(PlanOp.Close, step, TargetReg);
+                continue;
+            }
             uint mode = (d.FileMode ?? 0x1b6 /* 0666 */) & 0xfff;
             bool owned = d.Uid is not null || d.Gid is not null;
             Add(PlanOp.Mknod, step, RootReg, d.Path!, (long)(type | mode), d.Major ?? 0, d.Minor ?? 0,
@@ -426,7 +450,10 @@ public sealed class PlanBuilder
         Add(PlanOp.Umask, "umask", (long)(p.User?.Umask ?? 0x12 /* 022 */));
         var env = new List<string>(p.Env ?? new());
         env.AddRange(_cfg.ExtraEnv);
-        Add(PlanOp.PrepareExec, "prepare exec", p.Args!, env);
+        CheckStrings(p.Args!, env, p.Env?.Count ?? 0);
+        // Init checks the total against the stack limit the process will have (execve's E2BIG).
+        ulong stack = p.Rlimits?.LastOrDefault(r => r.Type == "RLIMIT_STACK")?.Soft ?? 0;
+        Add(PlanOp.PrepareExec, "prepare exec", p.Args!, env, (long)Math.Min(stack, long.MaxValue));
     }
 
     /// <summary>
@@ -472,6 +499,19 @@ public sealed class PlanBuilder
             Add(PlanOp.Seccomp, "seccomp", seccomp, (long)_cfg.SeccompFlags,
                 _cfg.SeccompListenerFd >= 0 ? ListenerReg : -1, Encoding.UTF8.GetBytes(_cfg.SeccompListenerState ?? ""));
         Add(PlanOp.Exec, "execve");
+    }
+
+    /// <summary>execve's E2BIG for one string, found before anything starts and named by its field.</summary>
+    static void CheckStrings(List<string> args, List<string> env, int specEnv)
+    {
+        for (int i = 0; i < args.Count + env.Count; i++)
+        {
+            var text = i < args.Count ? args[i] : env[i - args.Count];
+            int bytes = Encoding.UTF8.GetByteCount(text) + 1;
+            if (bytes <= MaxArgStrlen) continue;
+            var field = i < args.Count ? $"process.args[{i}]" : i - args.Count < specEnv ? $"process.env[{i - args.Count}]" : "process.env";
+            throw new RuntimeException($"{field}: {bytes} bytes, more than the {MaxArgStrlen} execve takes for one string (MAX_ARG_STRLEN)");
+        }
     }
 
     /// <summary>Raising is free; lowering below the value init inherits from us needs CAP_SYS_RESOURCE (this VM's bounding set lacks it).</summary>

@@ -141,8 +141,8 @@ public sealed class Containers
 
     public void Delete(string id, bool force)
     {
-        ContainerId.Validate(id); // before the sweep: its glob must not see wildcards
-        _store.RemoveAbandoned(id);
+        ContainerId.Validate(id);
+        if (force) _store.RemoveAbandoned(id);
         using var dir = _store.Open(id, exclusive: true);
         if (dir is null)
         {

@@ -43,8 +43,20 @@ public sealed class ExecLauncher
             spec = dir.ReadSpec() ?? throw new RuntimeException($"container {o.Id}: its config.json in the state directory is missing or unreadable");
         }
 
+        InitSpawn.CheckPreserveFds(o.PreserveFds);
         var process = BuildProcess(o, spec, r.Rootfs);
-        SpecValidator.ValidateProcess(process, o.ProcessFile is null ? "process" : "--process");
+        var field = o.ProcessFile is null ? "process" : "--process";
+        try
+        {
+            SpecValidator.ValidateProcess(process, field);
+            // The container's own user namespace: its maps are in its config.
+            if (spec.Linux is { } linux && SpecValidator.ValidateNamespaces(linux.Namespaces).New("user"))
+                SpecValidator.ValidateUserMapped(process, linux, field);
+        }
+        catch (SpecException e)
+        {
+            throw new RuntimeException(o.User is not null && e.Field.StartsWith($"{field}.user.") ? $"--user: {e.Message}" : e.Message, e);
+        }
         bool proxy = process.Terminal == true && o.ConsoleSocket is null && !o.Detach;
         using var console = Launcher.ConsoleSocketFor(process.Terminal == true, o.ConsoleSocket, proxy);
         SafeFd? ours = null, theirs = null;
@@ -53,7 +65,7 @@ public sealed class ExecLauncher
         Lsm.Check(execSpec);
 
         var caps = CapabilityResolver.Resolve(process.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
-        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
+        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store).Get(profile, _log) : null;
         using var listener = seccomp is { Notify: true } ? Launcher.ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
 
         // Every namespace the container has, by its init's /proc entries: the init stays the
@@ -88,7 +100,6 @@ public sealed class ExecLauncher
             {
                 Joins = joins,
                 SeccompListener = listener,
-                ScratchDir = _store.Root,
                 CgroupDirs = r.Cgroups,
                 // v2 directories have no tasks file; the container's cgroups exist while it runs.
                 UnifiedCgroupDir = r.Cgroups.FirstOrDefault(d => !File.Exists(Path.Join(d, "tasks"))),
@@ -148,9 +159,9 @@ public sealed class ExecLauncher
         if (o.ProcessFile is not null)
         {
             byte[] json;
-            try { json = File.ReadAllBytes(o.ProcessFile); }
-            catch (IOException e) { throw new RuntimeException($"--process: {e.Message}"); }
-            try { return JsonIn.Parse(json, "--process", Oci.Runtime.Process.Read); }
+            try { json = RegularFile.Read(o.ProcessFile, SpecReader.MaxBytes, followLinks: true); }
+            catch (LinuxException e) { throw new RuntimeException($"--process: {e.Message}", e); }
+            try { return SpecReader.Parse(json, "--process", Oci.Runtime.Process.Read); }
             catch (SpecException e) { throw new RuntimeException($"--process: {e.Message}", e); }
         }
         if (o.Args.Count == 0) throw new RuntimeException("exec: a command is required (or --process FILE)");

@@ -92,7 +92,8 @@ public static class HookRunner
         }) { IsBackground = true };
         reader.Start();
 
-        int timeoutMs = hook.Timeout is { } t ? t * 1000 : -1;
+        // Seconds to milliseconds without overflow: anything past ~24 days waits that long.
+        int timeoutMs = hook.Timeout is { } t ? (int)Math.Min(t * 1000L, int.MaxValue) : -1;
         bool exited = pidfd is null || Pidfd.WaitExit(pidfd, timeoutMs);
         if (!exited && pidfd is not null) Pidfd.SendSignal(pidfd, Signals.SIGKILL);
         var status = Processes.Wait(pid)!.Value.Status;

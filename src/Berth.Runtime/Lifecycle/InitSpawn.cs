@@ -29,8 +29,6 @@ public sealed class InitSpawn : IDisposable
     public IReadOnlyList<(int Index, SafeFd Tree, bool Directory)> BindTrees { get; init; } = Array.Empty<(int, SafeFd, bool)>();
     /// <summary>Where init sends the pty master when the process has a terminal.</summary>
     public SafeFd? ConsoleSocket { get; set; }
-    /// <summary>Where the read-only view of this binary is set up (the state root).</summary>
-    public required string ScratchDir { get; init; }
     public List<IdMapping>? UidMappings { get; init; }
     public List<IdMapping>? GidMappings { get; init; }
     public IReadOnlyList<string> CgroupDirs { get; init; } = Array.Empty<string>();
@@ -50,6 +48,15 @@ public sealed class InitSpawn : IDisposable
     public ulong InitStartTime { get; private set; }
     int _intermediatePid;
     bool _ready;
+
+    /// <summary>--preserve-fds N: fds 3 to 3+N-1 go to the container, so each must be open here.</summary>
+    public static void CheckPreserveFds(int count)
+    {
+        const int Most = 1 << 16;
+        if (count > Most) throw new RuntimeException($"--preserve-fds: {count} is more than {Most}");
+        for (int fd = 3; fd < 3 + count; fd++)
+            if (!Files.IsOpen(fd)) throw new RuntimeException($"--preserve-fds: {count} asks for fds 3 to {2 + count}, but fd {fd} is not open");
+    }
 
     /// <summary>Spawns init, answers the nsenter stage, sends <paramref name="init"/>, and returns once init is Ready.</summary>
     public void Run(InitConfig init, string what)
@@ -96,7 +103,7 @@ public sealed class InitSpawn : IDisposable
             // Never /proc/self/exe itself: an image whose entrypoint is "#!/proc/self/exe" would
             // make the container's process the host's binary, open for writing (CVE-2019-5736).
             _log.Debug($"{what}: protecting the executable");
-            using var protectedExe = ProtectedExecutable.Open(ScratchDir);
+            using var protectedExe = ProtectedExecutable.Open();
             fds.Add(new ChildFd(protectedExe, next));
             var exe = $"/proc/self/fd/{next++}";
             _log.Debug($"{what}: spawning");

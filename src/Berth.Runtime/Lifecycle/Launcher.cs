@@ -5,6 +5,7 @@ using Berth.Oci;
 using Berth.Oci.Runtime;
 using Berth.Runtime.Cgroups;
 using Berth.Runtime.Protocol;
+using Berth.Runtime.Rootfs;
 using Berth.Runtime.Security;
 using Berth.Runtime.Store;
 
@@ -37,12 +38,12 @@ public sealed class Launcher
     {
         _log.Debug("create: start");
         ContainerId.Validate(o.Id);
+        InitSpawn.CheckPreserveFds(o.PreserveFds);
         var bundle = Path.GetFullPath(o.Bundle);
         var (spec, specBytes) = LoadSpec(bundle);
         _log.Debug("create: spec loaded");
-        var rootfs = Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path!));
-        if (!Directory.Exists(rootfs))
-            throw new RuntimeException($"root.path: {rootfs}: {(File.Exists(rootfs) ? "is not a directory" : "no such directory")}");
+        var rootfs = CheckRootfs(Path.GetFullPath(Path.Combine(bundle, spec.Root!.Path!)));
+        ProcMounts.CheckDestinations(spec.Mounts, bundle);
 
         Lsm.Check(spec);
         PassNotifySocket(spec, _log);
@@ -52,10 +53,11 @@ public sealed class Launcher
         var (ours, theirs) = terminal && console is null ? Sockets.UnixStreamPair() : ((SafeFd?)null, (SafeFd?)null);
         using var _ = theirs;
         var caps = CapabilityResolver.Resolve(spec.Process!.Capabilities, Linux.Security.Capabilities.OwnBounding(), _log);
-        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store.Root).Get(profile, _log) : null;
+        var seccomp = spec.Linux?.Seccomp is { } profile ? new SeccompCache(_store).Get(profile, _log) : null;
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
+        Sysctl.Check(spec.Linux?.Sysctl, ns);
         using var binds = Rootfs.BindSources.Open(spec, bundle);
         var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
         var cgroups = new CgroupSet(placement.Dirs);
@@ -90,7 +92,6 @@ public sealed class Launcher
             Joins = ns.Joins,
             TimeOffsets = NamespacePlan.TimeOffsets(spec.Linux?.TimeOffsets),
             SeccompListener = listener,
-            ScratchDir = _store.Root,
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
             CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
@@ -117,7 +118,7 @@ public sealed class Launcher
             var init = new InitConfig
             {
                 Id = o.Id,
-                Spec = spec,
+                Spec = ForInit(spec),
                 Bundle = bundle,
                 Rootfs = rootfs,
                 NoPivot = o.NoPivot,
@@ -161,6 +162,45 @@ public sealed class Launcher
             }
             dir.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The spec as init needs it: annotations only go to the hooks init runs (createContainer,
+    /// startContainer), so a config carrying megabytes of them does not send them twice.
+    /// Every other field of Spec is copied: a field added to Spec belongs here too.
+    /// </summary>
+    static Spec ForInit(Spec spec) =>
+        spec.Hooks?.CreateContainer is { Count: > 0 } || spec.Hooks?.StartContainer is { Count: > 0 } || spec.Annotations is null
+            ? spec
+            : new Spec
+            {
+                OciVersion = spec.OciVersion, Process = spec.Process, Root = spec.Root, Hostname = spec.Hostname,
+                Domainname = spec.Domainname, Mounts = spec.Mounts, Hooks = spec.Hooks, Linux = spec.Linux,
+            };
+
+    /// <summary>
+    /// runc's rule for root.path: an existing directory reached without a symlink anywhere on
+    /// its way (one openat2 with RESOLVE_NO_SYMLINKS). Init opens it the same way, so a link
+    /// planted later cannot swap the container's root either.
+    /// </summary>
+    static string CheckRootfs(string rootfs)
+    {
+        using var slash = Files.Open("/", O.PATH | O.DIRECTORY);
+        try
+        {
+            Files.OpenAt2(slash, rootfs.TrimStart('/') is { Length: > 0 } rel ? rel : ".", O.PATH | O.DIRECTORY, Resolve.NoSymlinks | Resolve.NoMagicLinks).Dispose();
+            return rootfs;
+        }
+        catch (LinuxException e)
+        {
+            throw new RuntimeException(e.Errno switch
+            {
+                Errno.ELOOP => $"root.path: {rootfs} is a symlink or has one on its way; give the path it resolves to",
+                Errno.ENOTDIR => $"root.path: {rootfs}: is not a directory",
+                Errno.ENOENT => $"root.path: {rootfs}: no such directory",
+                _ => $"root.path: {e.Message}",
+            }, e);
         }
     }
 
@@ -260,11 +300,13 @@ public sealed class Launcher
         byte[] json;
         try
         {
-            json = File.ReadAllBytes(path);
+            // Checked to be a regular file and read with a cap: a FIFO or a link to /dev/zero in
+            // its place must not hang create or fill its memory. A symlink to a config is fine.
+            json = RegularFile.Read(path, SpecReader.MaxBytes, followLinks: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
-            throw new RuntimeException($"bundle: {path}: {e.Message}");
+            throw new RuntimeException($"bundle: {e.Message}", e);
         }
         try
         {
@@ -317,13 +359,22 @@ public sealed class Launcher
         return int.TryParse(Environment.GetEnvironmentVariable("LISTEN_FDS"), out int n) && n is > 0 and < 1024 ? n : 0;
     }
 
-    /// <summary>Written to a temporary name and renamed, so a reader never sees a partial pid.</summary>
+    /// <summary>
+    /// Written to a temporary name and renamed, so a reader never sees a partial pid. The pid
+    /// file's directory may be shared (/tmp): the temporary name is made anew, never followed.
+    /// </summary>
     public static void WritePidFile(string path, int pid)
     {
         var full = Path.GetFullPath(path);
         var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}");
-        File.WriteAllText(tmp, pid.ToString());
-        File.Move(tmp, full, overwrite: true);
+        try
+        {
+            RegularFile.WriteAtomic(full, tmp, System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4 /* 0644 */);
+        }
+        catch (LinuxException e)
+        {
+            throw new RuntimeException($"--pid-file: {e.Message}", e);
+        }
     }
 
     /// <summary>Go's RFC3339Nano: UTC, fraction without trailing zeros.</summary>

@@ -9,6 +9,27 @@ public sealed class NamespacePlan : IDisposable
     public int CloneFlags { get; private set; }
     public List<(int Flag, SafeFd Fd)> Joins { get; } = new();
 
+    /// <summary>Whether the container gets a new namespace of runtime-spec type <paramref name="type"/>.</summary>
+    public bool IsNew(string type) => (CloneFlags & Namespaces.ByType[type].Flag) != 0;
+
+    /// <summary>The joined namespace of <paramref name="type"/>, by the descriptor that will be joined (so what is judged is what is entered).</summary>
+    public SafeFd? JoinedFd(string type) => Joins.FirstOrDefault(j => j.Flag == Namespaces.ByType[type].Flag).Fd;
+
+    /// <summary>
+    /// Whether the container's namespace of <paramref name="type"/> is one the runtime shares
+    /// with the host: none in the config, or a joined one whose nsfs identity is the runtime's
+    /// own or that of pid 1 — however the path named it (/proc/thread-self/ns/net,
+    /// /proc/2/ns/net, a bind mount of one under /run/netns).
+    /// </summary>
+    public bool SharesHosts(string type)
+    {
+        if (IsNew(type)) return false;
+        if (JoinedFd(type) is not { } fd) return true;
+        var joined = NamespaceFiles.Identity(fd);
+        var proc = Namespaces.ByType[type].ProcName;
+        return joined == NamespaceFiles.IdentityOf("self", proc) || joined == NamespaceFiles.IdentityOf("1", proc);
+    }
+
     public static NamespacePlan From(Spec spec)
     {
         var plan = new NamespacePlan();

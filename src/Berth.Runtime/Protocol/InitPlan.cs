@@ -13,7 +13,7 @@ public enum PlanOp : uint
     RegFd = 1,
     /// <summary>register</summary>
     Close = 2,
-    /// <summary>out register, root register (-1: an absolute host path), path, open flags, missing is ok (register = -1)</summary>
+    /// <summary>out register, root register (-1: a host path; -2: a host path with no symlink on its way), path, open flags, missing is ok (register = -1)</summary>
     Open = 3,
     /// <summary>out register, root register, path, mode: mkdir -p inside the root</summary>
     MkdirAll = 4,
@@ -31,9 +31,9 @@ public enum PlanOp : uint
     Mknod = 10,
     /// <summary>directory register, link target, name, replace</summary>
     Symlink = 11,
-    /// <summary>rootfs</summary>
+    /// <summary>rootfs register</summary>
     PivotRoot = 12,
-    /// <summary>rootfs (MS_MOVE over / and chroot)</summary>
+    /// <summary>rootfs register (MS_MOVE over / and chroot)</summary>
     MoveRoot = 13,
     /// <summary>name</summary>
     SetHostname = 14,
@@ -102,10 +102,14 @@ public enum PlanOp : uint
     /// <summary>(none): execve of what PrepareExec prepared, the one call after the seccomp filter</summary>
     Exec = 47,
     LoopbackUp = 48,
-    /// <summary>args, env (HOME added when Home found one): the vectors for Exec, made before the barrier</summary>
+    /// <summary>args, env (HOME added when Home found one), the RLIMIT_STACK to come (0: the current): the vectors for Exec, made and checked (E2BIG) before the barrier</summary>
     PrepareExec = 49,
     /// <summary>from register (-1: nothing to copy), to register: tmpcopyup's copy of a covered directory</summary>
     CopyTree = 50,
+    /// <summary>target register, bind source register or -1, is a proc mount, rootfs, allowed paths: runc's /proc mount rule on the resolved target</summary>
+    CheckProc = 51,
+    /// <summary>register, file type (S_IF*), major, minor, path: a host node bound in is the one the config names</summary>
+    CheckNode = 52,
 }
 
 /// <summary>One operation of the plan: what it does, the step it is reported as, its arguments.</summary>

@@ -32,10 +32,16 @@ public readonly record struct SyncMessage(SyncType Type, byte[] Payload)
     public string Text => Encoding.UTF8.GetString(Payload);
 }
 
-/// <summary>One end of the sync socketpair: frames are {u32 type, u32 length, payload}.</summary>
+/// <summary>
+/// One end of the sync socketpair: frames are {u32 type, u32 length, payload}. A stream socket
+/// carries a payload of any length in as many reads as it takes; what bounds a message is what
+/// its receiver accepts: the launcher takes small ones (pids, failure reports), init (native/
+/// init.c) a plan as large as the largest config.json Berth reads can make.
+/// </summary>
 public sealed class SyncSocket : IDisposable
 {
-    const int MaxPayload = 1 << 30; // native/init.h's INIT_MAX_PLAN_BYTES
+    /// <summary>Pids, acknowledgements and failure reports: all the launcher takes. (Init reads its plan in native/init.c.)</summary>
+    public const uint SmallMessage = 1 << 20;
     readonly SafeFd _fd;
 
     public SyncSocket(SafeFd fd) => _fd = fd;
@@ -54,13 +60,13 @@ public sealed class SyncSocket : IDisposable
     public void SendText(SyncType type, string text) => Send(type, Encoding.UTF8.GetBytes(text));
 
     /// <summary>The next message, or null when the other side closed its end.</summary>
-    public SyncMessage? Receive()
+    public SyncMessage? Receive(uint maxPayload = SmallMessage)
     {
         Span<byte> header = stackalloc byte[8];
         if (!ReadExactly(header, allowEof: true)) return null;
         var type = (SyncType)BinaryPrimitives.ReadUInt32LittleEndian(header);
         var len = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-        if (len > MaxPayload) throw new RuntimeException($"sync socket: message {type} of {len} bytes is too large");
+        if (len > maxPayload) throw new RuntimeException($"sync socket: message {type} of {len} bytes is larger than the {maxPayload} accepted");
         var payload = new byte[len];
         if (len > 0 && !ReadExactly(payload, allowEof: false)) return null;
         return new SyncMessage(type, payload);

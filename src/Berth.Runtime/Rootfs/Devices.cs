@@ -57,7 +57,12 @@ public static class Devices
     /// <summary>A user namespace may not mknod: bind the host's node onto an empty file instead, as runc does.</summary>
     static void BindFromHost(SafeFd root, Device d)
     {
-        using var source = Files.Open(d.Path!, O.PATH);
+        using var source = Files.Open(d.Path!, O.PATH | O.NOFOLLOW);
+        // What is bound must be the node the config names, not whatever the host has at that path.
+        var st = Files.Fstat(source);
+        uint want = d.Type switch { "b" => FileStat.S_IFBLK, "p" => FileStat.S_IFIFO, _ => FileStat.S_IFCHR };
+        if ((st.Mode & FileStat.S_IFMT) != want || (d.Type != "p" && (st.RdevMajor != d.Major || st.RdevMinor != d.Minor)))
+            throw new RuntimeException($"linux.devices: {d.Path}: the host's {d.Path} is {RegularFile.Describe(st.Mode)} {st.RdevMajor}:{st.RdevMinor}, not the {d.Type} {d.Major}:{d.Minor} asked for (a user namespace binds the host's node)");
         using var target = InRoot.MkFile(root, d.Path!);
         Mounts.Mount(source.ProcPath, target.ProcPath, null, MS.BIND, null, d.Path);
     }

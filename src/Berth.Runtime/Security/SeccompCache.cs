@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
+using Berth.Linux;
 using Berth.Linux.Security;
 using Berth.Oci.Json;
 using Berth.Oci.Runtime;
+using Berth.Runtime.Store;
 
 namespace Berth.Runtime.Security;
 
@@ -9,57 +11,123 @@ namespace Berth.Runtime.Security;
 /// Compiled seccomp programs, keyed by the profile, libseccomp's version and this machine's
 /// architecture: a profile is compiled once (libseccomp takes ~10 ms for a 350-syscall
 /// allowlist) and every later container with it loads the stored program. The cache sits in
-/// the state root, which only root can write; entries are replaced atomically and carry the
-/// exact profile they were compiled from.
+/// the state root (0700, root's alone); entries are files of mode 0600, replaced atomically,
+/// and carry the exact profile they were compiled from.
+/// The cache is bounded — at most <see cref="MaxEntries"/> entries and <see cref="MaxBytes"/>
+/// bytes, the oldest evicted first, and no entry over <see cref="MaxEntryBytes"/> — and it is
+/// only ever an optimisation: an entry that cannot be read or written (permissions, a full or
+/// read-only disk, a damaged file) means compiling, never a failed container.
 /// </summary>
 public sealed class SeccompCache
 {
+    public const int MaxEntries = 64;
+    public const long MaxBytes = 4L << 20;
+    public const long MaxEntryBytes = 1L << 20;
+
+    readonly StateStore _store;
     readonly string _dir;
 
-    public SeccompCache(string stateRoot) => _dir = Path.Combine(stateRoot, ".cache", "seccomp");
+    public SeccompCache(StateStore store)
+    {
+        _store = store;
+        _dir = Path.Combine(store.Root, ".cache", "seccomp");
+    }
 
     public CompiledSeccomp Get(Seccomp profile, Log log)
     {
         var identity = Identity(profile);
         var path = Path.Combine(_dir, Fnv1a64(identity).ToString("x16"));
-        if (TryRead(path, identity) is { } cached)
+        if (TryRead(path, identity, log) is { } cached)
         {
             log.Debug("seccomp: program from the cache");
             return cached;
         }
         var compiled = SeccompCompiler.Compile(profile, log);
+        var bytes = new byte[9 + identity.Length + compiled.Program.Length];
+        if (bytes.Length > MaxEntryBytes)
+        {
+            log.Debug($"seccomp: not caching a {bytes.Length}-byte entry");
+            return compiled;
+        }
         try
         {
-            Directory.CreateDirectory(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var tmp = $"{path}.{Environment.ProcessId}";
-            var bytes = new byte[9 + identity.Length + compiled.Program.Length];
             BinaryPrimitives.WriteUInt32LittleEndian(bytes, compiled.Flags);
             bytes[4] = compiled.Notify ? (byte)1 : (byte)0;
             BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(5), identity.Length);
             identity.CopyTo(bytes, 9);
             compiled.Program.CopyTo(bytes, 9 + identity.Length);
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
+            MakeDirectory();
+            RegularFile.WriteAtomic(path, $"{path}.{Environment.ProcessId}.tmp", bytes, 0x180 /* 0600 */);
+            Evict(path);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is LinuxException or IOException or UnauthorizedAccessException)
         {
             log.Debug($"seccomp: not caching the program: {e.Message}");
         }
         return compiled;
     }
 
-    /// <summary>An entry is used only if it was compiled from exactly this profile: the hash finds it, the bytes decide.</summary>
-    static CompiledSeccomp? TryRead(string path, byte[] identity)
+    void MakeDirectory()
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (IOException) { return null; }
-        if (bytes.Length < 9) return null;
+        _store.EnsureRoot();
+        foreach (var dir in new[] { Path.GetDirectoryName(_dir)!, _dir })
+            if (Files.MkdirAt(null, dir, 0x1c0 /* 0700 */)) Files.Chmod(dir, 0x1c0);
+    }
+
+    /// <summary>
+    /// Keeps the newest entries within the bounds (<paramref name="keep"/>, just written, stays),
+    /// and removes temporary files of writers that died. Runs only after a compile, never on a hit.
+    /// </summary>
+    void Evict(string keep)
+    {
+        var entries = new List<(string Path, DateTime Written, long Size)>();
+        foreach (var info in new DirectoryInfo(_dir).EnumerateFiles())
+        {
+            if (info.Name.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                if (info.Name.Split('.') is [_, var pid, _] && int.TryParse(pid, out var p) && ProcStat.Read(p) is not { IsGone: false })
+                    TryDelete(info.FullName);
+                continue;
+            }
+            entries.Add((info.FullName, info.LastWriteTimeUtc, info.Length));
+        }
+        long total = entries.Sum(e => e.Size);
+        int count = entries.Count;
+        foreach (var e in entries.OrderBy(e => e.Written))
+        {
+            if (count <= MaxEntries && total <= MaxBytes) break;
+            if (e.Path == keep) continue;
+            TryDelete(e.Path);
+            count--;
+            total -= e.Size;
+        }
+    }
+
+    static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>An entry is used only if it was compiled from exactly this profile: the hash finds it, the bytes decide.</summary>
+    static CompiledSeccomp? TryRead(string path, byte[] identity, Log log)
+    {
+        byte[]? bytes;
+        try
+        {
+            bytes = RegularFile.TryRead(path, MaxEntryBytes, followLinks: false);
+        }
+        catch (Exception e) when (e is LinuxException or IOException or UnauthorizedAccessException)
+        {
+            log.Debug($"seccomp: cache entry unreadable: {e.Message}");
+            return null;
+        }
+        if (bytes is null || bytes.Length < 9) return null;
         int idLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(5));
         if (idLength != identity.Length || bytes.Length < 9 + idLength) return null;
         if (!bytes.AsSpan(9, idLength).SequenceEqual(identity)) return null;
         var program = bytes[(9 + idLength)..];
-        if (program.Length == 0 || program.Length % 8 != 0) return null;
+        if (program.Length == 0 || program.Length % 8 != 0 || program.Length / 8 > SeccompCompiler.MaxInstructions) return null;
         return new CompiledSeccomp(program, BinaryPrimitives.ReadUInt32LittleEndian(bytes), bytes[4] == 1);
     }
 

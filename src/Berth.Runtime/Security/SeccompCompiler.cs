@@ -41,6 +41,14 @@ public static class SeccompCompiler
 
     const uint AuditArchX86_64 = 0xC000003E, X32SyscallBit = 0x40000000;
 
+    /// <summary>
+    /// BPF_MAXINSNS: the kernel loads no seccomp program longer than this. Every rule (a syscall
+    /// name, once per condition set it is split into) costs at least one instruction, so a
+    /// profile with more rules cannot load, and is refused before libseccomp spends minutes
+    /// of CPU building it (its rule database grows quadratically: 50,000 rules took 100 s).
+    /// </summary>
+    public const int MaxInstructions = 4096;
+
     public static CompiledSeccomp Compile(Seccomp s, Log log)
     {
         const string F = "linux.seccomp";
@@ -65,10 +73,16 @@ public static class SeccompCompiler
             flags |= flagList[i] is { } fl && FlagValues.TryGetValue(fl, out var v) ? v
                 : throw new RuntimeException($"{F}.flags[{i}]: unknown flag \"{flagList[i]}\"");
 
+        var rules = s.Syscalls ?? new();
+        long ruleCount = 0;
+        for (int i = 0; i < rules.Count; i++)
+            if (rules[i] is { } r) ruleCount += (long)(r.Names?.Count ?? 0) * Math.Max(1, SplitCount(r.Args));
+        if (ruleCount > MaxInstructions)
+            throw new RuntimeException($"{F}.syscalls: {ruleCount} rules (syscall names, times the argument conditions each splits into), more than the {MaxInstructions} a seccomp filter can hold");
+
         bool notify = defaultAction == SeccompAction.Notify;
         // The highest syscall number each architecture's rules name: above it, the kernel is newer than the profile.
         var maxNr = arches.ToDictionary(a => a, _ => -1);
-        var rules = s.Syscalls ?? new();
         for (int i = 0; i < rules.Count; i++)
         {
             var rule = rules[i] ?? throw new RuntimeException($"{F}.syscalls[{i}]: is null");
@@ -106,6 +120,8 @@ public static class SeccompCompiler
         var program = filter.ExportBpf();
         if (defaultAction is not (SeccompAction.Allow or SeccompAction.Log))
             program = EnosysPrologue(maxNr).Concat(program).ToArray();
+        if (program.Length / 8 > MaxInstructions)
+            throw new RuntimeException($"{F}: the compiled filter has {program.Length / 8} BPF instructions, more than the kernel's limit of {MaxInstructions}");
         return new CompiledSeccomp(program, flags, notify);
     }
 
@@ -152,6 +168,14 @@ public static class SeccompCompiler
         null => throw new RuntimeException($"{field}: is required"),
         _ => throw new RuntimeException($"{field}: unknown action \"{name}\""),
     };
+
+    /// <summary>How many libseccomp rules one name of a rule becomes (two conditions on one argument are split).</summary>
+    static int SplitCount(List<SeccompArg>? args)
+    {
+        if (args is not { Count: > 0 }) return 1;
+        var indexes = args.Select(a => a?.Index).ToList();
+        return indexes.Distinct().Count() == indexes.Count ? 1 : args.Count;
+    }
 
     static List<SeccompCondition> Conditions(List<SeccompArg>? args, string field)
     {

@@ -12,6 +12,18 @@ public sealed class StateStore
 {
     public string Root { get; }
 
+    // Create's temporary directory: ".new-<launcher pid>-<id>". The pid comes first so the id
+    // is the exact rest of the name: the sweep never mistakes "X-1"'s directory for "X"'s.
+    const string TempPrefix = ".new-";
+    const int MaxPidDigits = 7; // PID_MAX_LIMIT is 4194304
+    const int NameMax = 255;
+
+    /// <summary>The longest id whose temporary directory name still fits in NAME_MAX.</summary>
+    public const int MaxIdLength = NameMax - 5 /* ".new-" */ - MaxPidDigits - 1 /* '-' */;
+
+    /// <summary>The most Berth reads of a state file: a record holds the config's annotations.</summary>
+    public const long MaxStateFileBytes = SpecReader.MaxBytes + (1 << 20);
+
     public StateStore(string root) => Root = Path.GetFullPath(root);
 
     /// <summary>
@@ -29,19 +41,49 @@ public sealed class StateStore
     public string DirOf(string id) => Path.Combine(Root, id);
 
     /// <summary>
+    /// Makes the state root if it is missing, mode 0700 as runc's /run/runc: state, the exec
+    /// barrier and the seccomp cache are root's alone. Missing parents are made 0700 too; an
+    /// existing directory is left as it is (it may be one the caller shares on purpose).
+    /// </summary>
+    public void EnsureRoot() => MakeDirectory(Root);
+
+    static void MakeDirectory(string path)
+    {
+        const uint Mode = 0x1c0; // 0700
+        try
+        {
+            if (!Files.MkdirAt(null, path, Mode)) return;
+        }
+        catch (LinuxException e) when (e.Errno == Errno.ENOENT && Path.GetDirectoryName(path) is { } parent && parent != path)
+        {
+            MakeDirectory(parent);
+            if (!Files.MkdirAt(null, path, Mode)) return;
+        }
+        // mkdir's mode is cut by the umask: make it exact.
+        Files.Chmod(path, Mode);
+    }
+
+    /// <summary>
     /// Makes the directory for a new container and returns it locked. It is built under a
     /// temporary name and renamed into place without replacing, so no other command ever sees
     /// a directory for this id without its lock held or its first state.json written.
     /// </summary>
     public ContainerDir Create(string id, ContainerRecord first)
     {
-        Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var temp = Path.Combine(Root, $".new-{id}-{Guid.NewGuid():N}");
-        Files.MkdirAt(null, temp, 0x1c9 /* 0711 */);
+        ContainerId.Validate(id);
+        EnsureRoot();
+        var temp = Path.Combine(Root, $"{TempPrefix}{Environment.ProcessId}-{id}");
+        if (!Files.MkdirAt(null, temp, 0x1c0 /* 0700 */))
+        {
+            // Pids are unique among live processes: one of ours is a dead launcher's, unless a
+            // launcher in another pid namespace holds it (and its lock).
+            if (!RemoveUnlocked(temp)) throw new RuntimeException($"container with id exists: {id} (another create of it is under way)");
+            Files.MkdirAt(null, temp, 0x1c0 /* 0700 */);
+        }
         ContainerDir? dir = null;
         try
         {
-            var fd = Files.Open(temp, O.RDONLY | O.DIRECTORY);
+            var fd = Files.Open(temp, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
             Files.Flock(fd, exclusive: true);
             dir = new ContainerDir(id, temp, fd);
             dir.Write(first);
@@ -60,7 +102,7 @@ public sealed class StateStore
         {
             dir?.Remove();
             dir?.Dispose();
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            FileTree.Remove(temp);
             throw;
         }
     }
@@ -90,23 +132,63 @@ public sealed class StateStore
     }
 
     /// <summary>
-    /// Removes the temporary directories of creates of <paramref name="id"/> that died before
-    /// renaming theirs into place: nobody holds their lock any more.
+    /// What launchers killed during create left in the state root: the temporary directory of
+    /// a create of exactly <paramref name="id"/>, and views of the binary from Berth versions
+    /// that made them as ".exe-PID-TICK" files. Each is removed only when the process that made
+    /// it is dead, and a directory only when nobody holds its lock.
     /// </summary>
     public void RemoveAbandoned(string id)
     {
-        if (!Directory.Exists(Root)) return;
-        foreach (var path in Directory.EnumerateDirectories(Root, $".new-{id}-*"))
+        ContainerId.Validate(id);
+        IEnumerable<string> names;
+        try { names = Directory.EnumerateFileSystemEntries(Root, ".*").Select(Path.GetFileName).ToList()!; }
+        catch (DirectoryNotFoundException) { return; }
+        foreach (var name in names)
         {
-            SafeFd fd;
-            try { fd = Files.Open(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW); }
-            catch (LinuxException) { continue; }
-            using (fd)
-            {
-                if (!Files.Flock(fd, exclusive: true, nonBlocking: true)) continue;
-                Directory.Delete(path, recursive: true);
-            }
+            if (ParseOwner(name, TempPrefix, out int pid, out var rest) && rest == id && !ProcessAlive(pid))
+                RemoveUnlocked(Path.Combine(Root, name));
+            else if (ParseOwner(name, ".exe-", out pid, out rest) && rest.Length > 0 && rest.All(char.IsAsciiDigit) && !ProcessAlive(pid))
+                RemoveExeView(Path.Combine(Root, name));
         }
+    }
+
+    /// <summary>"&lt;prefix&gt;&lt;pid&gt;-&lt;rest&gt;" → pid and rest.</summary>
+    static bool ParseOwner(string name, string prefix, out int pid, out string rest)
+    {
+        pid = 0;
+        rest = "";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return false;
+        int dash = name.IndexOf('-', prefix.Length);
+        if (dash < 0 || !int.TryParse(name.AsSpan(prefix.Length, dash - prefix.Length), System.Globalization.NumberStyles.None, null, out pid) || pid <= 0)
+            return false;
+        rest = name[(dash + 1)..];
+        return true;
+    }
+
+    static bool ProcessAlive(int pid) => ProcStat.Read(pid) is { IsGone: false };
+
+    /// <summary>Removes a temporary directory nobody holds the lock of; false if someone does.</summary>
+    static bool RemoveUnlocked(string path)
+    {
+        SafeFd fd;
+        try { fd = Files.Open(path, O.RDONLY | O.DIRECTORY | O.NOFOLLOW); }
+        catch (LinuxException e) when (e.Errno == Errno.ENOENT) { return true; }
+        catch (LinuxException) { return false; }
+        using (fd)
+        {
+            if (!Files.Flock(fd, exclusive: true, nonBlocking: true)) return false;
+            FileTree.Remove(path);
+            return true;
+        }
+    }
+
+    /// <summary>An old-style view: the binary may still be bind-mounted on it if its launcher died between bind and detach.</summary>
+    static void RemoveExeView(string path)
+    {
+        try { Mounts.Unmount(path, Mounts.MNT_DETACH | Mounts.UMOUNT_NOFOLLOW); }
+        catch (LinuxException) { /* not a mount point: the usual case */ }
+        try { Files.UnlinkAt(null, path); }
+        catch (LinuxException) { }
     }
 
     /// <summary>
@@ -125,9 +207,11 @@ public sealed class StateStore
     public IEnumerable<string> Ids()
     {
         if (!Directory.Exists(Root)) return Array.Empty<string>();
+        // The id rule decides what is a container: the root's own dot entries, and anything else
+        // that is not an id, are not listed.
         return Directory.EnumerateDirectories(Root)
             .Select(Path.GetFileName)
-            .Where(n => n is not null && !n.StartsWith('.'))
+            .Where(n => n is not null && ContainerId.IsValid(n))
             .Select(n => n!)
             .Order(StringComparer.Ordinal);
     }
@@ -155,14 +239,13 @@ public sealed class ContainerDir : IDisposable
     /// <summary>The record, or null for a directory a crashed create left without one.</summary>
     public ContainerRecord? Read()
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(System.IO.Path.Combine(Path, StateFile)); }
-        catch (FileNotFoundException) { return null; }
         try
         {
-            return JsonIn.Parse(bytes, StateFile, ContainerRecord.Read);
+            // Never through a symlink, never more than a record can hold: the state root is root's, but a record is not trusted to be sane.
+            var bytes = RegularFile.TryRead(System.IO.Path.Combine(Path, StateFile), StateStore.MaxStateFileBytes, followLinks: false);
+            return bytes is null ? null : JsonIn.Parse(bytes, StateFile, ContainerRecord.Read);
         }
-        catch (Oci.SpecException)
+        catch (Exception e) when (e is LinuxException or Oci.SpecException)
         {
             return null;
         }
@@ -174,17 +257,20 @@ public sealed class ContainerDir : IDisposable
     /// <summary>The container's config.json as create read it (and update changed it); null if a crashed create left none.</summary>
     public Spec? ReadSpec()
     {
-        try { return SpecReader.Parse(File.ReadAllBytes(System.IO.Path.Combine(Path, ConfigFile))); }
-        catch (Exception e) when (e is IOException or Oci.SpecException) { return null; }
+        try
+        {
+            var bytes = RegularFile.TryRead(System.IO.Path.Combine(Path, ConfigFile), SpecReader.MaxBytes, followLinks: false);
+            return bytes is null ? null : SpecReader.Parse(bytes);
+        }
+        catch (Exception e) when (e is LinuxException or Oci.SpecException) { return null; }
     }
 
     public void WriteSpec(ReadOnlySpan<byte> json) => Replace(ConfigFile, json);
 
     void Replace(string name, ReadOnlySpan<byte> bytes)
     {
-        var tmp = System.IO.Path.Combine(Path, name + ".tmp");
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, System.IO.Path.Combine(Path, name), overwrite: true);
+        // 0600: a record and a config are root's alone, whatever the root directory's mode.
+        RegularFile.WriteAtomic(System.IO.Path.Combine(Path, name), System.IO.Path.Combine(Path, name + ".tmp"), bytes, 0x180 /* 0600 */);
     }
 
     public bool FifoExists => File.Exists(FifoPath);
@@ -192,7 +278,7 @@ public sealed class ContainerDir : IDisposable
     /// <summary>Removes the directory and everything in it; the lock stays held until Dispose.</summary>
     public void Remove()
     {
-        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        FileTree.Remove(Path);
     }
 
     public void Dispose() => _lock.Dispose();
