@@ -56,11 +56,10 @@ public sealed class Launcher
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
-        var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
-        var cgroups = new CgroupSet(placement.Dirs);
+        var cgroups = CgroupManagers.ForNew(spec.Linux?.CgroupsPath, o.Id);
         var resources = spec.Linux?.Resources;
-        ResourceWriter.Check(resources, cgroups);
-        var deviceRules = DeviceRules.From(resources, spec.Linux?.Devices);
+        // Every limit checked now, before anything exists; written once the cgroups do.
+        var cgroupPlan = cgroups.Plan(resources, DeviceRules.From(resources, spec.Linux?.Devices));
         ResctrlGroups.Check(spec.Linux?.IntelRdt);
         foreach (var name in spec.Linux?.NetDevices?.Keys ?? Enumerable.Empty<string>())
             if (Netlink.IndexOf(name) == 0) throw new RuntimeException($"linux.netDevices[\"{name}\"]: no such network interface on this host");
@@ -72,10 +71,10 @@ public sealed class Launcher
             Created = Rfc3339Nano(DateTime.UtcNow),
             Owner = Processes.EffectiveUid == 0 ? "" : Processes.EffectiveUid.ToString(),
             Annotations = spec.Annotations,
-            Cgroups = placement.Dirs.Select(d => d.Dir).ToList(),
-            CreatedCgroups = placement.Missing.Reverse().ToList(),
+            Cgroups = cgroups.Dirs.ToList(),
+            CreatedCgroups = cgroups.Missing.Reverse().ToList(),
             FreezerDir = cgroups.Freezer?.Dir,
-            FreezerV2 = cgroups.Freezer?.V2 ?? false,
+            FreezerV2 = cgroups.Freezer?.Unified ?? false,
         };
 
         // From here on the record on disk names every cgroup before it exists: a launcher killed
@@ -92,14 +91,14 @@ public sealed class Launcher
             ScratchDir = _store.Root,
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
-            CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
+            CgroupDirs = cgroups.Dirs,
             // The cgroups are made while the child execs and enters its namespaces: it asks to
             // be placed only after that, so the two overlap.
             WhileChildStarts = () =>
             {
-                placement.Create();
+                cgroups.Create();
                 // Limits and device rules are in force before init is placed: from its first step on.
-                ResourceWriter.Apply(resources, cgroups, deviceRules);
+                cgroups.Apply(cgroupPlan);
             },
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
             ConsoleSocket = console ?? theirs,
@@ -124,7 +123,7 @@ public sealed class Launcher
                 SeccompProgram = seccomp is null ? null : Convert.ToBase64String(seccomp.Program),
                 SeccompFlags = seccomp?.Flags ?? 0,
                 ExtraEnv = listenFds > 0 ? new() { $"LISTEN_FDS={listenFds}", "LISTEN_PID=1" } : new(),
-                Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
+                Cgroups = cgroups.Placed.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
             spawn.Fifo = fifo;
             spawn.RuntimeHooks = pid =>
