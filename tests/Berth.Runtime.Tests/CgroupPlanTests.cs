@@ -252,6 +252,17 @@ public class CgroupPlanTests
     }
 
     [Fact]
+    public void Check_before_update_refuses_a_v2_limit_at_or_below_the_usage()
+    {
+        using var fake = new FakeCgroups();
+        var m = fake.V2();
+        File.WriteAllText(Path.Join(m.Dir, "memory.current"), "4194304\n");
+        Assert.Contains("checkBeforeUpdate", Assert.Throws<RuntimeException>(() => m.Plan(R("""{"memory":{"limit":4194304,"checkBeforeUpdate":true}}"""))).Message);
+        Assert.Single(m.Plan(R("""{"memory":{"limit":8388608,"checkBeforeUpdate":true}}""")).Writes);
+        Assert.Single(m.Plan(R("""{"memory":{"limit":4194304}}""")).Writes);
+    }
+
+    [Fact]
     public void V2_swap_follows_runcs_conversion()
     {
         using var fake = new FakeCgroups();

@@ -19,7 +19,8 @@ namespace Berth.Runtime.Cgroups;
 /// swappiness (2^64-1, Go's uint64(-1), is docker's "unset"), throttle rates (0 lifts the limit),
 /// hugepage limits, rdma and unified. -1 is "no limit" for memory limit, reservation and swap,
 /// cpu quota (any negative) and pids limit (any negative); a memory limit of -1 with no swap
-/// lifts swap too where the kernel accounts it. disableOOMKiller and useHierarchy act only when true.
+/// lifts swap too where the kernel accounts it. disableOOMKiller, useHierarchy and checkBeforeUpdate
+/// act only when true.
 /// </remarks>
 public static class EffectiveResources
 {
@@ -61,6 +62,8 @@ public static class EffectiveResources
             Swappiness = m.Swappiness is ulong.MaxValue ? null : m.Swappiness,
             DisableOomKiller = IfTrue(m.DisableOomKiller),
             UseHierarchy = IfTrue(m.UseHierarchy),
+            // Not a setting of its own: how v2 judges a new limit.
+            CheckBeforeUpdate = IfTrue(m.CheckBeforeUpdate),
         };
         // runc: "unlimited memory" with swap unset means unlimited swap too (where there is memsw).
         if (e.Limit == -1 && e.Swap is null) e.Swap = -1;

@@ -42,6 +42,7 @@ public static class ResourceUpdate
             t.Limit = m.Limit ?? t.Limit; t.Reservation = m.Reservation ?? t.Reservation; t.Swap = m.Swap ?? t.Swap;
             t.Kernel = m.Kernel ?? t.Kernel; t.KernelTcp = m.KernelTcp ?? t.KernelTcp; t.Swappiness = m.Swappiness ?? t.Swappiness;
             t.DisableOomKiller = m.DisableOomKiller ?? t.DisableOomKiller; t.UseHierarchy = m.UseHierarchy ?? t.UseHierarchy;
+            t.CheckBeforeUpdate = m.CheckBeforeUpdate ?? t.CheckBeforeUpdate;
         }
         if (e.Cpu is { } c)
         {

@@ -55,6 +55,7 @@ public sealed class V2Manager : VersionManager
     protected internal override void PlanMemory(MemoryResources m, PlanBuilder b)
     {
         CgroupWrite W(string file, string value, string field) => new(Dir, file, value, $"{F}.memory.{field}", "memory");
+        if (m.CheckBeforeUpdate == true) CheckUsage(m);
         if (m.Swap is { } swap)
         {
             // memory.swap.max is swap alone; the spec's swap is memory plus swap (runc's conversion).
@@ -76,6 +77,17 @@ public sealed class V2Manager : VersionManager
         }
         if (m.DisableOomKiller is not null) throw Unsupported($"{F}.memory.disableOOMKiller", Controller.Memory);
         if (m.UseHierarchy is not null) throw Unsupported($"{F}.memory.useHierarchy", Controller.Memory);
+    }
+
+    /// <summary>runc's checkBeforeUpdate: a limit at or below what the cgroup uses now is refused, not left to the OOM killer.</summary>
+    void CheckUsage(MemoryResources m)
+    {
+        // Best effort, as runc: no usage to read (not created yet) is no check.
+        if (CgroupFile.Read(Dir, "memory.current") is not { } text || !ulong.TryParse(text, out var usage)) return;
+        if (m.Swap is > 0 and var swap && (ulong)swap <= usage)
+            throw new RuntimeException($"{F}.memory.swap: {swap} is not above the memory+swap the container uses now ({usage}; checkBeforeUpdate)");
+        if (m.Limit is > 0 and var limit && (ulong)limit <= usage)
+            throw new RuntimeException($"{F}.memory.limit: {limit} is not above the memory the container uses now ({usage}; checkBeforeUpdate)");
     }
 
     protected internal override void PlanCpu(CpuResources c, PlanBuilder b)
