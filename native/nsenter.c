@@ -7,15 +7,18 @@
  * to children, so the fork has to happen here, in plain C.
  *
  * It does nothing unless _BERTH_BOOTSTRAP names the bootstrap pipe. Then:
- *   1. reads the bootstrap message (clone flags, namespace fds to join, time offsets);
- *   2. joins namespaces by fd, the user namespace first;
- *   3. unshares the new ones, the user namespace first (the launcher writes uid/gid maps);
- *   4. asks the launcher to place it in every cgroup, then unshares the cgroup namespace,
- *      so that namespace is rooted at the container's cgroup;
- *   5. writes time offsets (before any process enters the new time namespace);
- *   6. forks with CLONE_PARENT: the child enters the pid and time namespaces and is a child
+ *   1. reads the bootstrap message (clone flags, namespace fds to join, time offsets, the
+ *      cgroups to place itself in);
+ *   2. once the launcher says the cgroups exist, places itself in them (see place_self);
+ *   3. joins namespaces by fd, the user namespace first;
+ *   4. unshares the new ones, the user namespace first (the launcher writes uid/gid maps);
+ *   5. asks the launcher for what needs its namespaces (network devices, the cgroups it
+ *      could not place itself in);
+ *   6. writes time offsets (before any process enters the new time namespace);
+ *   7. forks with CLONE_PARENT: the child enters the pid and time namespaces and is a child
  *      of the launcher itself (so `run` and `exec` can wait for it); the parent reports its
- *      pid and exits.
+ *      pid and exits. The child unshares the cgroup namespace, so that namespace is rooted
+ *      at the container's cgroup in every hierarchy.
  * The child returns from the constructor and the .NET runtime starts `berth init` inside.
  *
  * Messages on the sync socket are framed as {u32 type, u32 length, payload}; the C# side
@@ -41,6 +44,24 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* clone3's arguments (linux/sched.h), spelled out: older headers lack the cgroup field. */
+struct clone3_args {
+	uint64_t flags;
+	uint64_t pidfd;
+	uint64_t child_tid;
+	uint64_t parent_tid;
+	uint64_t exit_signal;
+	uint64_t stack;
+	uint64_t stack_size;
+	uint64_t tls;
+	uint64_t set_tid;
+	uint64_t set_tid_size;
+	uint64_t cgroup;
+};
 
 enum sync_type {
 	SYNC_USERMAP_REQUEST = 1,
@@ -49,10 +70,20 @@ enum sync_type {
 	SYNC_CGROUP_DONE = 4,
 	SYNC_CHILD_PID = 5,
 	SYNC_ERROR = 6,
+	SYNC_PLACE_REQUEST = 11,
+	SYNC_PLACE_GO = 12,
+};
+
+/* How the stage joins one cgroup (the launcher decides which, the stage only does it). */
+enum place_kind {
+	PLACE_WRITE_SELF = 1,   /* write "0" to the file named: v1 `tasks`, or v2 `cgroup.procs` */
+	PLACE_CLONE_INTO = 2,   /* a v2 directory: the child is born in it (clone3 CLONE_INTO_CGROUP) */
 };
 
 #define BOOT_MAGIC 0x48545242u /* "BRTH" */
 #define MAX_JOIN 16
+#define MAX_PLACE 32
+#define MAX_PLACE_BYTES 65536
 
 struct boot_header {
 	uint32_t magic;
@@ -60,6 +91,8 @@ struct boot_header {
 	uint32_t clone_flags;
 	uint32_t njoin;
 	uint32_t timens_len;
+	uint32_t nplace;
+	uint32_t place_len; /* bytes of {u32 kind, u32 length, path} records that follow the time offsets */
 };
 
 struct boot_join {
@@ -170,6 +203,55 @@ static void require_single_thread(void)
 	}
 }
 
+/*
+ * Joins the container's cgroups itself, before it enters any namespace (so host paths still
+ * mean what the launcher meant, and it is still host root). Why not let the launcher write
+ * our pid: moving another process takes the kernel's global cgroup_threadgroup_rwsem for
+ * writing, which waits for an RCU grace period — 5 to 20 ms on this VM, the largest single
+ * cost of a container start. A single-threaded process moving itself through v1 `tasks`
+ * skips that lock, and a child born into a v2 cgroup (CLONE_INTO_CGROUP) never takes it.
+ * Returns the directory fd to clone into, or -1.
+ */
+static int place_self(const char *records, uint32_t len, uint32_t n)
+{
+	int into = -1;
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t kind, plen;
+		if (off + 8 > len)
+			goto malformed;
+		memcpy(&kind, records + off, 4);
+		memcpy(&plen, records + off + 4, 4);
+		off += 8;
+		if (plen == 0 || plen > len - off || memchr(records + off, '\0', plen))
+			goto malformed;
+		char path[4097];
+		if (plen >= sizeof(path))
+			goto malformed;
+		memcpy(path, records + off, plen);
+		path[plen] = '\0';
+		off += plen;
+		if (kind == PLACE_WRITE_SELF) {
+			int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd < 0 || write_all(fd, "0", 1) < 0)
+				bail("cgroup: placing itself through %s", path);
+			close(fd);
+		} else if (kind == PLACE_CLONE_INTO && into < 0) {
+			into = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (into < 0)
+				bail("cgroup: opening %s", path);
+		} else {
+			goto malformed;
+		}
+	}
+	if (off != len)
+		goto malformed;
+	return into;
+malformed:
+	errno = 0;
+	bail("malformed cgroup placement in the bootstrap message");
+}
+
 static const char *ns_name(uint32_t flag)
 {
 	switch (flag) {
@@ -197,7 +279,8 @@ __attribute__((constructor(101))) static void nsenter(void)
 	struct boot_header h;
 	if (read_all(boot_fd, &h, sizeof(h)) < 0)
 		bail("reading bootstrap header");
-	if (h.magic != BOOT_MAGIC || h.njoin > MAX_JOIN || h.timens_len > 4096) {
+	if (h.magic != BOOT_MAGIC || h.njoin > MAX_JOIN || h.timens_len > 4096 || h.nplace > MAX_PLACE ||
+	    h.place_len > MAX_PLACE_BYTES) {
 		errno = 0;
 		bail("malformed bootstrap message");
 	}
@@ -210,7 +293,18 @@ __attribute__((constructor(101))) static void nsenter(void)
 	if (h.timens_len && read_all(boot_fd, timens, h.timens_len) < 0)
 		bail("reading time offsets");
 	timens[h.timens_len] = '\0';
+	static char place[MAX_PLACE_BYTES];
+	if (h.place_len && read_all(boot_fd, place, h.place_len) < 0)
+		bail("reading cgroup placement");
 	close(boot_fd);
+
+	/* The launcher makes the cgroups (and writes their limits) while we start: wait for them. */
+	int clone_into = -1;
+	if (h.nplace) {
+		send_pid(SYNC_PLACE_REQUEST, getpid());
+		expect_msg(SYNC_PLACE_GO);
+		clone_into = place_self(place, h.place_len, h.nplace);
+	}
 
 	/* Join by fd, the user namespace first: it grants the capabilities the other joins need. */
 	for (uint32_t pass = 0; pass < 2; pass++) {
@@ -260,20 +354,37 @@ __attribute__((constructor(101))) static void nsenter(void)
 		close(fd);
 	}
 
-	/* Cgroups first, then the cgroup namespace: it is rooted where the caller is at unshare time. */
+	/* What needs our namespaces (network devices), and the cgroups we could not join ourselves. */
 	send_pid(SYNC_CGROUP_REQUEST, getpid());
 	expect_msg(SYNC_CGROUP_DONE);
-	if (flags & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0)
-		bail("creating cgroup namespace");
 
-	/* A raw clone, as fork(2) cannot take CLONE_PARENT. Safe here: single-threaded, no locks held. */
-	pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+	/*
+	 * A raw clone, as fork(2) cannot take CLONE_PARENT. Safe here: single-threaded, no locks
+	 * held. clone3 when the child is to be born in a v2 cgroup.
+	 */
+	pid_t child;
+	if (clone_into >= 0) {
+		struct clone3_args args;
+		memset(&args, 0, sizeof(args));
+		/* exit_signal stays 0: with CLONE_PARENT the child takes ours (SIGCHLD), and clone3 refuses another. */
+		args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)clone_into;
+		child = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	} else {
+		child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
+	}
 	if (child < 0)
 		bail("clone into the new pid namespace");
 	if (child > 0) {
 		send_pid(SYNC_CHILD_PID, child);
 		_exit(0);
 	}
+	if (clone_into >= 0)
+		close(clone_into);
+
+	/* Now in every cgroup of the container: the cgroup namespace is rooted where we are at unshare time. */
+	if (flags & CLONE_NEWCGROUP && unshare(CLONE_NEWCGROUP) < 0)
+		bail("creating cgroup namespace");
 
 	/* The container's init: its own session, root in its user namespace, no supplementary groups yet. */
 	if (setsid() < 0)

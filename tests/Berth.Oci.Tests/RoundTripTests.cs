@@ -57,7 +57,7 @@ public class RoundTripTests
             $"round trip changed the document:\n{Encoding.UTF8.GetString(written)}");
         // And what is modelled is still read as before.
         Assert.Equal(512UL, spec.Linux!.Resources!.Cpu!.Shares);
-        Assert.Equal("p", (string)JsonNode.Parse(spec.Process!.Unknown!.Single().Value.GetRawText())!);
+        Assert.Equal("p", (string)JsonNode.Parse(spec.Process!.Unknown!.Single().Utf8Value)!);
     }
 
     [Fact]
@@ -69,5 +69,25 @@ public class RoundTripTests
         var expected = JsonNode.Parse(WithExtensions)!;
         expected["linux"]!["resources"]!["memory"]!["limit"] = 2097152;
         Assert.True(JsonNode.DeepEquals(expected, after), after.ToJsonString());
+    }
+}
+
+public class RoundTripEdgeTests
+{
+    [Theory]
+    [InlineData("""{"x-a":"\ud800"}""")]
+    [InlineData("""{"x-a":{"b":"\udc00x"}}""")]
+    public void An_unknown_value_with_a_broken_escape_is_written_back_as_it_was(string json)
+    {
+        var spec = SpecReader.Parse(Encoding.UTF8.GetBytes(json));
+        // Kept as the bytes read: nothing to unescape, nothing to break.
+        Assert.Equal(json, Encoding.UTF8.GetString(JsonOut.Document(spec)));
+    }
+
+    [Fact]
+    public void An_unknown_name_with_a_broken_escape_is_refused_naming_where()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecReader.Parse(Encoding.UTF8.GetBytes("""{"process":{"\ud800":1}}""")));
+        Assert.Equal("process", e.Field);
     }
 }

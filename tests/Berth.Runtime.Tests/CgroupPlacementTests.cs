@@ -42,6 +42,45 @@ public class CgroupPlacementTests
         Assert.All(HostCgroups.DirsFor(parent), d => Assert.False(Directory.Exists(d), d));
     }
 
+    /// <summary>
+    /// The nsenter stage joins the cgroups itself, by a different path with a user namespace
+    /// (v2 through cgroup.procs before the namespace exists) than without (born into it):
+    /// both must end in every hierarchy, for create and for exec.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Init_and_exec_processes_are_in_every_hierarchy_with_and_without_a_user_namespace(bool userns)
+    {
+        using var s = new Sandbox();
+        var id = Sandbox.NewId();
+        var bundle = s.Bundle(new[] { "sleep", "60" }, c =>
+        {
+            if (!userns) return;
+            Sandbox.Namespaces(c).Add(new System.Text.Json.Nodes.JsonObject { ["type"] = "user" });
+            c["linux"]!["uidMappings"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["containerID"] = 0, ["hostID"] = 300000, ["size"] = 65536 });
+            c["linux"]!["gidMappings"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["containerID"] = 0, ["hostID"] = 300000, ["size"] = 65536 });
+            foreach (var m in c["mounts"]!.AsArray())
+                if ((string)m!["destination"]! == "/sys")
+                {
+                    m["type"] = "bind";
+                    m["source"] = "/sys";
+                    m["options"] = new System.Text.Json.Nodes.JsonArray("rbind", "nosuid", "noexec", "nodev", "ro");
+                }
+        });
+        s.Berth("create", "--bundle", bundle, id).Ok();
+        var pid = (int)s.State(id)["pid"]!;
+        var mine = CgroupsOf(Environment.ProcessId);
+        var expected = mine.ToDictionary(kv => kv.Key, kv => kv.Value.TrimEnd('/') + "/" + id);
+        Assert.Equal(expected, CgroupsOf(pid));
+
+        var pidFile = Path.Combine(s.Work, "exec.pid");
+        s.Berth("exec", "--detach", "--pid-file", pidFile, id, "sleep", "60").Ok();
+        Assert.Equal(expected, CgroupsOf(int.Parse(File.ReadAllText(pidFile))));
+        s.Berth("delete", "--force", id).Ok();
+        Assert.All(HostCgroups.DirsFor(id), d => Assert.False(Directory.Exists(d), d));
+    }
+
     [Fact]
     public void An_absolute_path_is_taken_from_each_hierarchys_root()
     {

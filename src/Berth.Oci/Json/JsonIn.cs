@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Berth.Oci.Json;
@@ -40,7 +41,7 @@ public readonly struct JsonIn
         if (!typeof(T).IsAssignableTo(typeof(JsonModel))) return read(new JsonIn(e, path));
         var taken = new Taken();
         var value = read(new JsonIn(e, path, taken));
-        if (value is JsonModel m) m.Unknown = taken.Rest(e);
+        if (value is JsonModel m) m.Unknown = taken.Rest(e, path);
         return value;
     }
 
@@ -58,17 +59,33 @@ public readonly struct JsonIn
 
         bool Has(int i) => i < 64 ? (_low & (1UL << i)) != 0 : _high?.Contains(i) == true;
 
-        public List<KeyValuePair<string, JsonElement>>? Rest(JsonElement e)
+        public List<JsonMember>? Rest(JsonElement e, string path)
         {
-            List<KeyValuePair<string, JsonElement>>? rest = null;
+            List<JsonMember>? rest = null;
             int i = 0;
             foreach (var p in e.EnumerateObject())
             {
-                // Cloned: the document the element belongs to is disposed after the read.
-                if (!Has(i)) (rest ??= new()).Add(new(p.Name, p.Value.Clone()));
+                // Copied: the document the element belongs to is disposed after the read.
+                if (!Has(i)) (rest ??= new()).Add(new(UnknownName(p, path), JsonMarshal.GetRawUtf8Value(p.Value).ToArray()));
                 i++;
             }
             return rest;
+        }
+    }
+
+    /// <summary>A name with an escape such as "\ud800" (half a surrogate pair) is no name that can be compared or written back.</summary>
+    static SpecException BrokenName(string path) =>
+        new(path.Length == 0 ? "(root)" : path, "has a property name that is not valid Unicode (an unpaired surrogate escape)");
+
+    static string UnknownName(JsonProperty p, string path)
+    {
+        try
+        {
+            return p.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            throw BrokenName(path);
         }
     }
 
@@ -125,7 +142,10 @@ public readonly struct JsonIn
         int i = 0;
         foreach (var p in _e.EnumerateObject())
         {
-            if (n >= 0 ? p.NameEquals(utf8[..n]) : p.NameEquals(name))
+            bool match;
+            try { match = n >= 0 ? p.NameEquals(utf8[..n]) : p.NameEquals(name); }
+            catch (InvalidOperationException) { throw BrokenName(Path); }
+            if (match)
             {
                 _taken.Mark(i);
                 value = p.Value;

@@ -14,19 +14,26 @@ namespace Berth.Oci.Json;
 public abstract class JsonModel : IJsonWritable
 {
     /// <summary>The members no property took, in document order; null when there were none.</summary>
-    public List<KeyValuePair<string, JsonElement>>? Unknown { get; set; }
+    public List<JsonMember>? Unknown { get; set; }
 
     public void Write(Utf8JsonWriter w)
     {
         WriteMembers(w);
         if (Unknown is null) return;
-        foreach (var (name, value) in Unknown)
+        foreach (var m in Unknown)
         {
-            w.WritePropertyName(name);
-            value.WriteTo(w);
+            w.WritePropertyName(m.Name);
+            // The value's bytes as read (validated then): numbers, escapes and all, never re-encoded.
+            w.WriteRawValue(m.Utf8Value, skipInputValidation: true);
         }
     }
 
     /// <summary>The properties this type models.</summary>
     protected abstract void WriteMembers(Utf8JsonWriter w);
+}
+
+/// <summary>A member kept as read: its name, and its value's UTF-8 JSON text.</summary>
+public readonly record struct JsonMember(string Name, byte[] Utf8Value)
+{
+    public override string ToString() => $"{Name}: {System.Text.Encoding.UTF8.GetString(Utf8Value)}";
 }

@@ -29,7 +29,26 @@ public abstract class CgroupManager : ICgroupManager
 
     public void Create() => (_placement ?? throw new InvalidOperationException("cgroups of an existing container are not created again")).Create();
 
-    public void Enter(int pid) => Placement.Enter(Dirs, pid);
+    public void Enter(int pid) => Enter(Dirs, pid);
+
+    /// <summary>
+    /// Moves <paramref name="pid"/> into every directory. (A container's own processes join by
+    /// themselves in the nsenter stage: moving another process waits out an RCU grace period.)
+    /// </summary>
+    internal static void Enter(IEnumerable<string> dirs, int pid)
+    {
+        foreach (var dir in dirs)
+        {
+            try
+            {
+                Files.WriteFile(Path.Join(dir, "cgroup.procs"), pid.ToString());
+            }
+            catch (LinuxException e)
+            {
+                throw new RuntimeException($"cgroup: placing pid {pid} in {dir}: {Errnos.Describe(e.Errno)}", e);
+            }
+        }
+    }
 
     public IReadOnlyList<int> Pids() => Placement.Procs(Dirs);
 

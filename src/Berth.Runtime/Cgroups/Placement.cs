@@ -94,22 +94,6 @@ public sealed class Placement
         }
     }
 
-    /// <summary>Moves <paramref name="pid"/> into every hierarchy's directory.</summary>
-    public static void Enter(IEnumerable<string> dirs, int pid)
-    {
-        foreach (var dir in dirs)
-        {
-            try
-            {
-                Files.WriteFile(Path.Join(dir, "cgroup.procs"), pid.ToString());
-            }
-            catch (LinuxException e)
-            {
-                throw new RuntimeException($"cgroup: placing pid {pid} in {dir}: {Errnos.Describe(e.Errno)}", e);
-            }
-        }
-    }
-
     /// <summary>Pids in the cgroup (one hierarchy is enough: every process is in all of them).</summary>
     public static IReadOnlyList<int> Procs(IReadOnlyList<string> dirs)
     {

@@ -27,7 +27,7 @@ sealed class RecordedCgroups : ICgroupManager
     public Freezer? Freezer { get; }
 
     public void Create() => throw new InvalidOperationException("cgroups of an existing container are not created again");
-    public void Enter(int pid) => Placement.Enter(_dirs, pid);
+    public void Enter(int pid) => CgroupManager.Enter(_dirs, pid);
     public IReadOnlyList<int> Pids() => Placement.Procs(_dirs);
     public void Destroy(IReadOnlyList<string> createdDeepestFirst, IReadOnlyCollection<string> leaves) => Placement.Remove(createdDeepestFirst, leaves);
 

@@ -90,6 +90,8 @@ public sealed class ExecLauncher
                 SeccompListener = listener,
                 ScratchDir = _store.Root,
                 CgroupDirs = r.Cgroups,
+                // v2 directories have no tasks file; the container's cgroups exist while it runs.
+                UnifiedCgroupDir = r.Cgroups.FirstOrDefault(d => !File.Exists(Path.Join(d, "tasks"))),
                 InitialCpus = process.ExecCpuAffinity?.Initial,
                 ConsoleSocket = console ?? theirs,
             };

@@ -31,6 +31,8 @@ public sealed class InitSpawn : IDisposable
     public List<IdMapping>? UidMappings { get; init; }
     public List<IdMapping>? GidMappings { get; init; }
     public IReadOnlyList<string> CgroupDirs { get; init; } = Array.Empty<string>();
+    /// <summary>The one of <see cref="CgroupDirs"/> that is a cgroup v2 directory, if any.</summary>
+    public string? UnifiedCgroupDir { get; init; }
     /// <summary>Runs while the child execs and enters its namespaces (create makes its cgroups here).</summary>
     public Action? WhileChildStarts { get; init; }
     public string? InitialCpus { get; init; }
@@ -72,6 +74,7 @@ public sealed class InitSpawn : IDisposable
                 fds.Add(new ChildFd(fd, next));
                 boot.Joins.Add((flag, next++));
             }
+            PlanPlacement(boot);
             if (SeccompListener is not null)
             {
                 fds.Add(new ChildFd(SeccompListener, next));
@@ -100,6 +103,14 @@ public sealed class InitSpawn : IDisposable
 
         WhileChildStarts?.Invoke();
         _log.Debug($"{what}: spawned");
+        bool affinitySet = false;
+        void InitialAffinity(int pid)
+        {
+            // Before the cgroup join, as the spec's "initial" affinity asks.
+            if (InitialCpus is not null && !affinitySet)
+                ProcessAttributes.SetAffinity(pid, CpuList.Parse(InitialCpus, "process.execCPUAffinity.initial"));
+            affinitySet = true;
+        }
 
         while (true)
         {
@@ -113,12 +124,14 @@ public sealed class InitSpawn : IDisposable
                     WriteIdMaps(m.Pid);
                     sync.Send(SyncType.UsermapDone);
                     break;
+                case SyncType.PlaceRequest:
+                    // The cgroups exist (WhileChildStarts made them); the stage joins them itself.
+                    InitialAffinity(m.Pid);
+                    sync.Send(SyncType.PlaceGo);
+                    break;
                 case SyncType.CgroupRequest:
-                    // Before the cgroup join, as the spec's "initial" affinity asks.
-                    if (InitialCpus is not null)
-                        ProcessAttributes.SetAffinity(m.Pid, CpuList.Parse(InitialCpus, "process.execCPUAffinity.initial"));
+                    InitialAffinity(m.Pid);
                     BeforePlacement?.Invoke(m.Pid);
-                    Placement.Enter(CgroupDirs, m.Pid);
                     sync.Send(SyncType.CgroupDone);
                     break;
                 case SyncType.ChildPid:
@@ -144,6 +157,24 @@ public sealed class InitSpawn : IDisposable
                 default:
                     throw new RuntimeException($"sync socket: unexpected message {m.Type}");
             }
+        }
+    }
+
+    /// <summary>
+    /// The stage joins every cgroup itself (native/nsenter.c, place_self: the launcher moving
+    /// it would wait out an RCU grace period): v1 through <c>tasks</c>; v2 by having init born
+    /// in it, unless a user namespace is involved — clone3 checks write access to the cgroup
+    /// with the credentials the stage has then, which are no longer the host's — in which case
+    /// through <c>cgroup.procs</c> before any namespace is entered.
+    /// </summary>
+    void PlanPlacement(Bootstrap boot)
+    {
+        bool userns = (CloneFlags & Namespaces.CLONE_NEWUSER) != 0 || Joins.Any(j => j.Flag == Namespaces.CLONE_NEWUSER);
+        foreach (var dir in CgroupDirs)
+        {
+            if (dir != UnifiedCgroupDir) boot.Placement.Add((PlaceKind.WriteSelf, Path.Join(dir, "tasks")));
+            else if (userns) boot.Placement.Add((PlaceKind.WriteSelf, Path.Join(dir, "cgroup.procs")));
+            else boot.Placement.Add((PlaceKind.CloneInto, dir));
         }
     }
 

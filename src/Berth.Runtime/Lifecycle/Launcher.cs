@@ -92,6 +92,7 @@ public sealed class Launcher
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
             CgroupDirs = cgroups.Dirs,
+            UnifiedCgroupDir = cgroups.Placed.FirstOrDefault(d => d.Hierarchy.Unified).Dir,
             // The cgroups are made while the child execs and enters its namespaces: it asks to
             // be placed only after that, so the two overlap.
             WhileChildStarts = () =>

@@ -5,14 +5,14 @@ using Berth.Linux;
 namespace Berth.Runtime.Protocol;
 
 /// <summary>
-/// Message types on the sync socket between launcher, nsenter stage and init. Numbers 1–6 are
-/// shared with native/nsenter.c.
+/// Message types on the sync socket between launcher, nsenter stage and init. Numbers 1–6,
+/// 11 and 12 are shared with native/nsenter.c.
 /// </summary>
 public enum SyncType : uint
 {
     UsermapRequest = 1, // nsenter → launcher: pid whose uid/gid maps to write
     UsermapDone = 2,
-    CgroupRequest = 3,  // nsenter → launcher: pid to place in the container's cgroups
+    CgroupRequest = 3,  // nsenter → launcher: pid whose namespaces exist; place it in the cgroups it did not join
     CgroupDone = 4,
     ChildPid = 5,       // nsenter → launcher: pid of the container's init (launcher's pid namespace)
     Error = 6,          // any stage → launcher: what failed, as text
@@ -20,6 +20,8 @@ public enum SyncType : uint
     Ready = 8,          // init → launcher: every fallible step is done; waiting at the exec barrier
     RuntimeHooks = 9,   // init → launcher: mounts are done, run prestart and createRuntime hooks now
     RuntimeHooksDone = 10,
+    PlaceRequest = 11,  // nsenter → launcher: pid about to join the cgroups itself, once they exist
+    PlaceGo = 12,
 }
 
 public readonly record struct SyncMessage(SyncType Type, byte[] Payload)
