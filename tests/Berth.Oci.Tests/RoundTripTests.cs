@@ -91,3 +91,19 @@ public class RoundTripEdgeTests
         Assert.Equal("process", e.Field);
     }
 }
+
+public class ImageRoundTripTests
+{
+    [Fact]
+    public void An_index_with_vendor_fields_round_trips_losslessly()
+    {
+        const string json = """
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","x-index":{"a":1},
+             "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1,
+               "platform":{"os":"linux","architecture":"amd64","x-platform":true},"x-desc":[1]}],
+             "annotations":{"org.opencontainers.image.ref.name":"v1"}}
+            """;
+        var index = JsonIn.Parse(Encoding.UTF8.GetBytes(json), "index.json", Berth.Oci.Image.ImageIndex.Read);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(json), JsonNode.Parse(JsonOut.Document(index))), Encoding.UTF8.GetString(JsonOut.Document(index)));
+    }
+}
