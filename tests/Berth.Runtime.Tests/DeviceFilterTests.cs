@@ -115,16 +115,16 @@ public class ResourceConversionTests
     [InlineData(1024UL, 39UL)]
     [InlineData(262144UL, 10000UL)]
     public void Cpu_shares_map_to_weights_as_runc_maps_them(ulong shares, ulong weight) =>
-        Assert.Equal(weight, ResourceWriter.SharesToWeight(shares));
+        Assert.Equal(weight, Conversions.SharesToWeight(shares));
 
     [Theory]
     [InlineData(10UL, 1UL)]
     [InlineData(500UL, 4950UL)]
     [InlineData(1000UL, 10000UL)]
     public void Blkio_weights_map_to_io_weights(ulong blkio, ulong io) =>
-        Assert.Equal(io, ResourceWriter.BlkioToIoWeight(blkio));
+        Assert.Equal(io, Conversions.BlkioToIoWeight(blkio));
 
-    /// <summary>The v2 writer against a directory laid out like a cgroup2 one.</summary>
+    /// <summary>The v2 manager against a directory laid out like a cgroup2 one.</summary>
     [Fact]
     public void The_v2_writer_uses_v2_files_and_conversions()
     {
@@ -134,7 +134,7 @@ public class ResourceConversionTests
             File.WriteAllText(Path.Join(dir, "cgroup.controllers"), "cpu memory pids io cpuset");
             foreach (var f in new[] { "memory.max", "memory.low", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max", "io.weight", "io.max", "cpuset.cpus" })
                 File.WriteAllText(Path.Join(dir, f), "");
-            var set = new CgroupSet(new[] { (new Hierarchy(dir, "/", true, Array.Empty<string>(), "/"), dir) });
+            var set = new V2Manager(dir);
             var r = new Oci.Runtime.Resources
             {
                 Memory = new() { Limit = 100 << 20, Swap = 150 << 20, Reservation = -1 },
@@ -142,8 +142,7 @@ public class ResourceConversionTests
                 Pids = new() { Limit = -1 },
                 BlockIO = new() { Weight = 500, ThrottleReadBpsDevice = new() { new() { Major = 8, Minor = 0, Rate = 1000 } } },
             };
-            ResourceWriter.Check(r, set);
-            ResourceWriter.Apply(r, set, devices: null);
+            set.Apply(set.Plan(r));
             string Read(string f) => File.ReadAllText(Path.Join(dir, f));
             Assert.Equal((100 << 20).ToString(), Read("memory.max"));
             Assert.Equal((50 << 20).ToString(), Read("memory.swap.max")); // swap alone: 150 MiB - 100 MiB
@@ -155,7 +154,7 @@ public class ResourceConversionTests
             Assert.Equal("8:0 rbps=1000", Read("io.max"));
             Assert.Equal("0", Read("cpuset.cpus"));
             var swappiness = new Oci.Runtime.Resources { Memory = new() { Swappiness = 10 } };
-            Assert.Contains("not supported by cgroup v2", Assert.Throws<RuntimeException>(() => ResourceWriter.Check(swappiness, set)).Message);
+            Assert.Contains("not supported by cgroup v2", Assert.Throws<RuntimeException>(() => set.Plan(swappiness)).Message);
         }
         finally
         {
@@ -171,11 +170,11 @@ public class ResourceConversionTests
         try
         {
             File.WriteAllText(Path.Join(dir, "memory.limit_in_bytes"), "");
-            var set = new CgroupSet(new[] { (new Hierarchy(dir, "/", false, new[] { "memory" }, "/"), dir) });
+            var set = new V1Manager(new[] { (new Hierarchy(dir, "/", false, new[] { "memory" }, "/"), dir) });
             var ok = new Oci.Runtime.Resources { Memory = new() { Limit = 1 << 20, Swap = 1 << 20 } };
-            ResourceWriter.Apply(ok, set, devices: null);
+            set.Apply(set.Plan(ok));
             var bad = new Oci.Runtime.Resources { Memory = new() { Limit = 1 << 20, Swap = 2 << 20 } };
-            Assert.Contains("swap accounting", Assert.Throws<RuntimeException>(() => ResourceWriter.Apply(bad, set, devices: null)).Message);
+            Assert.Contains("swap accounting", Assert.Throws<RuntimeException>(() => set.Apply(set.Plan(bad))).Message);
         }
         finally
         {

@@ -114,7 +114,8 @@ public static class CgroupCommands
         if (cl.Value("cpuset-cpus") is { } cpus) (r.Cpu ??= new()).Cpus = cpus;
         if (cl.Value("cpuset-mems") is { } mems) (r.Cpu ??= new()).Mems = mems;
         if (cl.Long("pids-limit") is { } pids) (r.Pids ??= new()).Limit = pids;
-        if (cl.ULong("blkio-weight") is { } weight)
+        // runc: 0 leaves the weight as it is, like every zero update is given for a value it does not change.
+        if (cl.ULong("blkio-weight") is { } weight and not 0)
             (r.BlockIO ??= new()).Weight = weight is >= 10 and <= 1000 ? (ushort)weight : throw new UsageException($"--blkio-weight: {weight} is not in 10..1000");
         new Updater(ctx.Store).Update(id, r);
         return 0;

@@ -5,7 +5,7 @@ using Berth.Oci.Json;
 namespace Berth.Oci.Image;
 
 /// <summary>A content descriptor (descriptor.md): what a blob is, its digest and size.</summary>
-public sealed class Descriptor : IJsonWritable
+public sealed class Descriptor : JsonModel
 {
     public string? MediaType { get; set; }
     public string? Digest { get; set; }
@@ -28,7 +28,7 @@ public sealed class Descriptor : IJsonWritable
         Platform = o.Object("platform", Platform.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("mediaType", MediaType);
         w.Opt("digest", Digest);
@@ -42,7 +42,7 @@ public sealed class Descriptor : IJsonWritable
 }
 
 /// <summary>The platform an image in an index is for.</summary>
-public sealed class Platform : IJsonWritable
+public sealed class Platform : JsonModel
 {
     public string? Architecture { get; set; }
     public string? Os { get; set; }
@@ -61,7 +61,7 @@ public sealed class Platform : IJsonWritable
         Features = o.Strings("features"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("architecture", Architecture);
         w.Opt("os", Os);
@@ -73,7 +73,7 @@ public sealed class Platform : IJsonWritable
 }
 
 /// <summary>An image manifest (manifest.md); Docker v2.2 manifests share its shape.</summary>
-public sealed class Manifest : IJsonWritable
+public sealed class Manifest : JsonModel
 {
     public int? SchemaVersion { get; set; }
     public string? MediaType { get; set; }
@@ -94,7 +94,7 @@ public sealed class Manifest : IJsonWritable
         Annotations = o.StringMap("annotations"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("schemaVersion", SchemaVersion);
         w.Opt("mediaType", MediaType);
@@ -107,7 +107,7 @@ public sealed class Manifest : IJsonWritable
 }
 
 /// <summary>An image index (image-index.md); Docker manifest lists share its shape.</summary>
-public sealed class ImageIndex : IJsonWritable
+public sealed class ImageIndex : JsonModel
 {
     public int? SchemaVersion { get; set; }
     public string? MediaType { get; set; }
@@ -126,7 +126,7 @@ public sealed class ImageIndex : IJsonWritable
         Annotations = o.StringMap("annotations"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("schemaVersion", SchemaVersion);
         w.Opt("mediaType", MediaType);
@@ -138,7 +138,7 @@ public sealed class ImageIndex : IJsonWritable
 }
 
 /// <summary>An image configuration (config.md).</summary>
-public sealed class ImageConfig : IJsonWritable
+public sealed class ImageConfig : JsonModel
 {
     public string? Created { get; set; }
     public string? Author { get; set; }
@@ -165,7 +165,7 @@ public sealed class ImageConfig : IJsonWritable
         History = o.Array("history", Image.History.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("created", Created);
         w.Opt("author", Author);
@@ -181,7 +181,7 @@ public sealed class ImageConfig : IJsonWritable
 }
 
 /// <summary>config.rootfs: the layers' uncompressed digests, in order.</summary>
-public sealed class RootfsDiffs : IJsonWritable
+public sealed class RootfsDiffs : JsonModel
 {
     public string? Type { get; set; }
     public List<string>? DiffIds { get; set; }
@@ -192,7 +192,7 @@ public sealed class RootfsDiffs : IJsonWritable
         DiffIds = o.Strings("diff_ids"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("type", Type);
         w.Opt("diff_ids", DiffIds);
@@ -200,7 +200,7 @@ public sealed class RootfsDiffs : IJsonWritable
 }
 
 /// <summary>config.history[]: how a layer came to be.</summary>
-public sealed class History : IJsonWritable
+public sealed class History : JsonModel
 {
     public string? Created { get; set; }
     public string? CreatedBy { get; set; }
@@ -217,7 +217,7 @@ public sealed class History : IJsonWritable
         EmptyLayer = o.Bool("empty_layer"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("created", Created);
         w.Opt("created_by", CreatedBy);
@@ -228,7 +228,7 @@ public sealed class History : IJsonWritable
 }
 
 /// <summary>config.config: the defaults for running the image.</summary>
-public sealed class ContainerConfig : IJsonWritable
+public sealed class ContainerConfig : JsonModel
 {
     public string? User { get; set; }
     public List<string>? ExposedPorts { get; set; }
@@ -255,7 +255,7 @@ public sealed class ContainerConfig : IJsonWritable
         ArgsEscaped = o.Bool("ArgsEscaped"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("User", User);
         w.OptSet("ExposedPorts", ExposedPorts);

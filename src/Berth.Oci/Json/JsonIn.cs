@@ -1,11 +1,13 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Berth.Oci.Json;
 
 /// <summary>
 /// A JSON object being read into a spec type, with its dotted path for errors
-/// ("process.args[0]: expected a string, found a number"). Unknown properties are ignored
-/// and null counts as absent, as the OCI specs ask.
+/// ("process.args[0]: expected a string, found a number"). Null counts as absent, as the OCI
+/// specs ask. Unknown properties do not fail the read: read into a <see cref="JsonModel"/>,
+/// they are kept in its <see cref="JsonModel.Unknown"/> for the write back.
 /// </summary>
 /// <remarks>
 /// JsonDocument plus these readers instead of JsonSerializer: the serializer's metadata costs a
@@ -15,12 +17,76 @@ namespace Berth.Oci.Json;
 public readonly struct JsonIn
 {
     readonly JsonElement _e;
+    /// <summary>Which members a read took, when the object is read into a JsonModel.</summary>
+    readonly Taken? _taken;
     public string Path { get; }
 
     public JsonIn(JsonElement e, string path)
     {
         _e = e;
         Path = path;
+        _taken = null;
+    }
+
+    JsonIn(JsonElement e, string path, Taken? taken)
+    {
+        _e = e;
+        Path = path;
+        _taken = taken;
+    }
+
+    /// <summary>Reads <paramref name="e"/> with <paramref name="read"/>; a JsonModel gets the members it did not take.</summary>
+    static T ReadModel<T>(JsonElement e, string path, Func<JsonIn, T> read)
+    {
+        if (!typeof(T).IsAssignableTo(typeof(JsonModel))) return read(new JsonIn(e, path));
+        var taken = new Taken();
+        var value = read(new JsonIn(e, path, taken));
+        if (value is JsonModel m) m.Unknown = taken.Rest(e, path);
+        return value;
+    }
+
+    /// <summary>Member indices a read looked up: a bit each for the first 64, a set for the rest.</summary>
+    sealed class Taken
+    {
+        ulong _low;
+        HashSet<int>? _high;
+
+        public void Mark(int i)
+        {
+            if (i < 64) _low |= 1UL << i;
+            else (_high ??= new()).Add(i);
+        }
+
+        bool Has(int i) => i < 64 ? (_low & (1UL << i)) != 0 : _high?.Contains(i) == true;
+
+        public List<JsonMember>? Rest(JsonElement e, string path)
+        {
+            List<JsonMember>? rest = null;
+            int i = 0;
+            foreach (var p in e.EnumerateObject())
+            {
+                // Copied: the document the element belongs to is disposed after the read.
+                if (!Has(i)) (rest ??= new()).Add(new(UnknownName(p, path), JsonMarshal.GetRawUtf8Value(p.Value).ToArray()));
+                i++;
+            }
+            return rest;
+        }
+    }
+
+    /// <summary>A name with an escape such as "\ud800" (half a surrogate pair) is no name that can be compared or written back.</summary>
+    static SpecException BrokenName(string path) =>
+        new(path.Length == 0 ? "(root)" : path, "has a property name that is not valid Unicode (an unpaired surrogate escape)");
+
+    static string UnknownName(JsonProperty p, string path)
+    {
+        try
+        {
+            return p.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            throw BrokenName(path);
+        }
     }
 
     /// <summary>Parses a whole document whose root must be an object.</summary>
@@ -51,7 +117,7 @@ public readonly struct JsonIn
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new SpecException(what, $"expected an object, found {KindOf(doc.RootElement)}");
-            return read(new JsonIn(doc.RootElement, ""));
+            return ReadModel(doc.RootElement, "", read);
         }
     }
 
@@ -76,7 +142,33 @@ public readonly struct JsonIn
 
     bool TryGet(string name, out JsonElement value)
     {
-        if (_e.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null) return true;
+        if (_taken is null)
+        {
+            if (_e.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null) return true;
+            value = default;
+            return false;
+        }
+        // The members are scanned here, not by TryGetProperty, to learn which ones a read took.
+        // The last of duplicate names wins, as with TryGetProperty and Go's decoder.
+        Span<byte> utf8 = stackalloc byte[128];
+        int n = name.Length <= 42 ? System.Text.Encoding.UTF8.GetBytes(name, utf8) : -1;
+        bool found = false;
+        value = default;
+        int i = 0;
+        foreach (var p in _e.EnumerateObject())
+        {
+            bool match;
+            try { match = n >= 0 ? p.NameEquals(utf8[..n]) : p.NameEquals(name); }
+            catch (InvalidOperationException) { throw BrokenName(Path); }
+            if (match)
+            {
+                _taken.Mark(i);
+                value = p.Value;
+                found = true;
+            }
+            i++;
+        }
+        if (found && value.ValueKind != JsonValueKind.Null) return true;
         value = default;
         return false;
     }
@@ -164,7 +256,7 @@ public readonly struct JsonIn
     {
         if (!TryGet(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.Object) throw Wrong(Child(name), "an object", v);
-        return read(new JsonIn(v, Child(name)));
+        return ReadModel(v, Child(name), read);
     }
 
     public List<T>? Array<T>(string name, Func<JsonIn, T> read)
@@ -177,7 +269,7 @@ public readonly struct JsonIn
         {
             var path = $"{Child(name)}[{i++}]";
             if (item.ValueKind != JsonValueKind.Object) throw Wrong(path, "an object", item);
-            list.Add(read(new JsonIn(item, path)));
+            list.Add(ReadModel(item, path, read));
         }
         return list;
     }
@@ -224,7 +316,7 @@ public readonly struct JsonIn
             var key = NameOf(p, Child(name));
             var path = $"{Child(name)}.{key}";
             if (p.Value.ValueKind != JsonValueKind.Object) throw Wrong(path, "an object", p.Value);
-            map[key] = read(new JsonIn(p.Value, path));
+            map[key] = ReadModel(p.Value, path, read);
         }
         return map;
     }

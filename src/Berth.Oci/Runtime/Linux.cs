@@ -5,7 +5,7 @@ using Berth.Oci.Json;
 namespace Berth.Oci.Runtime;
 
 /// <summary>linux (config-linux.md).</summary>
-public sealed class Linux : IJsonWritable
+public sealed class Linux : JsonModel
 {
     public List<IdMapping>? UidMappings { get; set; }
     public List<IdMapping>? GidMappings { get; set; }
@@ -46,7 +46,7 @@ public sealed class Linux : IJsonWritable
         NetDevices = o.Map("netDevices", NetDevice.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("uidMappings", UidMappings);
         w.Opt("gidMappings", GidMappings);
@@ -69,7 +69,7 @@ public sealed class Linux : IJsonWritable
 }
 
 /// <summary>A uid or gid range mapping.</summary>
-public sealed class IdMapping : IJsonWritable
+public sealed class IdMapping : JsonModel
 {
     public uint? ContainerId { get; set; }
     public uint? HostId { get; set; }
@@ -90,7 +90,7 @@ public sealed class IdMapping : IJsonWritable
         Size = o.UInt32("size"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("containerID", ContainerId);
         w.Opt("hostID", HostId);
@@ -99,7 +99,7 @@ public sealed class IdMapping : IJsonWritable
 }
 
 /// <summary>linux.timeOffsets.</summary>
-public sealed class TimeOffsets : IJsonWritable
+public sealed class TimeOffsets : JsonModel
 {
     public TimeOffset? Monotonic { get; set; }
     public TimeOffset? Boottime { get; set; }
@@ -110,7 +110,7 @@ public sealed class TimeOffsets : IJsonWritable
         Boottime = o.Object("boottime", TimeOffset.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("monotonic", Monotonic);
         w.Opt("boottime", Boottime);
@@ -118,7 +118,7 @@ public sealed class TimeOffsets : IJsonWritable
 }
 
 /// <summary>One clock's offset.</summary>
-public sealed class TimeOffset : IJsonWritable
+public sealed class TimeOffset : JsonModel
 {
     public long? Secs { get; set; }
     public uint? Nanosecs { get; set; }
@@ -129,7 +129,7 @@ public sealed class TimeOffset : IJsonWritable
         Nanosecs = o.UInt32("nanosecs"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("secs", Secs);
         w.Opt("nanosecs", Nanosecs);
@@ -137,7 +137,7 @@ public sealed class TimeOffset : IJsonWritable
 }
 
 /// <summary>linux.namespaces[]: created when path is absent, joined otherwise.</summary>
-public sealed class LinuxNamespace : IJsonWritable
+public sealed class LinuxNamespace : JsonModel
 {
     public string? Type { get; set; }
     public string? Path { get; set; }
@@ -148,7 +148,7 @@ public sealed class LinuxNamespace : IJsonWritable
         Path = o.String("path"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("type", Type);
         w.Opt("path", Path);
@@ -156,7 +156,7 @@ public sealed class LinuxNamespace : IJsonWritable
 }
 
 /// <summary>linux.devices[]: a node to create in the container.</summary>
-public sealed class Device : IJsonWritable
+public sealed class Device : JsonModel
 {
     public string? Path { get; set; }
     public string? Type { get; set; }
@@ -177,7 +177,7 @@ public sealed class Device : IJsonWritable
         Gid = o.UInt32("gid"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("path", Path);
         w.Opt("type", Type);
@@ -190,7 +190,7 @@ public sealed class Device : IJsonWritable
 }
 
 /// <summary>linux.intelRdt.</summary>
-public sealed class IntelRdt : IJsonWritable
+public sealed class IntelRdt : JsonModel
 {
     public string? ClosId { get; set; }
     public string? L3CacheSchema { get; set; }
@@ -207,7 +207,7 @@ public sealed class IntelRdt : IJsonWritable
         EnableMonitoring = o.Bool("enableMonitoring"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("closID", ClosId);
         w.Opt("l3CacheSchema", L3CacheSchema);
@@ -218,7 +218,7 @@ public sealed class IntelRdt : IJsonWritable
 }
 
 /// <summary>linux.personality.</summary>
-public sealed class Personality : IJsonWritable
+public sealed class Personality : JsonModel
 {
     public string? Domain { get; set; }
     public List<string>? Flags { get; set; }
@@ -229,7 +229,7 @@ public sealed class Personality : IJsonWritable
         Flags = o.Strings("flags"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("domain", Domain);
         w.Opt("flags", Flags);
@@ -237,7 +237,7 @@ public sealed class Personality : IJsonWritable
 }
 
 /// <summary>linux.memoryPolicy (set_mempolicy).</summary>
-public sealed class MemoryPolicy : IJsonWritable
+public sealed class MemoryPolicy : JsonModel
 {
     public string? Mode { get; set; }
     public string? Nodes { get; set; }
@@ -250,7 +250,7 @@ public sealed class MemoryPolicy : IJsonWritable
         Flags = o.Strings("flags"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("mode", Mode);
         w.Opt("nodes", Nodes);
@@ -259,7 +259,7 @@ public sealed class MemoryPolicy : IJsonWritable
 }
 
 /// <summary>linux.netDevices value: the name inside the container.</summary>
-public sealed class NetDevice : IJsonWritable
+public sealed class NetDevice : JsonModel
 {
     public string? Name { get; set; }
 
@@ -268,7 +268,7 @@ public sealed class NetDevice : IJsonWritable
         Name = o.String("name"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("name", Name);
     }

@@ -5,7 +5,7 @@ using Berth.Oci.Json;
 namespace Berth.Oci.Runtime;
 
 /// <summary>linux.resources: cgroup limits.</summary>
-public sealed class Resources : IJsonWritable
+public sealed class Resources : JsonModel
 {
     public List<DeviceCgroup>? Devices { get; set; }
     public MemoryResources? Memory { get; set; }
@@ -30,7 +30,7 @@ public sealed class Resources : IJsonWritable
         Unified = o.StringMap("unified"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("devices", Devices);
         w.Opt("memory", Memory);
@@ -45,7 +45,7 @@ public sealed class Resources : IJsonWritable
 }
 
 /// <summary>linux.resources.devices[]: an allow or deny rule.</summary>
-public sealed class DeviceCgroup : IJsonWritable
+public sealed class DeviceCgroup : JsonModel
 {
     public bool? Allow { get; set; }
     public string? Type { get; set; }
@@ -62,7 +62,7 @@ public sealed class DeviceCgroup : IJsonWritable
         Access = o.String("access"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("allow", Allow);
         w.Opt("type", Type);
@@ -73,7 +73,7 @@ public sealed class DeviceCgroup : IJsonWritable
 }
 
 /// <summary>linux.resources.memory.</summary>
-public sealed class MemoryResources : IJsonWritable
+public sealed class MemoryResources : JsonModel
 {
     public long? Limit { get; set; }
     public long? Reservation { get; set; }
@@ -98,7 +98,7 @@ public sealed class MemoryResources : IJsonWritable
         CheckBeforeUpdate = o.Bool("checkBeforeUpdate"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("limit", Limit);
         w.Opt("reservation", Reservation);
@@ -113,7 +113,7 @@ public sealed class MemoryResources : IJsonWritable
 }
 
 /// <summary>linux.resources.cpu.</summary>
-public sealed class CpuResources : IJsonWritable
+public sealed class CpuResources : JsonModel
 {
     public ulong? Shares { get; set; }
     public long? Quota { get; set; }
@@ -138,7 +138,7 @@ public sealed class CpuResources : IJsonWritable
         Idle = o.Int64("idle"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("shares", Shares);
         w.Opt("quota", Quota);
@@ -153,7 +153,7 @@ public sealed class CpuResources : IJsonWritable
 }
 
 /// <summary>linux.resources.pids.</summary>
-public sealed class PidsResources : IJsonWritable
+public sealed class PidsResources : JsonModel
 {
     public long? Limit { get; set; }
 
@@ -162,14 +162,14 @@ public sealed class PidsResources : IJsonWritable
         Limit = o.Int64("limit"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("limit", Limit);
     }
 }
 
 /// <summary>linux.resources.blockIO.</summary>
-public sealed class BlockIo : IJsonWritable
+public sealed class BlockIo : JsonModel
 {
     public ushort? Weight { get; set; }
     public ushort? LeafWeight { get; set; }
@@ -190,7 +190,7 @@ public sealed class BlockIo : IJsonWritable
         ThrottleWriteIopsDevice = o.Array("throttleWriteIOPSDevice", ThrottleDevice.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("weight", Weight);
         w.Opt("leafWeight", LeafWeight);
@@ -203,7 +203,7 @@ public sealed class BlockIo : IJsonWritable
 }
 
 /// <summary>A per-device blkio weight.</summary>
-public sealed class WeightDevice : IJsonWritable
+public sealed class WeightDevice : JsonModel
 {
     public long? Major { get; set; }
     public long? Minor { get; set; }
@@ -218,7 +218,7 @@ public sealed class WeightDevice : IJsonWritable
         LeafWeight = o.UInt16("leafWeight"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("major", Major);
         w.Opt("minor", Minor);
@@ -228,7 +228,7 @@ public sealed class WeightDevice : IJsonWritable
 }
 
 /// <summary>A per-device blkio rate limit.</summary>
-public sealed class ThrottleDevice : IJsonWritable
+public sealed class ThrottleDevice : JsonModel
 {
     public long? Major { get; set; }
     public long? Minor { get; set; }
@@ -241,7 +241,7 @@ public sealed class ThrottleDevice : IJsonWritable
         Rate = o.UInt64("rate"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("major", Major);
         w.Opt("minor", Minor);
@@ -250,7 +250,7 @@ public sealed class ThrottleDevice : IJsonWritable
 }
 
 /// <summary>linux.resources.hugepageLimits[].</summary>
-public sealed class HugepageLimit : IJsonWritable
+public sealed class HugepageLimit : JsonModel
 {
     public string? PageSize { get; set; }
     public ulong? Limit { get; set; }
@@ -261,7 +261,7 @@ public sealed class HugepageLimit : IJsonWritable
         Limit = o.UInt64("limit"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("pageSize", PageSize);
         w.Opt("limit", Limit);
@@ -269,7 +269,7 @@ public sealed class HugepageLimit : IJsonWritable
 }
 
 /// <summary>linux.resources.network (net_cls/net_prio).</summary>
-public sealed class NetworkResources : IJsonWritable
+public sealed class NetworkResources : JsonModel
 {
     public uint? ClassId { get; set; }
     public List<InterfacePriority>? Priorities { get; set; }
@@ -280,7 +280,7 @@ public sealed class NetworkResources : IJsonWritable
         Priorities = o.Array("priorities", InterfacePriority.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("classID", ClassId);
         w.Opt("priorities", Priorities);
@@ -288,7 +288,7 @@ public sealed class NetworkResources : IJsonWritable
 }
 
 /// <summary>A net_prio priority for one interface.</summary>
-public sealed class InterfacePriority : IJsonWritable
+public sealed class InterfacePriority : JsonModel
 {
     public string? Name { get; set; }
     public uint? Priority { get; set; }
@@ -299,7 +299,7 @@ public sealed class InterfacePriority : IJsonWritable
         Priority = o.UInt32("priority"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("name", Name);
         w.Opt("priority", Priority);
@@ -307,7 +307,7 @@ public sealed class InterfacePriority : IJsonWritable
 }
 
 /// <summary>linux.resources.rdma value.</summary>
-public sealed class RdmaResources : IJsonWritable
+public sealed class RdmaResources : JsonModel
 {
     public uint? HcaHandles { get; set; }
     public uint? HcaObjects { get; set; }
@@ -318,7 +318,7 @@ public sealed class RdmaResources : IJsonWritable
         HcaObjects = o.UInt32("hcaObjects"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("hcaHandles", HcaHandles);
         w.Opt("hcaObjects", HcaObjects);

@@ -5,7 +5,7 @@ using Berth.Oci.Json;
 namespace Berth.Oci.Runtime;
 
 /// <summary>linux.seccomp.</summary>
-public sealed class Seccomp : IJsonWritable
+public sealed class Seccomp : JsonModel
 {
     public string? DefaultAction { get; set; }
     public uint? DefaultErrnoRet { get; set; }
@@ -26,7 +26,7 @@ public sealed class Seccomp : IJsonWritable
         Syscalls = o.Array("syscalls", SeccompSyscall.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("defaultAction", DefaultAction);
         w.Opt("defaultErrnoRet", DefaultErrnoRet);
@@ -39,7 +39,7 @@ public sealed class Seccomp : IJsonWritable
 }
 
 /// <summary>linux.seccomp.syscalls[]: a rule for a set of syscalls.</summary>
-public sealed class SeccompSyscall : IJsonWritable
+public sealed class SeccompSyscall : JsonModel
 {
     public List<string>? Names { get; set; }
     public string? Action { get; set; }
@@ -54,7 +54,7 @@ public sealed class SeccompSyscall : IJsonWritable
         Args = o.Array("args", SeccompArg.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("names", Names);
         w.Opt("action", Action);
@@ -64,7 +64,7 @@ public sealed class SeccompSyscall : IJsonWritable
 }
 
 /// <summary>A condition on one syscall argument.</summary>
-public sealed class SeccompArg : IJsonWritable
+public sealed class SeccompArg : JsonModel
 {
     public uint? Index { get; set; }
     public ulong? Value { get; set; }
@@ -79,7 +79,7 @@ public sealed class SeccompArg : IJsonWritable
         Op = o.String("op"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("index", Index);
         w.Opt("value", Value);

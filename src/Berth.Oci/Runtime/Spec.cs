@@ -5,7 +5,7 @@ using Berth.Oci.Json;
 namespace Berth.Oci.Runtime;
 
 /// <summary>config.json (config.md).</summary>
-public sealed class Spec : IJsonWritable
+public sealed class Spec : JsonModel
 {
     public string? OciVersion { get; set; }
     public Process? Process { get; set; }
@@ -30,7 +30,7 @@ public sealed class Spec : IJsonWritable
         Linux = o.Object("linux", Linux.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("ociVersion", OciVersion);
         w.Opt("process", Process);
@@ -45,7 +45,7 @@ public sealed class Spec : IJsonWritable
 }
 
 /// <summary>root: the container's root file system.</summary>
-public sealed class Root : IJsonWritable
+public sealed class Root : JsonModel
 {
     public string? Path { get; set; }
     public bool? Readonly { get; set; }
@@ -56,7 +56,7 @@ public sealed class Root : IJsonWritable
         Readonly = o.Bool("readonly"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("path", Path);
         w.Opt("readonly", Readonly);
@@ -64,7 +64,7 @@ public sealed class Root : IJsonWritable
 }
 
 /// <summary>mounts[]: one mount, in order.</summary>
-public sealed class Mount : IJsonWritable
+public sealed class Mount : JsonModel
 {
     public string? Destination { get; set; }
     public string? Source { get; set; }
@@ -83,7 +83,7 @@ public sealed class Mount : IJsonWritable
         GidMappings = o.Array("gidMappings", IdMapping.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("destination", Destination);
         w.Opt("source", Source);
@@ -95,7 +95,7 @@ public sealed class Mount : IJsonWritable
 }
 
 /// <summary>process: what runs in the container.</summary>
-public sealed class Process : IJsonWritable
+public sealed class Process : JsonModel
 {
     public bool? Terminal { get; set; }
     public Box? ConsoleSize { get; set; }
@@ -134,7 +134,7 @@ public sealed class Process : IJsonWritable
         ExecCpuAffinity = o.Object("execCPUAffinity", CpuAffinity.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("terminal", Terminal);
         w.Opt("consoleSize", ConsoleSize);
@@ -156,7 +156,7 @@ public sealed class Process : IJsonWritable
 }
 
 /// <summary>process.consoleSize.</summary>
-public sealed class Box : IJsonWritable
+public sealed class Box : JsonModel
 {
     public uint? Height { get; set; }
     public uint? Width { get; set; }
@@ -167,7 +167,7 @@ public sealed class Box : IJsonWritable
         Width = o.UInt32("width"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("height", Height);
         w.Opt("width", Width);
@@ -175,7 +175,7 @@ public sealed class Box : IJsonWritable
 }
 
 /// <summary>process.user (POSIX).</summary>
-public sealed class User : IJsonWritable
+public sealed class User : JsonModel
 {
     public uint? Uid { get; set; }
     public uint? Gid { get; set; }
@@ -192,7 +192,7 @@ public sealed class User : IJsonWritable
         Username = o.String("username"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("uid", Uid);
         w.Opt("gid", Gid);
@@ -203,7 +203,7 @@ public sealed class User : IJsonWritable
 }
 
 /// <summary>process.capabilities: the five sets, by name.</summary>
-public sealed class Capabilities : IJsonWritable
+public sealed class Capabilities : JsonModel
 {
     public List<string>? Bounding { get; set; }
     public List<string>? Effective { get; set; }
@@ -220,7 +220,7 @@ public sealed class Capabilities : IJsonWritable
         Ambient = o.Strings("ambient"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("bounding", Bounding);
         w.Opt("effective", Effective);
@@ -231,7 +231,7 @@ public sealed class Capabilities : IJsonWritable
 }
 
 /// <summary>process.rlimits[].</summary>
-public sealed class Rlimit : IJsonWritable
+public sealed class Rlimit : JsonModel
 {
     public string? Type { get; set; }
     public ulong? Hard { get; set; }
@@ -244,7 +244,7 @@ public sealed class Rlimit : IJsonWritable
         Soft = o.UInt64("soft"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("type", Type);
         w.Opt("hard", Hard);
@@ -253,7 +253,7 @@ public sealed class Rlimit : IJsonWritable
 }
 
 /// <summary>process.scheduler (sched_setattr).</summary>
-public sealed class Scheduler : IJsonWritable
+public sealed class Scheduler : JsonModel
 {
     public string? Policy { get; set; }
     public int? Nice { get; set; }
@@ -274,7 +274,7 @@ public sealed class Scheduler : IJsonWritable
         Period = o.UInt64("period"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("policy", Policy);
         w.Opt("nice", Nice);
@@ -287,7 +287,7 @@ public sealed class Scheduler : IJsonWritable
 }
 
 /// <summary>process.ioPriority.</summary>
-public sealed class IoPriority : IJsonWritable
+public sealed class IoPriority : JsonModel
 {
     public string? Class { get; set; }
     public int? Priority { get; set; }
@@ -298,7 +298,7 @@ public sealed class IoPriority : IJsonWritable
         Priority = o.Int32("priority"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("class", Class);
         w.Opt("priority", Priority);
@@ -306,7 +306,7 @@ public sealed class IoPriority : IJsonWritable
 }
 
 /// <summary>process.execCPUAffinity.</summary>
-public sealed class CpuAffinity : IJsonWritable
+public sealed class CpuAffinity : JsonModel
 {
     public string? Initial { get; set; }
     public string? Final { get; set; }
@@ -317,7 +317,7 @@ public sealed class CpuAffinity : IJsonWritable
         Final = o.String("final"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("initial", Initial);
         w.Opt("final", Final);
@@ -325,7 +325,7 @@ public sealed class CpuAffinity : IJsonWritable
 }
 
 /// <summary>hooks: commands run at points of the lifecycle.</summary>
-public sealed class Hooks : IJsonWritable
+public sealed class Hooks : JsonModel
 {
     public List<Hook>? Prestart { get; set; }
     public List<Hook>? CreateRuntime { get; set; }
@@ -344,7 +344,7 @@ public sealed class Hooks : IJsonWritable
         Poststop = o.Array("poststop", Hook.Read),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("prestart", Prestart);
         w.Opt("createRuntime", CreateRuntime);
@@ -356,7 +356,7 @@ public sealed class Hooks : IJsonWritable
 }
 
 /// <summary>One hook command.</summary>
-public sealed class Hook : IJsonWritable
+public sealed class Hook : JsonModel
 {
     public string? Path { get; set; }
     public List<string>? Args { get; set; }
@@ -371,7 +371,7 @@ public sealed class Hook : IJsonWritable
         Timeout = o.Int32("timeout"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.Opt("path", Path);
         w.Opt("args", Args);

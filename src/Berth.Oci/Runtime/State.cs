@@ -7,7 +7,7 @@ namespace Berth.Oci.Runtime;
 /// runtime-spec state (runtime.md, "State"), plus the fields runc prints and its clients read:
 /// created (RFC 3339 with nanoseconds), rootfs, owner.
 /// </summary>
-public sealed class State : IJsonWritable
+public sealed class State : JsonModel
 {
     public string OciVersion { get; set; } = SpecVersion.Current;
     public string Id { get; set; } = "";
@@ -32,7 +32,7 @@ public sealed class State : IJsonWritable
         Annotations = o.StringMap("annotations"),
     };
 
-    public void Write(Utf8JsonWriter w)
+    protected override void WriteMembers(Utf8JsonWriter w)
     {
         w.WriteString("ociVersion", OciVersion);
         w.WriteString("id", Id);

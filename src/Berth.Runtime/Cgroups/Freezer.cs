@@ -1,47 +1,69 @@
-using Berth.Linux;
-
 namespace Berth.Runtime.Cgroups;
 
 /// <summary>pause/resume: v1's freezer.state, or v2's cgroup.freeze, waiting until the kernel says it is done.</summary>
-public static class Freezer
+public abstract class Freezer
 {
-    /// <summary>Whether the cgroup is frozen, or on its way (v1's FREEZING); false if the files are gone.</summary>
-    public static bool IsFrozen(string dir, bool v2)
-    {
-        try
-        {
-            return v2
-                ? File.ReadAllText(Path.Join(dir, "cgroup.freeze")).Trim() == "1"
-                : File.ReadAllText(Path.Join(dir, "freezer.state")).Trim() is "FROZEN" or "FREEZING";
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    public string Dir { get; }
 
-    public static void Set(string? dir, bool v2, bool frozen)
+    protected Freezer(string dir) => Dir = dir;
+
+    /// <summary>Whether this is v2's cgroup.freeze (what a container's record keeps, with <see cref="Dir"/>).</summary>
+    public abstract bool Unified { get; }
+
+    /// <summary>Whether the cgroup is frozen, or on its way (v1's FREEZING); false if the files are gone.</summary>
+    public abstract bool IsFrozen();
+
+    public void Freeze() => Set(frozen: true);
+
+    public void Thaw() => Set(frozen: false);
+
+    protected abstract void Set(bool frozen);
+
+    /// <summary>The freezer a container's record names.</summary>
+    public static Freezer At(string dir, bool unified) => unified ? new V2Freezer(dir) : new V1Freezer(dir);
+
+    protected const int TimeoutMs = 10_000;
+}
+
+public sealed class V1Freezer : Freezer
+{
+    public V1Freezer(string dir) : base(dir) { }
+
+    public override bool Unified => false;
+
+    public override bool IsFrozen() => CgroupFile.Read(Dir, "freezer.state") is "FROZEN" or "FREEZING";
+
+    protected override void Set(bool frozen)
     {
-        if (dir is null) throw new RuntimeException("this host has no freezer (cgroup v1 freezer or cgroup v2)");
-        var deadline = Environment.TickCount64 + 10_000;
-        if (v2)
-        {
-            ResourceWriter.WriteFile(dir, "cgroup.freeze", frozen ? "1" : "0", "freezer");
-            var want = frozen ? "frozen 1" : "frozen 0";
-            while (!File.ReadAllLines(Path.Join(dir, "cgroup.events")).Contains(want))
-            {
-                if (Environment.TickCount64 > deadline) throw new RuntimeException($"freezer: the cgroup did not reach \"{want}\" in 10 s");
-                Thread.Sleep(5);
-            }
-            return;
-        }
+        var deadline = Environment.TickCount64 + TimeoutMs;
         var target = frozen ? "FROZEN" : "THAWED";
         while (true)
         {
             // A v1 freeze can stall in FREEZING behind a task in an uninterruptible sleep: ask again.
-            ResourceWriter.WriteFile(dir, "freezer.state", target, "freezer");
-            if (File.ReadAllText(Path.Join(dir, "freezer.state")).Trim() == target) return;
+            CgroupFile.Write(Dir, "freezer.state", target, "freezer");
+            if (File.ReadAllText(Path.Join(Dir, "freezer.state")).Trim() == target) return;
             if (Environment.TickCount64 > deadline) throw new RuntimeException($"freezer: the cgroup did not become {target} in 10 s");
+            Thread.Sleep(5);
+        }
+    }
+}
+
+public sealed class V2Freezer : Freezer
+{
+    public V2Freezer(string dir) : base(dir) { }
+
+    public override bool Unified => true;
+
+    public override bool IsFrozen() => CgroupFile.Read(Dir, "cgroup.freeze") == "1";
+
+    protected override void Set(bool frozen)
+    {
+        var deadline = Environment.TickCount64 + TimeoutMs;
+        CgroupFile.Write(Dir, "cgroup.freeze", frozen ? "1" : "0", "freezer");
+        var want = frozen ? "frozen 1" : "frozen 0";
+        while (!File.ReadAllLines(Path.Join(Dir, "cgroup.events")).Contains(want))
+        {
+            if (Environment.TickCount64 > deadline) throw new RuntimeException($"freezer: the cgroup did not reach \"{want}\" in 10 s");
             Thread.Sleep(5);
         }
     }

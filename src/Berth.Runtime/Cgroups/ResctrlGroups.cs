@@ -29,7 +29,7 @@ public static class ResctrlGroups
         lines.AddRange(rdt.Schemata ?? new());
         try
         {
-            foreach (var line in lines) ResourceWriter.WriteFile(dir, "schemata", line, "linux.intelRdt");
+            foreach (var line in lines) CgroupFile.Write(dir, "schemata", line, "linux.intelRdt");
         }
         catch
         {
@@ -39,5 +39,5 @@ public static class ResctrlGroups
         return (dir, created);
     }
 
-    public static void Enter(string dir, int pid) => ResourceWriter.WriteFile(dir, "tasks", pid.ToString(), "linux.intelRdt");
+    public static void Enter(string dir, int pid) => CgroupFile.Write(dir, "tasks", pid.ToString(), "linux.intelRdt");
 }

@@ -4,40 +4,14 @@ using Berth.Linux;
 namespace Berth.Runtime.Cgroups;
 
 /// <summary>
-/// A container's cgroup statistics in runc's `events --stats` shape (cpu, memory, pids,
-/// blkio, hugetlb), read from whichever of v1 or v2 serves each controller.
+/// The sections of runc's `events --stats` document (cpu, memory, blkio) as v1 and v2 files give
+/// them; a manager writes the ones whose controller it serves.
 /// </summary>
 public static class Stats
 {
-    public static void Write(Utf8JsonWriter w, CgroupSet set)
-    {
-        w.WriteStartObject();
-        if (set.For("cpuacct") is { V2: false } acct) CpuV1(w, acct.Dir, set.For("cpu")?.Dir);
-        else if (set.For("cpu") is { V2: true } cpu2) CpuV2(w, cpu2.Dir);
-        if (set.For("memory") is { } mem)
-        {
-            if (mem.V2) MemoryV2(w, mem.Dir);
-            else MemoryV1(w, mem.Dir);
-        }
-        if (set.For("pids") is { } pids)
-        {
-            w.WriteStartObject("pids");
-            w.WriteNumber("current", Number(pids.Dir, "pids.current"));
-            var max = Read(pids.Dir, "pids.max");
-            w.WriteNumber("limit", max is null or "max" ? 0 : ulong.Parse(max));
-            w.WriteEndObject();
-        }
-        if (set.For("blkio") is { V2: false } blkio) BlkioV1(w, blkio.Dir);
-        w.WriteEndObject();
-    }
+    static string? Read(string dir, string file) => CgroupFile.Read(dir, file);
 
-    static string? Read(string dir, string file)
-    {
-        try { return File.ReadAllText(Path.Join(dir, file)).Trim(); }
-        catch (IOException) { return null; }
-    }
-
-    static ulong Number(string dir, string file) =>
+    internal static ulong Number(string dir, string file) =>
         Read(dir, file) is { } s && ulong.TryParse(s, out var n) ? n : 0;
 
     /// <summary>"key value" lines (memory.stat, cpu.stat).</summary>
@@ -52,7 +26,7 @@ public static class Stats
         return map;
     }
 
-    static void CpuV1(Utf8JsonWriter w, string acct, string? cpu)
+    public static void CpuV1(Utf8JsonWriter w, string acct, string? cpu)
     {
         w.WriteStartObject("cpu");
         w.WriteStartObject("usage");
@@ -69,7 +43,7 @@ public static class Stats
         w.WriteEndObject();
     }
 
-    static void CpuV2(Utf8JsonWriter w, string dir)
+    public static void CpuV2(Utf8JsonWriter w, string dir)
     {
         var s = Flat(dir, "cpu.stat");
         w.WriteStartObject("cpu");
@@ -91,7 +65,7 @@ public static class Stats
         w.WriteEndObject();
     }
 
-    static void MemoryV1(Utf8JsonWriter w, string dir)
+    public static void MemoryV1(Utf8JsonWriter w, string dir)
     {
         var raw = Flat(dir, "memory.stat");
         w.WriteStartObject("memory");
@@ -115,7 +89,7 @@ public static class Stats
         w.WriteEndObject();
     }
 
-    static void MemoryV2(Utf8JsonWriter w, string dir)
+    public static void MemoryV2(Utf8JsonWriter w, string dir)
     {
         var raw = Flat(dir, "memory.stat");
         w.WriteStartObject("memory");
@@ -133,7 +107,7 @@ public static class Stats
         w.WriteEndObject();
     }
 
-    static void BlkioV1(Utf8JsonWriter w, string dir)
+    public static void BlkioV1(Utf8JsonWriter w, string dir)
     {
         w.WriteStartObject("blkio");
         foreach (var (name, file) in new[] { ("ioServiceBytesRecursive", "blkio.throttle.io_service_bytes_recursive"), ("ioServicedRecursive", "blkio.throttle.io_serviced_recursive") })
@@ -156,12 +130,10 @@ public static class Stats
         w.WriteEndObject();
     }
 
-    /// <summary>OOM kills so far: v1 memory.oom_control's oom_kill, v2 memory.events' oom_kill.</summary>
-    public static ulong OomKills(CgroupSet set)
+    /// <summary>The oom_kill counter of memory.oom_control (v1) or memory.events (v2).</summary>
+    public static ulong OomKills(string dir, string file)
     {
-        if (set.For("memory") is not { } mem) return 0;
-        var text = Read(mem.Dir, mem.V2 ? "memory.events" : "memory.oom_control") ?? "";
-        foreach (var line in text.Split('\n'))
+        foreach (var line in (Read(dir, file) ?? "").Split('\n'))
             if (line.StartsWith("oom_kill ") && ulong.TryParse(line[9..], out var n)) return n;
         return 0;
     }

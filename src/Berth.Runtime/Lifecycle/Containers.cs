@@ -120,16 +120,17 @@ public sealed class Containers
         if (all && r is not null)
         {
             // Frozen while signalled, as runc does: no process can fork a child past the list.
-            bool freeze = status == Status.Running && r.FreezerDir is not null;
-            if (freeze) Cgroups.Freezer.Set(r.FreezerDir, r.FreezerV2, frozen: true);
+            var cgroups = r.OpenCgroups();
+            var freezer = status == Status.Running ? cgroups.Freezer : null;
+            freezer?.Freeze();
             int sent = 0;
             try
             {
-                sent = Pidfd.SignalEach(Cgroups.Placement.Procs(r.Cgroups), signal);
+                sent = Pidfd.SignalEach(cgroups.Pids(), signal);
             }
             finally
             {
-                if (freeze) Cgroups.Freezer.Set(r.FreezerDir, r.FreezerV2, frozen: false);
+                freezer?.Thaw();
             }
             if (sent == 0 && status is not (Status.Created or Status.Running or Status.Paused)) throw RuntimeException.NotRunning(id);
             return;
@@ -170,7 +171,7 @@ public sealed class Containers
         var status = StatusProbe.Of(r, dir.FifoExists);
         if (status == Status.Paused) return;
         if (status != Status.Running) throw RuntimeException.NotRunning(id);
-        Cgroups.Freezer.Set(r!.FreezerDir, r.FreezerV2, frozen: true);
+        r!.RequireFreezer().Freeze();
     }
 
     public void Resume(string id)
@@ -178,7 +179,7 @@ public sealed class Containers
         using var dir = _store.Open(id, exclusive: true) ?? throw RuntimeException.NotExist(id);
         var r = dir.Read();
         if (StatusProbe.Of(r, dir.FifoExists) != Status.Paused) throw new RuntimeException($"container not paused: {id}");
-        Cgroups.Freezer.Set(r!.FreezerDir, r.FreezerV2, frozen: false);
+        r!.RequireFreezer().Thaw();
     }
 
     /// <summary>

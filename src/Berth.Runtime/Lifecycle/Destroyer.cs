@@ -12,8 +12,9 @@ public static class Destroyer
     {
         // Only cgroups Berth made are its to empty and remove: a pre-created one may hold processes that are not ours.
         var own = r.Cgroups.Where(r.CreatedCgroups.Contains).ToList();
-        KillAll(r, own, Signals.SIGKILL, log);
-        Placement.Remove(r.CreatedCgroups, own);
+        var cgroups = r.OpenCgroups();
+        KillAll(r, cgroups, own, Signals.SIGKILL, log);
+        cgroups.Destroy(r.CreatedCgroups, own);
         if (r.CreatedRdtGroup is { } rdt && Directory.Exists(rdt)) Directory.Delete(rdt);
         // poststop: after the container is gone, before its state is; a failing hook only warns.
         if (r.Pid > 0 && dir.ReadSpec()?.Hooks?.Poststop is { Count: > 0 } poststop)
@@ -26,13 +27,13 @@ public static class Destroyer
     /// (a cgroup the caller pre-created may hold processes that are not ours), then waits for
     /// them to be gone.
     /// </summary>
-    static void KillAll(ContainerRecord r, IReadOnlyList<string> ownCgroups, int signal, Log log)
+    static void KillAll(ContainerRecord r, ICgroupManager cgroups, IReadOnlyList<string> ownCgroups, int signal, Log log)
     {
         using var init = r.Pid > 0 ? Pidfd.OpenIfAlive(r.Pid, r.PidStartTime) : null;
         if (init is not null) Pidfd.SendSignal(init, signal);
         // A frozen process dies of SIGKILL only once thawed.
-        if (r.FreezerDir is not null)
-            try { Cgroups.Freezer.Set(r.FreezerDir, r.FreezerV2, frozen: false); }
+        if (cgroups.Freezer is { } freezer)
+            try { freezer.Thaw(); }
             catch (RuntimeException) { }
 
         var deadline = Environment.TickCount64 + 10_000;

@@ -59,11 +59,10 @@ public sealed class Launcher
         using var ns = NamespacePlan.From(spec);
         Sysctl.Check(spec.Linux?.Sysctl, ns);
         using var binds = Rootfs.BindSources.Open(spec, bundle);
-        var placement = Placement.Plan(spec.Linux?.CgroupsPath, o.Id, Hierarchy.Discover());
-        var cgroups = new CgroupSet(placement.Dirs);
+        var cgroups = CgroupManagers.ForNew(spec.Linux?.CgroupsPath, o.Id);
         var resources = spec.Linux?.Resources;
-        ResourceWriter.Check(resources, cgroups);
-        var deviceRules = DeviceRules.From(resources, spec.Linux?.Devices);
+        // Every limit checked now, before anything exists; written once the cgroups do.
+        var cgroupPlan = cgroups.Plan(resources, DeviceRules.From(resources, spec.Linux?.Devices));
         ResctrlGroups.Check(spec.Linux?.IntelRdt);
         foreach (var name in spec.Linux?.NetDevices?.Keys ?? Enumerable.Empty<string>())
             if (Netlink.IndexOf(name) == 0) throw new RuntimeException($"linux.netDevices[\"{name}\"]: no such network interface on this host");
@@ -75,10 +74,10 @@ public sealed class Launcher
             Created = Rfc3339Nano(DateTime.UtcNow),
             Owner = Processes.EffectiveUid == 0 ? "" : Processes.EffectiveUid.ToString(),
             Annotations = spec.Annotations,
-            Cgroups = placement.Dirs.Select(d => d.Dir).ToList(),
-            CreatedCgroups = placement.Missing.Reverse().ToList(),
+            Cgroups = cgroups.Dirs.ToList(),
+            CreatedCgroups = cgroups.Missing.Reverse().ToList(),
             FreezerDir = cgroups.Freezer?.Dir,
-            FreezerV2 = cgroups.Freezer?.V2 ?? false,
+            FreezerV2 = cgroups.Freezer?.Unified ?? false,
         };
 
         // From here on the record on disk names every cgroup before it exists: a launcher killed
@@ -94,15 +93,15 @@ public sealed class Launcher
             SeccompListener = listener,
             UidMappings = spec.Linux?.UidMappings,
             GidMappings = spec.Linux?.GidMappings,
-            CgroupDirs = placement.Dirs.Select(d => d.Dir).ToList(),
-            UnifiedCgroupDir = placement.Dirs.FirstOrDefault(d => d.Hierarchy.Unified).Dir,
+            CgroupDirs = cgroups.Dirs,
+            UnifiedCgroupDir = cgroups.Placed.FirstOrDefault(d => d.Hierarchy.Unified).Dir,
             // The cgroups are made while the child execs and enters its namespaces: it asks to
             // be placed only after that, so the two overlap.
             WhileChildStarts = () =>
             {
-                placement.Create();
+                cgroups.Create();
                 // Limits and device rules are in force before init is placed: from its first step on.
-                ResourceWriter.Apply(resources, cgroups, deviceRules);
+                cgroups.Apply(cgroupPlan);
             },
             InitialCpus = spec.Process.ExecCpuAffinity?.Initial,
             ConsoleSocket = console ?? theirs,
@@ -128,7 +127,7 @@ public sealed class Launcher
                 SeccompProgram = seccomp?.Program,
                 SeccompFlags = seccomp?.Flags ?? 0,
                 ExtraEnv = listenFds > 0 ? new() { $"LISTEN_FDS={listenFds}", "LISTEN_PID=1" } : new(),
-                Cgroups = placement.Dirs.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
+                Cgroups = cgroups.Placed.Select(d => new CgroupDir { Name = d.Hierarchy.Name, Unified = d.Hierarchy.Unified, Dir = d.Dir }).ToList(),
             };
             spawn.Fifo = fifo;
             spawn.RuntimeHooks = pid =>

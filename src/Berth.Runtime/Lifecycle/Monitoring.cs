@@ -24,7 +24,7 @@ public sealed class Monitoring
     }
 
     /// <summary>The pids in the container's cgroup (runc ps).</summary>
-    public IReadOnlyList<int> Pids(string id) => Placement.Procs(Running(id).Cgroups);
+    public IReadOnlyList<int> Pids(string id) => Running(id).OpenCgroups().Pids();
 
     /// <summary>UID, PID, PPID, STAT and CMD of each process, from /proc.</summary>
     public string Table(string id)
@@ -48,16 +48,16 @@ public sealed class Monitoring
     }
 
     /// <summary>One `{"type":"stats",...}` line, runc's layout.</summary>
-    public byte[] StatsEvent(string id) => StatsEvent(id, CgroupSet.FromDirs(Running(id).Cgroups));
+    public byte[] StatsEvent(string id) => StatsEvent(id, Running(id).OpenCgroups());
 
-    static byte[] StatsEvent(string id, CgroupSet set) =>
+    static byte[] StatsEvent(string id, ICgroupManager cgroups) =>
         JsonOut.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("type", "stats");
             w.WriteString("id", id);
             w.WritePropertyName("data");
-            Stats.Write(w, set);
+            cgroups.WriteStats(w);
             w.WriteEndObject();
         });
 
@@ -69,21 +69,21 @@ public sealed class Monitoring
     public void Stream(string id, TimeSpan interval, Action<byte[]> emit)
     {
         var r = Running(id);
-        var set = CgroupSet.FromDirs(r.Cgroups);
-        using var oomFd = RegisterOom(set);
-        ulong oomKills = Stats.OomKills(set);
+        var cgroups = r.OpenCgroups();
+        using var oomFd = cgroups.OomEvents();
+        ulong oomKills = cgroups.OomKills();
         var nextStats = DateTime.UtcNow;
         while (ProcStat.IsAlive(r.Pid, r.PidStartTime))
         {
             if (DateTime.UtcNow >= nextStats)
             {
-                emit(StatsEvent(id, set));
+                emit(StatsEvent(id, cgroups));
                 nextStats = DateTime.UtcNow + interval;
             }
             int wait = (int)Math.Clamp((nextStats - DateTime.UtcNow).TotalMilliseconds, 0, 100);
             bool signalled = oomFd is not null && Files.Poll(oomFd, Files.POLLIN, wait, out _) && EventFds.Read(oomFd) > 0;
             if (oomFd is null) Thread.Sleep(wait);
-            var kills = Stats.OomKills(set);
+            var kills = cgroups.OomKills();
             if (signalled || kills > oomKills)
             {
                 for (ulong i = oomKills; i < Math.Max(kills, oomKills + 1); i++)
@@ -96,24 +96,6 @@ public sealed class Monitoring
                     }));
                 oomKills = Math.Max(kills, oomKills + 1);
             }
-        }
-    }
-
-    /// <summary>cgroup v1's OOM notification: an eventfd that memory.oom_control signals.</summary>
-    static SafeFd? RegisterOom(CgroupSet set)
-    {
-        if (set.For("memory") is not { V2: false } mem) return null;
-        var efd = EventFds.Create();
-        try
-        {
-            using var control = Files.Open(Path.Join(mem.Dir, "memory.oom_control"), O.RDONLY);
-            Files.WriteFile(Path.Join(mem.Dir, "cgroup.event_control"), $"{efd.Number} {control.Number}");
-            return efd;
-        }
-        catch (LinuxException)
-        {
-            efd.Dispose();
-            return null;
         }
     }
 }

@@ -16,6 +16,6 @@ public static class StatusProbe
         if (r is null || r.Pid == 0) return Status.Creating;
         if (!ProcStat.IsAlive(r.Pid, r.PidStartTime)) return Status.Stopped;
         if (fifoExists) return Status.Created;
-        return r.FreezerDir is not null && Cgroups.Freezer.IsFrozen(r.FreezerDir, r.FreezerV2) ? Status.Paused : Status.Running;
+        return r.OpenCgroups().Freezer?.IsFrozen() == true ? Status.Paused : Status.Running;
     }
 }
