@@ -155,6 +155,28 @@ public sealed class DockerTests : IClassFixture<DockerTests.Dockerd>, IDisposabl
         _d.Stdout($"{48L << 20}\n", _d.Ok(_d.Docker("exec", id, "sh", "-c", MemoryLimit)));
     }
 
+    /// <summary>docker sends cpu.shares 0 and blockIO.weight 0 in every config: zero means "not set", not the kernel's minimum.</summary>
+    [Fact]
+    public void A_container_without_limits_keeps_the_cgroup_defaults()
+    {
+        var r = _d.Ok(_d.Run("--rm", Dockerd.Image, "sh", "-c",
+            "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.soft_limit_in_bytes"));
+        _d.Stdout("1024\n-1\n9223372036854771712\n", r);
+    }
+
+    /// <summary>`docker update` sends 0 for every field it does not change: those keep their values.</summary>
+    [Fact]
+    public void Update_leaves_the_limits_it_was_not_given_as_they_were()
+    {
+        var id = _d.Ok(_d.Run("-d", "--cpu-shares", "512", "--cpu-period", "50000", "--cpu-quota", "25000", "--memory", "64m",
+            "--memory-reservation", "16m", Dockerd.Image, "sleep", "300")).Stdout.Trim();
+        const string show = "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us " +
+                            "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes /sys/fs/cgroup/memory/memory.limit_in_bytes";
+        _d.Stdout($"512\n50000\n25000\n{16L << 20}\n{64L << 20}\n", _d.Ok(_d.Docker("exec", id, "sh", "-c", show)));
+        _d.Ok(_d.Docker("update", "--memory", "48m", id));
+        _d.Stdout($"512\n50000\n25000\n{16L << 20}\n{48L << 20}\n", _d.Ok(_d.Docker("exec", id, "sh", "-c", show)));
+    }
+
     [Fact]
     public void Cap_drop_all_leaves_the_process_no_capability()
     {
