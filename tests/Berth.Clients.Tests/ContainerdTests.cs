@@ -97,6 +97,9 @@ public sealed class ContainerdTests : IClassFixture<ContainerdTests.Containerd>,
                 Ctr("container", "delete", line);
         }
 
+        /// <summary>The runc shim passes `--root &lt;runc-root&gt;/&lt;namespace&gt;`.</summary>
+        protected override IEnumerable<string> RuntimeStateRoots() => [Path.Combine(Dir, "runtime-root", Namespace)];
+
         protected override void MarkLog() => _logMark = _daemon.LineCount();
 
         protected override string EngineLog()
@@ -129,6 +132,7 @@ public sealed class ContainerdTests : IClassFixture<ContainerdTests.Containerd>,
     {
         _c.RemoveAll();
         _c.AssertNoContainerCgroups("after ctr task delete");
+        _c.AssertNoRuntimeState("after ctr task delete");
     }
 
     static string NewId() => "t-" + Guid.NewGuid().ToString("N")[..10];

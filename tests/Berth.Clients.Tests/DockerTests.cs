@@ -66,6 +66,10 @@ public sealed class DockerTests : IClassFixture<DockerTests.Dockerd>, IDisposabl
             if (ids.Length > 0) Docker(new[] { "rm", "-f" }.Concat(ids).ToArray());
         }
 
+        /// <summary>dockerd 20.10 gives every runtime `--root &lt;exec-root&gt;/runtime-runc/moby`.</summary>
+        protected override IEnumerable<string> RuntimeStateRoots() =>
+            Directory.Exists(Path.Combine(Dir, "exec")) ? Directory.GetDirectories(Path.Combine(Dir, "exec"), "runtime-*").Select(d => Path.Combine(d, "moby")) : [];
+
         protected override void MarkLog() => _logMark = _daemon.LineCount();
 
         protected override string EngineLog()
@@ -98,6 +102,7 @@ public sealed class DockerTests : IClassFixture<DockerTests.Dockerd>, IDisposabl
     {
         _d.RemoveAll();
         _d.AssertNoContainerCgroups("after docker rm");
+        _d.AssertNoRuntimeState("after docker rm");
     }
 
     const string MemoryLimit = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max";

@@ -84,6 +84,18 @@ public abstract class Engine : IDisposable
         Assert.Fail($"{afterWhat}: container cgroups left behind (removed now):\n  {string.Join("\n  ", removed)}\n{Runtime.Describe(_testStart)}");
     }
 
+    /// <summary>The runtime's state directories of containers (under each `--root` the engine passes), for the leak check.</summary>
+    protected virtual IEnumerable<string> RuntimeStateRoots() => [];
+
+    /// <summary>After a test removed its containers: the runtime kept no state for any of them.</summary>
+    public void AssertNoRuntimeState(string afterWhat)
+    {
+        var left = RuntimeStateRoots().Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateDirectories).Where(d => !Path.GetFileName(d).StartsWith('.')).ToList();
+        if (left.Count > 0)
+            Assert.Fail($"{afterWhat}: the runtime kept state for removed containers:\n  {string.Join("\n  ", left)}\n{Runtime.Describe(_testStart)}");
+    }
+
     /// <summary>Stops the engine (by pid) and removes what it made, leaving the host as it was.</summary>
     protected abstract void Shutdown();
 
