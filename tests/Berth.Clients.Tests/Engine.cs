@@ -109,6 +109,7 @@ public abstract class Engine : IDisposable
         Leaks.AddRange(ContainerCgroups().Select(d => $"container cgroup {d}"));
         foreach (var cg in HostCleanup.CgroupDirsNamed(CgroupParent))
             Leaks.AddRange(HostCleanup.RemoveCgroupTree(cg).Where(c => !c.StartsWith("cgroup ", StringComparison.Ordinal) || c.EndsWith("(could not be removed)", StringComparison.Ordinal)));
+        Runtime.Keep();
         try { Directory.Delete(Dir, recursive: true); }
         catch (IOException e) { Leaks.Add($"{Dir}: {e.Message}"); }
         catch (UnauthorizedAccessException e) { Leaks.Add($"{Dir}: {e.Message}"); }

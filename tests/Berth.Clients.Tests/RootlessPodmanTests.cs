@@ -45,8 +45,8 @@ public sealed class RootlessPodmanTests : IClassFixture<RootlessPodmanTests.User
                 Tool.MustRun("chmod", "-R", "a+rX", Path.Combine(Dir, "image"));
                 var r = Podman("import", tar, Image);
                 if (r.ExitCode != 0) throw new InvalidOperationException($"podman import as {Name} failed:\n{r}");
-                var x = AsUser("test", "-x", RuntimeUnderTest.Binary);
-                if (x.ExitCode != 0) throw new InvalidOperationException($"{Name} cannot execute {RuntimeUnderTest.Binary}: a directory above it is not searchable by others");
+                var x = AsUser("test", "-x", Runtime.Path);
+                if (x.ExitCode != 0) throw new InvalidOperationException($"{Name} cannot execute {Runtime.Path}:\n{x}");
             }
             catch
             {

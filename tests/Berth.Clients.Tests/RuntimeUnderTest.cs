@@ -26,29 +26,56 @@ public sealed class RuntimeUnderTest
     /// <summary>One directory per runtime call, named by the time of the call (ns) and the recorder's pid.</summary>
     public string Captures { get; }
 
+    /// <summary>Where the records end up: <see cref="Captures"/> itself, or (for a user's runtime) where <see cref="Keep"/> copies them.</summary>
+    public string Results { get; }
+
+    /// <summary>The binary the recorder runs: <see cref="Binary"/>, or a copy the engine's user can reach.</summary>
+    public string Real { get; }
+
     /// <param name="engine">names the capture directory</param>
-    /// <param name="dir">where the recorder is written (a directory the engine's user can read)</param>
-    /// <param name="owner">uid that must be able to write the captures (rootless podman), or null for root</param>
+    /// <param name="dir">the fixture's directory (0755): the recorder goes there</param>
+    /// <param name="owner">
+    /// the uid the runtime runs as (rootless podman), or null for root. Its runtime is a copy of the binary in
+    /// <paramref name="dir"/> and its records are kept there, then copied out by <see cref="Keep"/>: the
+    /// checkout may sit where that user cannot reach (under /root). Berth re-executes itself from a memfd
+    /// copy of /proc/self/exe, so where the file lies changes nothing it does.
+    /// </param>
     public RuntimeUnderTest(string engine, string dir, int? owner = null)
     {
-        Captures = CaptureRoot(engine);
-        Directory.CreateDirectory(Captures);
-        if (owner is int uid)
-        {
-            Tool.MustRun("chown", $"{uid}", Captures);
-            Tool.MustRun("chmod", "0755", Captures);
-        }
-        if (!Record)
-        {
-            Path = Binary;
-            return;
-        }
+        Results = CaptureRoot(engine);
+        Directory.CreateDirectory(Results);
         var bin = System.IO.Path.Combine(dir, "runtime");
         Directory.CreateDirectory(bin);
         File.SetUnixFileMode(bin, (UnixFileMode)0x1ed);
+        Real = Binary;
+        Captures = Results;
+        if (owner is int uid)
+        {
+            var copy = System.IO.Path.Combine(bin, "real");
+            Directory.CreateDirectory(copy);
+            File.SetUnixFileMode(copy, (UnixFileMode)0x1ed);
+            Real = System.IO.Path.Combine(copy, Name);
+            File.Copy(Binary, Real);
+            File.SetUnixFileMode(Real, (UnixFileMode)0x1ed);
+            Captures = System.IO.Path.Combine(dir, "captures");
+            Directory.CreateDirectory(Captures);
+            Tool.MustRun("chown", $"{uid}", Captures);
+        }
+        if (!Record)
+        {
+            Path = Real;
+            return;
+        }
         Path = System.IO.Path.Combine(bin, Name);
-        File.WriteAllText(Path, Recorder.Replace("@REAL@", Binary).Replace("@CAPTURES@", Captures));
+        File.WriteAllText(Path, Recorder.Replace("@REAL@", Real).Replace("@CAPTURES@", Captures));
         File.SetUnixFileMode(Path, (UnixFileMode)0x1ed);
+    }
+
+    /// <summary>Copies records kept in the fixture's directory to <see cref="Results"/> (before that directory goes).</summary>
+    public void Keep()
+    {
+        if (Captures == Results || !Directory.Exists(Captures)) return;
+        Tool.Run("cp", "-r", "--no-preserve=ownership", Captures + "/.", Results);
     }
 
     static string CaptureRoot(string engine)
@@ -72,7 +99,7 @@ public sealed class RuntimeUnderTest
             .Select(d => (Dir: d, Time: long.TryParse(System.IO.Path.GetFileName(d).Split('-')[0], out var t) ? t : 0))
             .Where(c => c.Time >= since).OrderBy(c => c.Time).ToList();
         var sb = new StringBuilder();
-        sb.Append($"runtime {Binary}: {calls.Count} call(s) since the test began, recorded in {Captures}\n");
+        sb.Append($"runtime {Real}: {calls.Count} call(s) since the test began, recorded in {Results}\n");
         foreach (var (dir, _) in calls)
         {
             var rc = ReadOr(System.IO.Path.Combine(dir, "rc"), "?").Trim();
@@ -96,7 +123,8 @@ public sealed class RuntimeUnderTest
         # Berth's client tests: records what the engine asked of the runtime, then runs it with the same arguments.
         real='@REAL@'
         dir='@CAPTURES@'/$(date +%s%N)-$$
-        mkdir -p "$dir" && printf '%s\n' "$@" > "$dir/args"
+        # A record that cannot be written must not change the call.
+        mkdir -p "$dir" 2>/dev/null && printf '%s\n' "$@" > "$dir/args" || exec "$real" "$@"
         bundle= log= process= resources= prev=
         for a in "$@"; do
           case $prev in
