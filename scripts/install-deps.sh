@@ -3,7 +3,9 @@
 set -euo pipefail
 want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
 if [ "${1:-run}" = test ]; then
-  want+=(runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc)
+  # docker.io (dockerd 20.10 + its CLI), containerd (1.6, ctr) and uidmap (newuidmap for rootless podman): the real-client tests.
+  want+=(runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc
+    docker.io containerd uidmap)
 fi
 missing=()
 for p in "${want[@]}"; do
