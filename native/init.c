@@ -522,7 +522,7 @@ static int checked_proc(void)
  * be procfs, by a path without symlinks that must not cross into another mount. "self/" is
  * this process, spelled by pid: /proc/self is itself a symlink.
  */
-static void proc_write(const char *relpath, const char *value)
+static void proc_write(const char *relpath, const char *value, const char *hint)
 {
 	char path[PATH_MAX];
 	if (strncmp(relpath, "self/", 5) == 0)
@@ -535,8 +535,11 @@ static void proc_write(const char *relpath, const char *value)
 		fail(0, "/proc/%s has something mounted over it: refusing to write through it", relpath);
 	if (fd < 0)
 		fail(errno, "opening /proc/%s", relpath);
-	if (write_all(fd, value, strlen(value)) < 0)
+	if (write_all(fd, value, strlen(value)) < 0) {
+		if ((errno == EACCES || errno == EPERM) && hint[0])
+			fail(errno, "writing /proc/%s: %s", relpath, hint);
 		fail(errno, "writing /proc/%s", relpath);
+	}
 	close(fd);
 	close(proc);
 }
@@ -1292,7 +1295,7 @@ static void run_op(const struct op *o)
 			fail(errno, "setdomainname");
 		break;
 	case OP_PROC_WRITE:
-		proc_write(str(o, 1), str(o, 2));
+		proc_write(str(o, 1), str(o, 2), str(o, 3));
 		break;
 	case OP_MASK: {
 		/* root, path, /dev/null register (opened and checked once, for the first masked file) */

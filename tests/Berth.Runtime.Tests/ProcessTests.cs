@@ -65,6 +65,19 @@ public class ProcessTests
         Run(s, "true", c => c["process"]!["oomScoreAdj"] = -500).Fails("CAP_SYS_RESOURCE");
     }
 
+    /// <summary>
+    /// containerd's shim raises its own score by one and docker asks for 0: lowering back down
+    /// to the least the runtime was given is no privilege (the kernel's oom_score_adj_min).
+    /// </summary>
+    [Fact]
+    public void Oom_score_adj_may_go_back_down_to_what_the_runtime_started_with()
+    {
+        using var s = new Sandbox();
+        var bundle = s.Bundle(new[] { "cat", "/proc/self/oom_score_adj" }, c => c["process"]!["oomScoreAdj"] = 0);
+        var r = Sandbox.Exec("sh", "-c", $"echo 1 > /proc/self/oom_score_adj && exec {Sandbox.Binary} --root {s.Root} run --bundle {bundle} {Sandbox.NewId()}").Ok();
+        Assert.Equal("0", r.Stdout.Trim());
+    }
+
     [Fact]
     public void Personality_scheduler_io_priority_and_cpu_affinity_apply()
     {

@@ -148,7 +148,7 @@ public sealed class PlanBuilder
             Add(PlanOp.Mount, "rootfs propagation", -1, "", -1, "/", "", (long)MountOptions.Parse(new[] { rp }).Propagation[0], "");
         // Before readonlyPaths: those usually include /proc/sys.
         foreach (var (key, value) in linux?.Sysctl ?? new())
-            Add(PlanOp.ProcWrite, $"linux.sysctl[\"{key}\"]", "sys/" + key.Replace('.', '/'), value);
+            Add(PlanOp.ProcWrite, $"linux.sysctl[\"{key}\"]", "sys/" + key.Replace('.', '/'), value, "");
         Add(PlanOp.Open, "root", RootReg, -1, "/", O.PATH | O.DIRECTORY, 0);
         foreach (var path in linux?.ReadonlyPaths ?? new())
             Add(PlanOp.Readonly, $"readonly path {path}", RootReg, path, _userns ? 1 : 0);
@@ -401,8 +401,9 @@ public sealed class PlanBuilder
 
         if (p.OomScoreAdj is { } oom)
         {
-            CheckOomScoreAdj(oom);
-            Add(PlanOp.ProcWrite, "process.oomScoreAdj", "self/oom_score_adj", oom.ToString());
+            // Raising is free; lowering below the least the runtime was ever given needs
+            // CAP_SYS_RESOURCE (this VM's bounding set lacks it). Only the kernel knows that least.
+            Add(PlanOp.ProcWrite, "process.oomScoreAdj", "self/oom_score_adj", oom.ToString(), "lowering oom_score_adj needs CAP_SYS_RESOURCE");
         }
         if (linux?.Personality is { } pers)
         {
@@ -435,8 +436,8 @@ public sealed class PlanBuilder
         if (!_cfg.NoNewKeyring) Add(PlanOp.Keyring, "session keyring", "_ses." + _cfg.Id, 0x3f1b0100L);
 
         if (!string.IsNullOrEmpty(p.ApparmorProfile))
-            Add(PlanOp.ProcWrite, "process.apparmorProfile", Directory.Exists("/proc/self/attr/apparmor") ? "self/attr/apparmor/exec" : "self/attr/exec", "exec " + p.ApparmorProfile);
-        if (!string.IsNullOrEmpty(p.SelinuxLabel)) Add(PlanOp.ProcWrite, "process.selinuxLabel", "self/attr/exec", p.SelinuxLabel);
+            Add(PlanOp.ProcWrite, "process.apparmorProfile", Directory.Exists("/proc/self/attr/apparmor") ? "self/attr/apparmor/exec" : "self/attr/exec", "exec " + p.ApparmorProfile, "");
+        if (!string.IsNullOrEmpty(p.SelinuxLabel)) Add(PlanOp.ProcWrite, "process.selinuxLabel", "self/attr/exec", p.SelinuxLabel, "");
 
         // args[0] resolved as execvp would, with the container's PATH, so a typo fails create.
         var pathVar = p.Env?.LastOrDefault(e => e.StartsWith("PATH="))?[5..] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -512,14 +513,6 @@ public sealed class PlanBuilder
             var field = i < args.Count ? $"process.args[{i}]" : i - args.Count < specEnv ? $"process.env[{i - args.Count}]" : "process.env";
             throw new RuntimeException($"{field}: {bytes} bytes, more than the {MaxArgStrlen} execve takes for one string (MAX_ARG_STRLEN)");
         }
-    }
-
-    /// <summary>Raising is free; lowering below the value init inherits from us needs CAP_SYS_RESOURCE (this VM's bounding set lacks it).</summary>
-    static void CheckOomScoreAdj(int value)
-    {
-        if (!int.TryParse(File.ReadAllText("/proc/self/oom_score_adj").Trim(), out var current) || value >= current) return;
-        if ((Capabilities.StatusMask("CapEff") & (1UL << 24 /* CAP_SYS_RESOURCE */)) != 0) return;
-        throw new RuntimeException($"process.oomScoreAdj: setting {value} (now {current}): lowering oom_score_adj needs CAP_SYS_RESOURCE");
     }
 
     static byte[] MaskBytes(ulong[] mask)

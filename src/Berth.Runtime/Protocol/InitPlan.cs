@@ -39,7 +39,7 @@ public enum PlanOp : uint
     SetHostname = 14,
     /// <summary>name</summary>
     SetDomainname = 15,
-    /// <summary>path under /proc ("self/…" for this process), value: through a checked procfs</summary>
+    /// <summary>path under /proc ("self/…" for this process), value, what a refusal (EACCES, EPERM) means: through a checked procfs</summary>
     ProcWrite = 16,
     /// <summary>root register, path, /dev/null register</summary>
     Mask = 17,
