@@ -46,7 +46,7 @@ namespace Berth.Cli
                 var format = global.Value("log-format") ?? "text";
                 if (format is not ("text" or "json")) throw new UsageException($"--log-format: \"{format}\" is not text or json");
                 log = new Log(global.Value("log"), format == "json", global.Has("debug"));
-                var ctx = new Context(global.Value("root") ?? Runtime.Store.StateStore.DefaultRoot(), log);
+                var ctx = new Context(global.Value("root") ?? Runtime.Store.StateStore.DefaultRoot(), log, global.Value("rootless"));
 
                 var command = global.Positional[0];
                 var rest = global.Positional.Skip(1).ToList();
@@ -127,6 +127,7 @@ namespace Berth.Cli
 
             Global options:
               --root DIR          state directory (default /run/berth; $XDG_RUNTIME_DIR/berth when rootless)
+              --rootless MODE     auto (default: rootless when not root or in a user namespace), true or false
               --log FILE          log file
               --log-format FMT    text or json
               --debug             debug logging
@@ -136,8 +137,10 @@ namespace Berth.Cli
     }
 
     /// <summary>What every command gets from the global flags.</summary>
-    public sealed record Context(string Root, Log Log)
+    public sealed record Context(string Root, Log Log, string? RootlessFlag = null)
     {
+        /// <summary>--rootless auto|true|false, resolved when a command asks.</summary>
+        public bool Rootless => Runtime.Lifecycle.Rootless.Resolve(RootlessFlag);
         public Runtime.Store.StateStore Store => new(Root);
         public Runtime.Lifecycle.Containers Containers => new(Store, Log);
     }

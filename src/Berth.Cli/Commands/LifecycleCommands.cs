@@ -17,8 +17,9 @@ public static class LifecycleCommands
 
     static readonly Flag[] RunFlags = CreateFlags.Concat(new Flag[] { new("detach", 'd'), new("keep") }).ToArray();
 
-    static CreateOptions Options(CommandLine cl, string command) => new(cl.Id(command), cl.Value("bundle") ?? ".")
+    static CreateOptions Options(Context ctx, CommandLine cl, string command) => new(cl.Id(command), cl.Value("bundle") ?? ".")
     {
+        Rootless = ctx.Rootless,
         PidFile = cl.Value("pid-file"),
         NoPivot = cl.Has("no-pivot"),
         PreserveFds = cl.Int("preserve-fds", 0),
@@ -29,14 +30,14 @@ public static class LifecycleCommands
     public static int Create(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, CreateFlags);
-        ctx.Containers.Create(Options(cl, "create"));
+        ctx.Containers.Create(Options(ctx, cl, "create"));
         return 0;
     }
 
     public static int Run(Context ctx, IReadOnlyList<string> args)
     {
         var cl = CommandLine.Parse(args, RunFlags);
-        return ctx.Containers.Run(Options(cl, "run"), cl.Has("detach"), cl.Has("keep"));
+        return ctx.Containers.Run(Options(ctx, cl, "run"), cl.Has("detach"), cl.Has("keep"));
     }
 
     static readonly Flag[] ExecFlags =

@@ -3,8 +3,23 @@ namespace Berth.Runtime.Cgroups;
 /// <summary>Discovery: the one place that looks at what the host mounts and picks the manager for it.</summary>
 public static class CgroupManagers
 {
-    /// <summary>A new container's cgroups, placed by runc's cgroupsPath rules (<see cref="Placement.Plan"/>); nothing is made yet.</summary>
-    public static ICgroupManager ForNew(string? cgroupsPath, string id) => ForNew(cgroupsPath, id, Hierarchy.Discover());
+    /// <summary>
+    /// A new container's cgroups, placed by runc's cgroupsPath rules (<see cref="Placement.Plan"/>);
+    /// nothing is made yet. <paramref name="rootless"/> with no cgroupsPath (runc's rule): a
+    /// hierarchy the caller cannot create its cgroup in is left out, and a limit that needs it
+    /// fails when planned, naming the controller.
+    /// </summary>
+    public static ICgroupManager ForNew(string? cgroupsPath, string id, bool rootless = false)
+    {
+        var hierarchies = Hierarchy.Discover();
+        if (rootless && string.IsNullOrEmpty(cgroupsPath))
+        {
+            var placement = Placement.Plan(cgroupsPath, id, hierarchies);
+            var usable = placement.Dirs.Where(d => Placement.CanCreate(d.Dir)).Select(d => d.Hierarchy).ToHashSet();
+            hierarchies = hierarchies.Where(usable.Contains).ToList();
+        }
+        return ForNew(cgroupsPath, id, hierarchies);
+    }
 
     public static ICgroupManager ForNew(string? cgroupsPath, string id, IReadOnlyList<Hierarchy> hierarchies)
     {

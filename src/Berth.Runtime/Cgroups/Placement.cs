@@ -94,6 +94,14 @@ public sealed class Placement
         }
     }
 
+    /// <summary>Whether this process could make <paramref name="dir"/> (or join it, if it exists): write and search on its nearest existing ancestor.</summary>
+    public static bool CanCreate(string dir)
+    {
+        var d = dir;
+        while (!Directory.Exists(d) && Path.GetDirectoryName(d) is { } parent) d = parent;
+        return d == dir ? Files.Access(Path.Join(dir, "cgroup.procs"), 2 /* W_OK */) : Files.Access(d, 3 /* W_OK | X_OK */);
+    }
+
     /// <summary>Pids in the cgroup (one hierarchy is enough: every process is in all of them).</summary>
     public static IReadOnlyList<int> Procs(IReadOnlyList<string> dirs)
     {

@@ -232,7 +232,10 @@ public sealed class PlanBuilder
     {
         var dest = m.Destination!;
         if (!_cfg.BindTrees.TryGetValue(index, out var tree))
-            throw new RuntimeException($"mounts[{index}]: no source tree was opened for this bind mount");
+        {
+            BindByPath(m, opts, step);
+            return;
+        }
         Add(PlanOp.RegFd, step, SourceReg, tree.Fd);
         var (set, clear) = MountAttributes(opts);
         if (set != 0 || clear != 0) Add(PlanOp.SetAttr, step, SourceReg, (long)set, (long)clear, 0);
@@ -241,6 +244,30 @@ public sealed class PlanBuilder
         CheckProc(step, SourceReg, proc: false);
         Add(PlanOp.MoveMount, step, SourceReg, TargetReg);
         Add(PlanOp.Close, step, SourceReg);
+        Add(PlanOp.Close, step, TargetReg);
+    }
+
+    /// <summary>
+    /// Rootless, where the launcher could not clone the source: init opens it by path inside the
+    /// container's user namespace and binds it; flags come from a remount that keeps what the
+    /// kernel locked on it.
+    /// </summary>
+    void BindByPath(Mount m, MountOptions opts, string step)
+    {
+        var dest = m.Destination!;
+        var source = Path.IsPathRooted(m.Source) ? m.Source : Path.Combine(_cfg.Bundle, m.Source!);
+        bool dir = Files.TryStat(null, source, follow: true, out var st, out _) && st.IsDirectory;
+        Add(PlanOp.Open, step, SourceReg, -1, source, O.PATH, 0);
+        Add(dir ? PlanOp.MkdirAll : PlanOp.MkFile, step, TargetReg, RootReg, dest, 0x1ed);
+        CheckProc(step, SourceReg, proc: false);
+        Add(PlanOp.Mount, step, SourceReg, "", TargetReg, "", "", (long)(MS.BIND | (opts.Flags & MS.REC)), "");
+        Add(PlanOp.Close, step, SourceReg);
+        ulong extra = opts.Flags & ~(MS.BIND | MS.REC | MS.REMOUNT | MS.Propagation);
+        if (extra != 0)
+        {
+            Add(PlanOp.Open, step, TargetReg, RootReg, dest, O.PATH, 0);
+            Add(PlanOp.Remount, step, TargetReg, "", (long)extra, _userns ? 1 : 0);
+        }
         Add(PlanOp.Close, step, TargetReg);
     }
 

@@ -8,4 +8,6 @@ public sealed record CreateOptions(string Id, string Bundle)
     public int PreserveFds { get; init; }
     public bool NoNewKeyring { get; init; }
     public string? ConsoleSocket { get; init; }
+    /// <summary>--rootless, resolved (<see cref="Rootless"/>).</summary>
+    public bool Rootless { get; init; }
 }

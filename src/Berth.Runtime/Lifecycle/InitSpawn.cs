@@ -215,22 +215,58 @@ public sealed class InitSpawn : IDisposable
         return r is { } w ? (w.Status.Signal != 0 ? $" (killed by {Signals.Name(w.Status.Signal)})" : $" (exit status {w.Status.Code})") : "";
     }
 
-    /// <summary>Root writes any map directly; newuidmap/newgidmap are only for rootless callers.</summary>
+    /// <summary>
+    /// The kernel's rules for who writes a child's maps: root (CAP_SETUID/CAP_SETGID over the
+    /// parent namespace) writes any map directly; another caller may write only its own id,
+    /// once, and gid_map only after setgroups is denied; anything more — several ranges, ids
+    /// from /etc/subuid — goes through the setuid helpers newuidmap and newgidmap (uidmap).
+    /// </summary>
     void WriteIdMaps(int pid)
     {
-        static string Lines(List<IdMapping>? maps) =>
-            string.Concat((maps ?? new()).Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n"));
-        foreach (var (file, maps, field) in new[] { ("uid_map", UidMappings, "linux.uidMappings"), ("gid_map", GidMappings, "linux.gidMappings") })
+        bool privileged = Processes.EffectiveUid == 0;
+        foreach (var (file, maps, field, own) in new[]
         {
+            ("uid_map", UidMappings, "linux.uidMappings", Processes.EffectiveUid),
+            ("gid_map", GidMappings, "linux.gidMappings", Processes.EffectiveGid),
+        })
+        {
+            var list = maps ?? new();
+            bool direct = privileged || (list.Count == 1 && list[0].HostId == own && list[0].Size == 1);
             try
             {
-                Files.WriteFile($"/proc/{pid}/{file}", Lines(maps));
+                if (direct)
+                {
+                    if (!privileged && file == "gid_map") Files.WriteFile($"/proc/{pid}/setgroups", "deny");
+                    Files.WriteFile($"/proc/{pid}/{file}", string.Concat(list.Select(m => $"{m.ContainerId} {m.HostId} {m.Size}\n")));
+                }
+                else
+                {
+                    RunIdMapHelper(file == "uid_map" ? "newuidmap" : "newgidmap", pid, list, field);
+                }
             }
             catch (LinuxException e)
             {
                 throw new RuntimeException($"{field}: writing /proc/{pid}/{file}: {Errnos.Describe(e.Errno)}", e);
             }
         }
+    }
+
+    static void RunIdMapHelper(string tool, int pid, List<IdMapping> maps, string field)
+    {
+        var path = new[] { "/usr/bin", "/bin", "/usr/sbin", "/sbin" }.Select(d => Path.Join(d, tool)).FirstOrDefault(File.Exists)
+            ?? throw new RuntimeException($"{field}: mapping more than this user's own id needs {tool} (Debian's uidmap package), which is not installed");
+        var args = new List<string> { tool, pid.ToString() };
+        foreach (var m in maps) args.AddRange(new[] { m.ContainerId.ToString()!, m.HostId.ToString()!, m.Size.ToString()! });
+        var (outRead, outWrite) = Files.Pipe();
+        int child;
+        using (outWrite)
+            child = Processes.Spawn(path, args, new[] { "PATH=/usr/sbin:/usr/bin:/sbin:/bin" },
+                new[] { new ChildFd(outWrite, 1), new ChildFd(outWrite, 2) });
+        string output;
+        using (outRead) output = System.Text.Encoding.UTF8.GetString(Files.ReadToEnd(outRead)).Trim().ReplaceLineEndings(" ");
+        var status = Processes.Wait(child)!.Value.Status;
+        if (status.Code != 0 || status.Signal != 0)
+            throw new RuntimeException($"{field}: {tool} refused the mapping (exit {status.ShellCode}){(output.Length > 0 ? ": " + output : "")}");
     }
 
     /// <summary>Ends what was started unless init reached Ready (then it belongs to the container).</summary>

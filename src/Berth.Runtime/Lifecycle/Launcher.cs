@@ -59,7 +59,7 @@ public sealed class Launcher
         using var ns = NamespacePlan.From(spec);
         Sysctl.Check(spec.Linux?.Sysctl, ns);
         using var binds = Rootfs.BindSources.Open(spec, bundle);
-        var cgroups = CgroupManagers.ForNew(spec.Linux?.CgroupsPath, o.Id);
+        var cgroups = CgroupManagers.ForNew(spec.Linux?.CgroupsPath, o.Id, o.Rootless);
         var resources = spec.Linux?.Resources;
         // Every limit checked now, before anything exists; written once the cgroups do.
         var cgroupPlan = cgroups.Plan(resources, DeviceRules.From(resources, spec.Linux?.Devices));

@@ -8,7 +8,8 @@ namespace Berth.Runtime.Rootfs;
 /// mount trees (open_tree OPEN_TREE_CLONE) and handed to init as descriptors, as runc and crun
 /// do: a source the container's user namespace cannot reach (a 0700 directory, another user's
 /// file) still mounts, a missing one fails create naming the field before anything starts,
-/// and init attaches the tree with move_mount instead of resolving a host path.
+/// and init attaches the tree with move_mount instead of resolving a host path. A caller
+/// without the privilege to clone a mount (rootless) leaves the bind to init, by path.
 /// </summary>
 public sealed class BindSources : IDisposable
 {
@@ -35,6 +36,12 @@ public sealed class BindSources : IDisposable
                 {
                     var tree = Mounts.CloneTree(source, recursive: (opts.Flags & MS.REC) != 0);
                     b._trees.Add((i, tree, Files.Fstat(tree).IsDirectory));
+                }
+                catch (LinuxException e) when (e.Errno == Errno.EPERM && Processes.EffectiveUid != 0 && Files.TryStat(null, source, follow: true, out _, out _))
+                {
+                    // Cloning a mount needs CAP_SYS_ADMIN over our mount namespace, which a
+                    // rootless caller has only inside the container's user namespace: init binds
+                    // the path there instead, as runc does rootless.
                 }
                 catch (LinuxException e)
                 {
