@@ -724,13 +724,17 @@ static void expect_msg(uint32_t want)
  * with one byte. The descriptor stays open, close-on-exec: EOF at `start` means execve
  * succeeded; a failure record before it means it did not.
  */
-static void wait_fifo(int fifo_path_fd)
+static void wait_fifo(int fifo_path_fd, int proc)
 {
-	char buf[32];
-	int fd = open(fd_path(fifo_path_fd, buf), O_WRONLY | O_CLOEXEC);
+	/*
+	 * Reopened through the procfs init saw before pivot_root (a descriptor kept for this):
+	 * the container's root need not have a /proc.
+	 */
+	char rel[64];
+	snprintf(rel, sizeof(rel), "%sthread-self/fd/%d", proc >= 0 ? "" : "/proc/", fifo_path_fd);
+	int fd = proc >= 0 ? openat(proc, rel, O_WRONLY | O_CLOEXEC) : open(rel, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail(errno, "opening exec.fifo");
-	close(fifo_path_fd);
 	if (write_all(fd, "0", 1) < 0 && errno != EPIPE)
 		fail(errno, "writing exec.fifo");
 	report_fd = fd;
@@ -1270,6 +1274,15 @@ static void run_op(const struct op *o)
 		if (chdir("/") < 0)
 			fail(errno, "chdir /");
 		break;
+	case OP_CHROOT:
+		/* the rootfs (a register): without a mount namespace of its own, the process is only chrooted */
+		if (fchdir(regfd(o, 1)) < 0)
+			fail(errno, "fchdir to the rootfs");
+		if (chroot(".") < 0)
+			fail(errno, "chroot");
+		if (chdir("/") < 0)
+			fail(errno, "chdir /");
+		break;
 	case OP_CHECK_PROC:
 		check_proc_target(o);
 		break;
@@ -1453,7 +1466,7 @@ static void run_op(const struct op *o)
 		send_msg(SYNC_READY);
 		break;
 	case OP_WAIT_FIFO:
-		wait_fifo(regfd(o, 1));
+		wait_fifo(regfd(o, 1), regfd(o, 2));
 		break;
 	case OP_NO_NEW_PRIVS:
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

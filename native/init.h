@@ -73,6 +73,7 @@ enum init_op {
 	OP_COPY_TREE = 50,
 	OP_CHECK_PROC = 51,
 	OP_CHECK_NODE = 52,
+	OP_CHROOT = 53,
 };
 
 /* Runs the plan read from the sync socket; never returns (execve, or _exit on failure). */

@@ -176,6 +176,14 @@ public class HostileSpecTests
         Assert.Equal(field, e.Field);
     }
 
+    [Fact]
+    public void Kernel_hostname_as_a_sysctl_is_refused_for_its_own_field_as_runc_does()
+    {
+        var e = Refused(Config(""" "linux": {"namespaces": [{"type": "mount"}, {"type": "uts"}], "sysctl": {"kernel.hostname": "box"}} """));
+        Assert.Equal("linux.sysctl[\"kernel.hostname\"]", e.Field);
+        Assert.Contains("hostname field", e.Message);
+    }
+
     [Theory]
     [InlineData("net.ipv4.ip_forward", "network")]
     [InlineData("net.core.somaxconn", "network")]

@@ -77,6 +77,70 @@ public class NamespaceTests
         Assert.NotEqual("1", seen["pid1"]);
     }
 
+    /// <summary>runc's rule: hostname needs a uts namespace of the container's, new or joined; a joined one that is the host's would rename the host.</summary>
+    [Fact]
+    public void A_hostname_may_be_set_in_a_joined_uts_namespace_but_never_the_hosts()
+    {
+        using var s = new Sandbox();
+        var first = Sandbox.NewId();
+        s.Berth("run", "--detach", "--bundle", s.Bundle(new[] { "sleep", "60" }, name: "a"), first).Ok();
+        int pid = (int)s.State(first)["pid"]!;
+        var hostBefore = File.ReadAllText("/proc/sys/kernel/hostname");
+        var bundle = s.Bundle(new[] { "hostname" }, c =>
+        {
+            foreach (var n in Sandbox.Namespaces(c))
+                if ((string)n!["type"]! == "uts") n["path"] = $"/proc/{pid}/ns/uts";
+            c["hostname"] = "joined-name";
+        }, name: "b");
+        Assert.Equal("joined-name\n", s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Ok().Stdout);
+        Assert.Equal("joined-name\n", s.Berth("exec", first, "hostname").Ok().Stdout);
+
+        var host = s.Bundle(new[] { "hostname" }, c =>
+        {
+            foreach (var n in Sandbox.Namespaces(c))
+                if ((string)n!["type"]! == "uts") n["path"] = "/proc/thread-self/ns/uts";
+            c["hostname"] = "renamed-host";
+        }, name: "c");
+        s.Berth("run", "--bundle", host, Sandbox.NewId()).Fails("would rename the host");
+        Assert.Equal(hostBefore, File.ReadAllText("/proc/sys/kernel/hostname"));
+    }
+
+    /// <summary>
+    /// runtime-spec: a namespace type the config does not list is the runtime's. Without a mount
+    /// namespace of its own the container is a chroot (as runc makes it) and nothing may be
+    /// mounted, since the runtime's own namespace would get it.
+    /// </summary>
+    [Fact]
+    public void Without_a_mount_namespace_the_container_is_chrooted_into_its_rootfs_and_may_mount_nothing()
+    {
+        using var s = new Sandbox();
+        var bundle = s.Bundle(new[] { "sh", "-c", "cat /marker; readlink /proc/self/ns/mnt 2>/dev/null || echo no-proc; sleep 30" }, c =>
+        {
+            var nss = Sandbox.Namespaces(c);
+            foreach (var n in nss.Where(n => (string)n!["type"]! == "mount").ToList()) nss.Remove(n);
+            c["mounts"] = new JsonArray();
+            c["linux"]!.AsObject().Remove("maskedPaths");
+            c["linux"]!.AsObject().Remove("readonlyPaths");
+            c["root"]!["readonly"] = false;
+        });
+        File.WriteAllText(Path.Combine(bundle, "rootfs", "marker"), "inside the rootfs\n");
+        var id = Sandbox.NewId();
+        var mountsBefore = File.ReadAllLines("/proc/self/mountinfo").Length;
+        s.Berth("run", "--detach", "--bundle", bundle, id).Ok();
+        Assert.Equal("inside the rootfs\n", s.Berth("exec", id, "cat", "/marker").Ok().Stdout);
+        int pid = (int)s.State(id)["pid"]!;
+        Assert.Equal(new FileInfo("/proc/self/ns/mnt").LinkTarget, new FileInfo($"/proc/{pid}/ns/mnt").LinkTarget);
+        Assert.Equal(mountsBefore, File.ReadAllLines("/proc/self/mountinfo").Length);
+        s.Berth("delete", "--force", id).Ok();
+
+        var withMounts = s.Bundle(new[] { "true" }, c =>
+        {
+            var nss = Sandbox.Namespaces(c);
+            foreach (var n in nss.Where(n => (string)n!["type"]! == "mount").ToList()) nss.Remove(n);
+        }, name: "mounts");
+        s.Berth("create", "--bundle", withMounts, Sandbox.NewId()).Fails("needs a new mount namespace");
+    }
+
     [Fact]
     public void A_namespace_path_of_the_wrong_type_is_refused_with_the_field_named()
     {

@@ -62,10 +62,23 @@ public static class SpecValidator
         var linux = spec.Linux;
         var ns = ValidateNamespaces(linux?.Namespaces);
 
-        if (!string.IsNullOrEmpty(spec.Hostname) && !ns.New("uts"))
-            throw new SpecException("hostname", "needs a new uts namespace (linux.namespaces has no uts entry without a path)");
-        if (!string.IsNullOrEmpty(spec.Domainname) && !ns.New("uts"))
-            throw new SpecException("domainname", "needs a new uts namespace (linux.namespaces has no uts entry without a path)");
+        // runc's rule: a uts namespace of the container's, new or joined (the launcher refuses a
+        // joined one that is the host's).
+        if (!string.IsNullOrEmpty(spec.Hostname) && !ns.Has("uts"))
+            throw new SpecException("hostname", "needs the container's own uts namespace (linux.namespaces has no uts entry)");
+        if (!string.IsNullOrEmpty(spec.Domainname) && !ns.Has("uts"))
+            throw new SpecException("domainname", "needs the container's own uts namespace (linux.namespaces has no uts entry)");
+        // Without a mount namespace of its own the container's is the runtime's (or one joined):
+        // anything mounted would be mounted there.
+        if (!ns.New("mount"))
+        {
+            const string why = "needs a new mount namespace (a \"mount\" entry without a path); without one the runtime's own would get it";
+            if (spec.Mounts is { Count: > 0 }) throw new SpecException("mounts", why);
+            if (spec.Linux?.MaskedPaths is { Count: > 0 }) throw new SpecException("linux.maskedPaths", why);
+            if (spec.Linux?.ReadonlyPaths is { Count: > 0 }) throw new SpecException("linux.readonlyPaths", why);
+            if (spec.Root?.Readonly == true) throw new SpecException("root.readonly", why);
+            if (!string.IsNullOrEmpty(spec.Linux?.RootfsPropagation)) throw new SpecException("linux.rootfsPropagation", why);
+        }
 
         if (linux is null) return;
 
@@ -197,12 +210,12 @@ public static class SpecValidator
             var type = SysctlNamespace(key) ?? throw new SpecException(field, "is not in a namespace the container owns; it would change the host");
             if (!ns.Has(type))
                 throw new SpecException(field, $"needs the container's own {type} namespace (linux.namespaces has no {type} entry), or it would change the host's");
-            if (key is "kernel.hostname" or "kernel.domainname")
-            {
-                var other = key == "kernel.hostname" ? spec.Hostname : spec.Domainname;
-                if (!string.IsNullOrEmpty(other) && other != value)
-                    throw new SpecException(field, $"conflicts with {(key == "kernel.hostname" ? "hostname" : "domainname")} \"{other}\"");
-            }
+            // runc's rule: kernel.hostname has its own field; kernel.domainname has none, so it
+            // stays, unless it contradicts the domainname field.
+            if (key == "kernel.hostname")
+                throw new SpecException(field, "is not allowed: it conflicts with the hostname field (set that instead)");
+            if (key == "kernel.domainname" && !string.IsNullOrEmpty(spec.Domainname) && spec.Domainname != value)
+                throw new SpecException(field, $"conflicts with domainname \"{spec.Domainname}\"");
         }
     }
 

@@ -21,7 +21,7 @@ namespace Berth.Runtime.Init;
 public sealed class PlanBuilder
 {
     // Registers (native/init.c's reg[]): descriptors the plan opens or was given.
-    const int RootReg = 0, TargetReg = 1, SourceReg = 2, DevReg = 3, DevNullReg = 4, ConsoleReg = 5, FifoReg = 6, ListenerReg = 7;
+    const int RootReg = 0, TargetReg = 1, SourceReg = 2, DevReg = 3, DevNullReg = 4, ConsoleReg = 5, FifoReg = 6, ListenerReg = 7, ProcReg = 8;
 
     const ulong MS_RDONLY = MS.RDONLY;
     /// <summary>Open's "root" for a host path resolved with no symlink allowed on its way.</summary>
@@ -49,13 +49,25 @@ public sealed class PlanBuilder
         var b = new PlanBuilder(cfg, ns.Has("user") || Namespaces.InUserNamespace());
         b.CheckRlimits();
         b.Descriptors();
-        if (cfg.Exec) b.Console(bindDevConsole: false);
+        if (cfg.Exec)
+        {
+            // A container without a mount namespace of its own is a chroot: so is its exec.
+            if (!ns.Has("mount"))
+            {
+                b.Add(PlanOp.Open, "chroot", RootReg, HostPathNoSymlinks, cfg.Rootfs, O.RDONLY | O.DIRECTORY, 0);
+                b.Add(PlanOp.Chroot, "chroot", RootReg);
+                b.Add(PlanOp.Close, "chroot", RootReg);
+            }
+            b.Console(bindDevConsole: false);
+        }
         else b.World(ns);
         b.Process();
         b.Add(PlanOp.Ready, "ready");
         if (cfg.FifoFd >= 0)
         {
-            b.Add(PlanOp.WaitFifo, "exec.fifo", FifoReg);
+            b.Add(PlanOp.WaitFifo, "exec.fifo", FifoReg, ProcReg);
+            b.Add(PlanOp.Close, "exec.fifo", FifoReg);
+            b.Add(PlanOp.Close, "exec.fifo", ProcReg);
             b.StartContainerHooks();
         }
         b.LastSteps();
@@ -86,7 +98,13 @@ public sealed class PlanBuilder
     void Descriptors()
     {
         if (_cfg.ConsoleSocketFd >= 0) Add(PlanOp.RegFd, "console socket", ConsoleReg, _cfg.ConsoleSocketFd);
-        if (_cfg.FifoFd >= 0) Add(PlanOp.RegFd, "exec.fifo", FifoReg, _cfg.FifoFd);
+        if (_cfg.FifoFd >= 0)
+        {
+            Add(PlanOp.RegFd, "exec.fifo", FifoReg, _cfg.FifoFd);
+            // The fifo is reopened for writing by /proc/thread-self/fd: through the runtime's
+            // procfs, held from before pivot_root, as the container's root need not mount one.
+            Add(PlanOp.Open, "exec.fifo", ProcReg, -1, "/proc", O.PATH | O.DIRECTORY, 0);
+        }
         if (_cfg.SeccompListenerFd >= 0) Add(PlanOp.RegFd, "seccomp listener", ListenerReg, _cfg.SeccompListenerFd);
     }
 
@@ -95,6 +113,11 @@ public sealed class PlanBuilder
     {
         var linux = _spec.Linux;
         if (ns.New("network")) Add(PlanOp.LoopbackUp, "bring up lo");
+        if (!ns.New("mount"))
+        {
+            SharedMountNamespace();
+            return;
+        }
 
         // Nothing mounted below may reach the host: rslave unless the spec asks otherwise.
         var propagation = linux?.RootfsPropagation is { } p ? MountOptions.Parse(new[] { p }).Propagation[0] : MS.SLAVE | MS.REC;
@@ -158,6 +181,36 @@ public sealed class PlanBuilder
         if (_spec.Root!.Readonly == true) Add(PlanOp.Remount, "read-only root", RootReg, "/", (long)MS_RDONLY, 1);
         Add(PlanOp.Close, "root", RootReg);
         Add(PlanOp.Close, "masked paths", DevNullReg);
+    }
+
+    /// <summary>
+    /// No new mount namespace: the runtime's own (or one joined) is the container's, as
+    /// runtime-spec allows. Nothing may be mounted in it (the validator refused mounts, masked
+    /// and read-only paths and a read-only root): the process is chrooted into the rootfs, as
+    /// runc does without one, with its hostname and settings.
+    /// </summary>
+    void SharedMountNamespace()
+    {
+        Add(PlanOp.Open, "rootfs", RootReg, HostPathNoSymlinks, _cfg.Rootfs, O.PATH | O.DIRECTORY, 0);
+        // Device nodes are files in the rootfs, not mounts — except the binds a user namespace
+        // needs, which would land in the shared namespace: those are left out.
+        if (!_userns) Devices(_spec.Linux?.Devices);
+        var cwd = _spec.Process!.Cwd!;
+        Add(PlanOp.MkdirAll, $"create cwd {cwd}", TargetReg, RootReg, cwd, 0x1ed);
+        Add(PlanOp.Close, "create cwd", TargetReg);
+        Add(PlanOp.Close, "rootfs", RootReg);
+        var hooks = _spec.Hooks;
+        if (hooks?.Prestart is { Count: > 0 } || hooks?.CreateRuntime is { Count: > 0 })
+            Add(PlanOp.RuntimeHooks, "runtime hooks");
+        Hooks(hooks?.CreateContainer, "createContainer", Status.Creating);
+        Add(PlanOp.Open, "chroot", RootReg, HostPathNoSymlinks, _cfg.Rootfs, O.RDONLY | O.DIRECTORY, 0);
+        Add(PlanOp.Chroot, "chroot", RootReg);
+        Add(PlanOp.Close, "chroot", RootReg);
+        Console(bindDevConsole: false);
+        if (!string.IsNullOrEmpty(_spec.Hostname)) Add(PlanOp.SetHostname, "sethostname", _spec.Hostname);
+        if (!string.IsNullOrEmpty(_spec.Domainname)) Add(PlanOp.SetDomainname, "setdomainname", _spec.Domainname);
+        foreach (var (key, value) in _spec.Linux?.Sysctl ?? new())
+            Add(PlanOp.ProcWrite, $"linux.sysctl[\"{key}\"]", "sys/" + key.Replace('.', '/'), value, "");
     }
 
     /// <summary>The mount of <paramref name="rootfs"/>'s parent directory, from this (the launcher's) view, which init's new mount namespace copies.</summary>

@@ -57,7 +57,7 @@ public sealed class Launcher
         _log.Debug("create: security resolved");
         using var listener = seccomp is { Notify: true } ? ConnectListener(spec.Linux!.Seccomp!.ListenerPath!) : null;
         using var ns = NamespacePlan.From(spec);
-        Sysctl.Check(spec.Linux?.Sysctl, ns);
+        Sysctl.Check(spec, ns);
         using var binds = Rootfs.BindSources.Open(spec, bundle);
         var cgroups = CgroupManagers.ForNew(spec.Linux?.CgroupsPath, o.Id, o.Rootless);
         var resources = spec.Linux?.Resources;

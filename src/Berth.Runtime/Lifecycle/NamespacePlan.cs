@@ -36,8 +36,6 @@ public sealed class NamespacePlan : IDisposable
         try
         {
             var list = spec.Linux?.Namespaces ?? new();
-            if (!SpecValidator.ValidateNamespaces(list).New("mount"))
-                throw new RuntimeException("linux.namespaces: Berth needs a new mount namespace (a \"mount\" entry without a path) to set up the rootfs");
             // Mount last: after it, paths would resolve in the container's view.
             foreach (var (ns, index) in list.Select((n, i) => (n, i)).OrderBy(x => x.n.Type == "mount" ? 1 : 0))
             {

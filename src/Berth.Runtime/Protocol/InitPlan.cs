@@ -77,7 +77,7 @@ public enum PlanOp : uint
     Home = 33,
     /// <summary>(none): tells the launcher every fallible step is done</summary>
     Ready = 34,
-    /// <summary>exec.fifo register: the start barrier</summary>
+    /// <summary>exec.fifo register, procfs register (-1: the current root's /proc): the start barrier</summary>
     WaitFifo = 35,
     NoNewPrivileges = 36,
     /// <summary>BPF program (bytes), seccomp(2) flags, listener socket register, listener state</summary>
@@ -110,6 +110,8 @@ public enum PlanOp : uint
     CheckProc = 51,
     /// <summary>register, file type (S_IF*), major, minor, path: a host node bound in is the one the config names</summary>
     CheckNode = 52,
+    /// <summary>rootfs register: chroot there (no new mount namespace)</summary>
+    Chroot = 53,
 }
 
 /// <summary>One operation of the plan: what it does, the step it is reported as, its arguments.</summary>

@@ -7,12 +7,16 @@ namespace Berth.Runtime.Rootfs;
 public static class Sysctl
 {
     /// <summary>
-    /// The launcher's check, before anything is spawned: each sysctl must fall in a namespace
-    /// the container does not share with the host, judged by the namespace's identity — never
-    /// by the text of the path it was given by.
+    /// The launcher's check, before anything is spawned: each sysctl (and the hostname) must
+    /// fall in a namespace the container does not share with the host, judged by the
+    /// namespace's identity — never by the text of the path it was given by.
     /// </summary>
-    public static void Check(IReadOnlyDictionary<string, string>? sysctl, NamespacePlan ns)
+    public static void Check(Spec spec, NamespacePlan ns)
     {
+        // A hostname set in a joined uts namespace that is the host's would rename the host.
+        if ((!string.IsNullOrEmpty(spec.Hostname) || !string.IsNullOrEmpty(spec.Domainname)) && ns.SharesHosts("uts"))
+            throw new RuntimeException($"{(string.IsNullOrEmpty(spec.Hostname) ? "domainname" : "hostname")}: the container's uts namespace is the host's (the runtime's own), so this would rename the host");
+        var sysctl = spec.Linux?.Sysctl;
         foreach (var key in sysctl?.Keys ?? Enumerable.Empty<string>())
         {
             // The validator has refused keys of no namespace already.
