@@ -59,7 +59,7 @@ public sealed class Containers
             case Status.Created:
                 OpenBarrier(dir, r!);
                 // The process runs; poststart hooks follow, and a failing one only warns.
-                if (dir.ReadSpec()?.Hooks?.Poststart is { Count: > 0 } poststart)
+                if (r!.HasPoststart && dir.ReadSpec()?.Hooks?.Poststart is { Count: > 0 } poststart)
                     HookRunner.RunAllWarning(poststart, "poststart", HookRunner.StateFor(id, Status.Running, r!.Pid, r.Bundle, r.Annotations), _log);
                 break;
             case Status.Stopped:

@@ -17,7 +17,7 @@ public static class Destroyer
         cgroups.Destroy(r.CreatedCgroups, own);
         if (r.CreatedRdtGroup is { } rdt && Directory.Exists(rdt)) Directory.Delete(rdt);
         // poststop: after the container is gone, before its state is; a failing hook only warns.
-        if (r.Pid > 0 && dir.ReadSpec()?.Hooks?.Poststop is { Count: > 0 } poststop)
+        if (r.Pid > 0 && r.HasPoststop && dir.ReadSpec()?.Hooks?.Poststop is { Count: > 0 } poststop)
             HookRunner.RunAllWarning(poststop, "poststop", HookRunner.StateFor(r.Id, Status.Stopped, 0, r.Bundle, r.Annotations), log);
         dir.Remove();
     }

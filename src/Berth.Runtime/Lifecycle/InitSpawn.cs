@@ -118,6 +118,7 @@ public sealed class InitSpawn : IDisposable
 
         WhileChildStarts?.Invoke();
         _log.Debug($"{what}: spawned");
+        byte[]? plan = null;
         bool affinitySet = false;
         void InitialAffinity(int pid)
         {
@@ -143,6 +144,8 @@ public sealed class InitSpawn : IDisposable
                     // The cgroups exist (WhileChildStarts made them); the stage joins them itself.
                     InitialAffinity(m.Pid);
                     sync.Send(SyncType.PlaceGo);
+                    // While the stage enters its namespaces: the plan, unless it needs init's pid.
+                    if (!PlanNeedsPid(init)) plan = PlanBuilder.Build(init).Encode();
                     break;
                 case SyncType.CgroupRequest:
                     InitialAffinity(m.Pid);
@@ -151,16 +154,20 @@ public sealed class InitSpawn : IDisposable
                     break;
                 case SyncType.ChildPid:
                     InitPid = m.Pid;
+                    if (plan is null)
+                    {
+                        if (ListenerState is not null) init.SeccompListenerState = ListenerState(m.Pid);
+                        init.HostPid = m.Pid;
+                        plan = PlanBuilder.Build(init).Encode();
+                    }
+                    sync.Send(SyncType.Plan, plan);
+                    _log.Debug($"{what}: plan sent ({plan.Length} bytes)");
+                    // Init is our child (CLONE_PARENT) and unreaped: its pid cannot be reused meanwhile.
                     InitStartTime = ProcStat.Read(m.Pid)?.StartTime
                         ?? throw new RuntimeException($"init (pid {m.Pid}) died before it started");
                     // The intermediate process exits right after reporting; reap it.
                     Processes.Wait(_intermediatePid);
                     _intermediatePid = 0;
-                    if (ListenerState is not null) init.SeccompListenerState = ListenerState(m.Pid);
-                    init.HostPid = m.Pid;
-                    var plan = PlanBuilder.Build(init);
-                    _log.Debug($"{what}: plan of {plan.Steps.Count} steps");
-                    sync.Send(SyncType.Plan, plan.Encode());
                     break;
                 case SyncType.InitFailed:
                     throw new RuntimeException(InitFailure.Decode(m.Payload).Message);
@@ -199,6 +206,10 @@ public sealed class InitSpawn : IDisposable
             else boot.Placement.Add((PlaceKind.CloneInto, dir));
         }
     }
+
+    /// <summary>Hook state documents and the seccomp agent's carry init's pid: those plans wait for it.</summary>
+    bool PlanNeedsPid(InitConfig init) =>
+        ListenerState is not null || init.Spec.Hooks?.CreateContainer is { Count: > 0 } || init.Spec.Hooks?.StartContainer is { Count: > 0 };
 
     static void AwaitExec(SyncSocket sync)
     {

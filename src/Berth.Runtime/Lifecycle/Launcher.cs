@@ -78,6 +78,8 @@ public sealed class Launcher
             CreatedCgroups = cgroups.Missing.Reverse().ToList(),
             FreezerDir = cgroups.Freezer?.Dir,
             FreezerV2 = cgroups.Freezer?.Unified ?? false,
+            HasPoststart = spec.Hooks?.Poststart is { Count: > 0 },
+            HasPoststop = spec.Hooks?.Poststop is { Count: > 0 },
         };
 
         // From here on the record on disk names every cgroup before it exists: a launcher killed

@@ -33,6 +33,9 @@ public sealed class ContainerRecord : IJsonWritable
     public bool FreezerV2 { get; set; }
     /// <summary>An Intel RDT (resctrl) group Berth made for it, removed on delete.</summary>
     public string? CreatedRdtGroup { get; set; }
+    /// <summary>Whether config.json has poststart / poststop hooks: start and delete read it only then.</summary>
+    public bool HasPoststart { get; set; }
+    public bool HasPoststop { get; set; }
 
     public static ContainerRecord Read(JsonIn o) => new()
     {
@@ -49,6 +52,9 @@ public sealed class ContainerRecord : IJsonWritable
         FreezerDir = o.String("freezerDir"),
         FreezerV2 = o.Bool("freezerV2") ?? false,
         CreatedRdtGroup = o.String("createdRdtGroup"),
+        // A record from before these were kept: assume there are hooks, and look.
+        HasPoststart = o.Bool("hasPoststart") ?? true,
+        HasPoststop = o.Bool("hasPoststop") ?? true,
     };
 
     public void Write(Utf8JsonWriter w)
@@ -66,5 +72,7 @@ public sealed class ContainerRecord : IJsonWritable
         w.Opt("freezerDir", FreezerDir);
         w.WriteBoolean("freezerV2", FreezerV2);
         w.Opt("createdRdtGroup", CreatedRdtGroup);
+        w.WriteBoolean("hasPoststart", HasPoststart);
+        w.WriteBoolean("hasPoststop", HasPoststop);
     }
 }
