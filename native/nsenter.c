@@ -270,8 +270,28 @@ static const char *ns_name(uint32_t flag)
 	}
 }
 
+/*
+ * An idmapped mount needs a user namespace holding its mappings (mount_setattr's userns_fd).
+ * Only a single-threaded process can unshare one, so the launcher starts this binary with
+ * _BERTH_USERNS_HOLDER naming a socket: the process unshares, says so with one byte, and waits
+ * for the launcher — which writes its maps and opens /proc/<pid>/ns/user — to close the socket.
+ */
+static void __attribute__((noreturn)) hold_user_namespace(const char *env)
+{
+	int fd = atoi(env);
+	char c = unshare(CLONE_NEWUSER) == 0 ? '1' : '0';
+	if (write(fd, &c, 1) != 1)
+		_exit(1);
+	while (read(fd, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
 __attribute__((constructor(101))) static void nsenter(void)
 {
+	const char *holder = getenv("_BERTH_USERNS_HOLDER");
+	if (holder != NULL)
+		hold_user_namespace(holder);
 	const char *env = getenv("_BERTH_BOOTSTRAP");
 	if (env == NULL)
 		return;

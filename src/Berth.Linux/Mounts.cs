@@ -47,4 +47,26 @@ public static unsafe class Mounts
         if (fd < 0) throw LinuxException.FromLastError("open_tree", path);
         return new SafeFd((int)fd);
     }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct MountAttr
+    {
+        public ulong AttrSet, AttrClr, Propagation, UsernsFd;
+    }
+
+    const ulong MOUNT_ATTR_IDMAP = 0x100000;
+
+    /// <summary>
+    /// Makes a detached tree idmapped by <paramref name="userns"/>'s mappings (mount_setattr
+    /// MOUNT_ATTR_IDMAP): a file owned by id N on disk is seen as the id N maps to there.
+    /// </summary>
+    public static void SetIdmap(SafeFd tree, SafeFd userns, bool recursive, string describe)
+    {
+        var attr = new MountAttr { AttrSet = MOUNT_ATTR_IDMAP, UsernsFd = (ulong)userns.Number };
+        var empty = Files.Utf8z("");
+        long rc;
+        fixed (byte* e = empty)
+            rc = Libc.syscall(Sys.MountSetattr, tree.Number, (long)e, At.EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), (long)&attr, sizeof(MountAttr), 0);
+        if (rc < 0) throw LinuxException.FromLastError("mount_setattr(MOUNT_ATTR_IDMAP)", describe);
+    }
 }

@@ -238,6 +238,83 @@ public class RootfsTests
         Assert.False(Directory.Exists(Path.Combine(s.Root, id)));
     }
 
+    static JsonArray Map(long container, long host, long size) => new(new JsonObject { ["containerID"] = container, ["hostID"] = host, ["size"] = size });
+
+    static void Userns(JsonObject c)
+    {
+        Sandbox.Namespaces(c).Add(new JsonObject { ["type"] = "user" });
+        c["linux"]!["uidMappings"] = Map(0, 300000, 65536);
+        c["linux"]!["gidMappings"] = Map(0, 300000, 65536);
+        foreach (var m in c["mounts"]!.AsArray())
+            if ((string)m!["destination"]! == "/sys") { m["type"] = "bind"; m["source"] = "/sys"; m["options"] = new JsonArray("rbind", "ro"); }
+    }
+
+    /// <summary>runc's idmapped mounts: a file owned by N on disk is seen as what the mount's mapping makes of N.</summary>
+    [Fact]
+    public void An_idmapped_bind_mount_shows_files_through_its_own_mappings()
+    {
+        using var s = new Sandbox();
+        var src = Path.Combine(s.Work, "idmapped");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "root-owned"), "");
+        File.WriteAllText(Path.Combine(src, "owned-100-200"), "");
+        Sandbox.Exec("chown", "100:200", Path.Combine(src, "owned-100-200")).Ok();
+        JsonObject Idmapped(JsonArray uids, JsonArray gids) => new()
+        {
+            ["destination"] = "/tmp", ["type"] = "bind", ["source"] = src, ["options"] = new JsonArray("bind"),
+            ["uidMappings"] = uids, ["gidMappings"] = gids,
+        };
+        const string stat = "stat -c '%u:%g' /tmp/root-owned /tmp/owned-100-200";
+        // No user namespace: disk 0 → 100000 (runc's "simple idmap mount [no userns]").
+        Assert.Equal("100000:100000\n100100:100200\n", Run(s, stat, c => c["mounts"]!.AsArray().Add(Idmapped(Map(0, 100000, 65536), Map(0, 100000, 65536)))));
+        // Only the ids a mapping holds are mapped; others show as the overflow id.
+        Assert.Equal("65534:65534\n5000:6000\n", Run(s, stat, c => c["mounts"]!.AsArray().Add(Idmapped(Map(100, 5000, 10), Map(200, 6000, 10)))));
+        // In a user namespace whose root is host 300000, a mount mapped the same way shows the disk's owners.
+        var inside = Run(s, stat + "; touch /tmp/made-inside", c =>
+        {
+            Userns(c);
+            c["mounts"]!.AsArray().Add(Idmapped(Map(0, 300000, 65536), Map(0, 300000, 65536)));
+        });
+        Assert.Equal("0:0\n100:200\n", inside);
+        // What the container's root writes through it is root's on disk.
+        Assert.Equal("0:0", Sandbox.Exec("stat", "-c", "%u:%g", Path.Combine(src, "made-inside")).Ok().Stdout.Trim());
+    }
+
+    [Fact]
+    public void The_idmap_option_alone_takes_the_containers_mappings_and_ridmap_reaches_submounts()
+    {
+        using var s = new Sandbox();
+        var src = Path.Combine(s.Work, "tree");
+        Directory.CreateDirectory(Path.Combine(src, "sub"));
+        File.WriteAllText(Path.Combine(src, "top"), "");
+        Sandbox.Exec("mount", "-t", "tmpfs", "tmpfs", Path.Combine(src, "sub")).Ok();
+        try
+        {
+            File.WriteAllText(Path.Combine(src, "sub", "below"), "");
+            var lines = Run(s, "stat -c '%u' /tmp/top /tmp/sub/below", c =>
+            {
+                Userns(c);
+                c["mounts"]!.AsArray().Add(Mount("/tmp", "bind", src, "rbind", "ridmap"));
+            });
+            Assert.Equal("0\n0\n", lines);
+            // With idmap (not ridmap) only the top mount is idmapped: below it, host root is unmapped here.
+            lines = Run(s, "stat -c '%u' /tmp/top /tmp/sub/below", c =>
+            {
+                Userns(c);
+                c["mounts"]!.AsArray().Add(Mount("/tmp", "bind", src, "rbind", "idmap"));
+            });
+            Assert.Equal("0\n65534\n", lines);
+        }
+        finally
+        {
+            Sandbox.Exec("umount", "-l", Path.Combine(src, "sub"));
+        }
+        var bundle = s.Bundle(new[] { "true" }, c => c["mounts"]!.AsArray().Add(Mount("/t", "tmpfs", "tmpfs", "idmap")), name: "tmpfs-idmap");
+        s.Berth("run", "--bundle", bundle, Sandbox.NewId()).Fails("idmapped mounts");
+        var none = s.Bundle(new[] { "true" }, c => c["mounts"]!.AsArray().Add(Mount("/t", "bind", "/tmp", "rbind", "idmap")), name: "no-maps");
+        s.Berth("run", "--bundle", none, Sandbox.NewId()).Fails("needs both uidMappings and gidMappings");
+    }
+
     [Fact]
     public void A_symlink_in_the_image_cannot_aim_a_mount_at_the_host()
     {

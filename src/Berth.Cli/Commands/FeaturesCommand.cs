@@ -12,16 +12,6 @@ namespace Berth.Cli.Commands;
 /// </summary>
 public static class FeaturesCommand
 {
-    static readonly string[] MountOptions =
-    {
-        "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "mand",
-        "noatime", "nodev", "nodiratime", "noexec", "nolazytime", "nomand", "norelatime", "nostrictatime",
-        "nosuid", "nosymfollow", "private", "rbind", "rdev", "rdiratime", "relatime", "remount", "rexec",
-        "rnoatime", "rnodev", "rnodiratime", "rnoexec", "rnosuid", "rnosymfollow", "ro", "rprivate", "rro",
-        "rrw", "rshared", "rslave", "rstrictatime", "rsuid", "rsymfollow", "runbindable", "rw", "shared",
-        "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
-    };
-
     public static int Run(IReadOnlyList<string> args)
     {
         if (args.Count > 0) throw new UsageException($"features: unexpected arguments: {string.Join(' ', args)}");
@@ -32,7 +22,7 @@ public static class FeaturesCommand
             w.WriteString("ociVersionMin", "1.0.0");
             w.WriteString("ociVersionMax", SpecVersion.Current);
             w.Opt("hooks", new[] { "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop" });
-            w.Opt("mountOptions", MountOptions);
+            w.Opt("mountOptions", Runtime.Rootfs.MountOptions.Known);
             w.WriteStartObject("linux");
             w.Opt("namespaces", new[] { "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts" });
             w.Opt("capabilities", Capabilities.All.Take(lastCap + 1));
@@ -63,7 +53,7 @@ public static class FeaturesCommand
             w.WriteEndObject();
             w.WriteStartObject("mountExtensions");
             w.WriteStartObject("idmap");
-            w.WriteBoolean("enabled", false);
+            w.WriteBoolean("enabled", true);
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();

@@ -237,8 +237,8 @@ public sealed class PlanBuilder
             throw new RuntimeException($"{field}.options: \"{opts.Data[0]}\" is not an option of a bind mount");
         if (opts.TmpCopyUp && type != "tmpfs")
             throw new RuntimeException($"{field}.options: tmpcopyup is for tmpfs mounts, not {(bind ? "bind" : $"\"{type}\"")}");
-        if (opts.IdMap && !bind)
-            throw new RuntimeException($"{field}.options: {(opts.RecursiveIdMap ? "ridmap" : "idmap")} is for bind mounts");
+        if ((opts.IdMap || m.UidMappings is { Count: > 0 } || m.GidMappings is { Count: > 0 }) && !bind)
+            throw new RuntimeException($"{field}: idmapped mounts (idmap, ridmap, uidMappings, gidMappings) are bind mounts here");
         if (bind) Bind(m, opts, step, index);
         else if (type == "cgroup") Cgroup(dest, opts, step);
         else if (opts.TmpCopyUp)

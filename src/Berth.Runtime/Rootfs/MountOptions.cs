@@ -69,6 +69,11 @@ public sealed class MountOptions
         ["rnosymfollow"] = (ATTR_NOSYMFOLLOW, 0), ["rsymfollow"] = (0, ATTR_NOSYMFOLLOW),
     };
 
+    /// <summary>Every option this runtime knows (as `berth features` lists them); others go to the file system as data.</summary>
+    public static IReadOnlyList<string> Known { get; } =
+        FlagOptions.Keys.Concat(PropagationOptions.Keys).Concat(RecursiveOptions.Keys).Concat(new[] { "tmpcopyup", "idmap", "ridmap" })
+            .Order(StringComparer.Ordinal).ToArray();
+
     public static MountOptions Parse(IEnumerable<string>? options)
     {
         var o = new MountOptions();
