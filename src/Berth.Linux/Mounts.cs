@@ -54,19 +54,23 @@ public static unsafe class Mounts
         public ulong AttrSet, AttrClr, Propagation, UsernsFd;
     }
 
-    const ulong MOUNT_ATTR_IDMAP = 0x100000;
+    public const ulong MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_IDMAP = 0x100000;
 
-    /// <summary>
-    /// Makes a detached tree idmapped by <paramref name="userns"/>'s mappings (mount_setattr
-    /// MOUNT_ATTR_IDMAP): a file owned by id N on disk is seen as the id N maps to there.
-    /// </summary>
-    public static void SetIdmap(SafeFd tree, SafeFd userns, bool recursive, string describe)
+    /// <summary>mount_setattr(2) on the mount (or detached tree) <paramref name="tree"/>; with <paramref name="userns"/>, MOUNT_ATTR_IDMAP takes its mappings.</summary>
+    public static void SetAttr(SafeFd tree, ulong set, ulong clear, SafeFd? userns, bool recursive, string describe)
     {
-        var attr = new MountAttr { AttrSet = MOUNT_ATTR_IDMAP, UsernsFd = (ulong)userns.Number };
+        var attr = new MountAttr { AttrSet = set, AttrClr = clear, UsernsFd = userns is null ? 0 : (ulong)userns.Number };
         var empty = Files.Utf8z("");
         long rc;
         fixed (byte* e = empty)
             rc = Libc.syscall(Sys.MountSetattr, tree.Number, (long)e, At.EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), (long)&attr, sizeof(MountAttr), 0);
-        if (rc < 0) throw LinuxException.FromLastError("mount_setattr(MOUNT_ATTR_IDMAP)", describe);
+        if (rc < 0) throw LinuxException.FromLastError("mount_setattr", describe);
     }
+
+    /// <summary>
+    /// Makes a detached tree idmapped by <paramref name="userns"/>'s mappings (MOUNT_ATTR_IDMAP):
+    /// a file owned by id N on disk is seen as the id N maps to there.
+    /// </summary>
+    public static void SetIdmap(SafeFd tree, SafeFd userns, bool recursive, string describe) =>
+        SetAttr(tree, MOUNT_ATTR_IDMAP, 0, userns, recursive, describe);
 }

@@ -61,30 +61,28 @@ public static unsafe class SealedExecutable
 /// own (the launcher's) user namespace could change that. Fallback (no mount privilege, or a
 /// kernel before 5.12): a sealed memfd copy.
 /// </summary>
-public static unsafe class ProtectedExecutable
+public static class ProtectedExecutable
 {
-    const uint OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0x80000;
-    const ulong MOUNT_ATTR_RDONLY = 0x1;
-
-    [StructLayout(LayoutKind.Sequential)]
-    struct MountAttr
-    {
-        public ulong AttrSet, AttrClr, Propagation, UsernsFd;
-    }
-
     public static SafeFd Open()
     {
-        var path = Files.Utf8z("/proc/self/exe");
-        var empty = Files.Utf8z("");
-        long fd;
-        fixed (byte* p = path) fd = Libc.syscall(Sys.OpenTree, At.FDCWD, (long)p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 0, 0, 0);
-        if (fd < 0) return SealedExecutable.Create();
-        var view = new SafeFd((int)fd);
-        var attr = new MountAttr { AttrSet = MOUNT_ATTR_RDONLY };
-        long rc;
-        fixed (byte* e = empty) rc = Libc.syscall(Sys.MountSetattr, view.Number, (long)e, At.EMPTY_PATH, (long)&attr, sizeof(MountAttr), 0);
-        if (rc == 0) return view;
-        view.Dispose();
-        return SealedExecutable.Create();
+        SafeFd view;
+        try
+        {
+            view = Mounts.CloneTree("/proc/self/exe", recursive: false);
+        }
+        catch (LinuxException)
+        {
+            return SealedExecutable.Create();
+        }
+        try
+        {
+            Mounts.SetAttr(view, Mounts.MOUNT_ATTR_RDONLY, 0, userns: null, recursive: false, "/proc/self/exe");
+            return view;
+        }
+        catch (LinuxException)
+        {
+            view.Dispose();
+            return SealedExecutable.Create();
+        }
     }
 }
