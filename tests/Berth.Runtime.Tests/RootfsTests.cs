@@ -190,6 +190,19 @@ public class RootfsTests
         Assert.True(File.Exists(rootfs + hostTarget));
     }
 
+    /// <summary>runc creates a device wherever the config names it, not only under /dev; an unclean path is refused.</summary>
+    [Fact]
+    public void A_device_may_be_made_at_any_clean_absolute_path()
+    {
+        using var s = new Sandbox();
+        var lines = Run(s, "stat -c '%F %t:%T' /opt/nulls/null-copy", c =>
+            c["linux"]!["devices"] = new JsonArray(new JsonObject { ["path"] = "/opt/nulls/null-copy", ["type"] = "c", ["major"] = 1, ["minor"] = 3, ["fileMode"] = 438 }));
+        Assert.Equal("character special file 1:3\n", lines);
+        var bundle = s.Bundle(new[] { "true" }, c =>
+            c["linux"]!["devices"] = new JsonArray(new JsonObject { ["path"] = "/opt/../../x", ["type"] = "c", ["major"] = 1, ["minor"] = 3 }), name: "unclean");
+        s.Berth("create", "--bundle", bundle, Sandbox.NewId()).Fails("linux.devices[0].path");
+    }
+
     /// <summary>runc fills /dev unless a /dev is bound in: without a /dev mount the devices are made in the image's own /dev.</summary>
     [Fact]
     public void Without_a_dev_mount_the_devices_are_still_created()

@@ -115,10 +115,11 @@ public static class SpecValidator
             for (int i = 0; i < devices.Count; i++)
             {
                 var d = devices[i] ?? throw new SpecException($"linux.devices[{i}]", "is null");
-                // A clean path: "/dev/../../x" names a node outside /dev, and in a user namespace
-                // the host's node at that path would be bound in.
-                if (string.IsNullOrEmpty(d.Path) || !d.Path.StartsWith("/dev/") || d.Path[5..].Split('/').Any(c => c is "" or "." or ".."))
-                    throw new SpecException($"linux.devices[{i}].path", $"\"{d.Path}\" is not a clean path under /dev (no \".\", \"..\" or empty components)");
+                // Any absolute path (runc creates devices wherever the config says), but a clean one:
+                // "/dev/../../x" is not where it seems, and in a user namespace the host's node at
+                // that path is bound in (init checks it is the node asked for).
+                if (string.IsNullOrEmpty(d.Path) || !d.Path.StartsWith('/') || d.Path.Length == 1 || d.Path[1..].Split('/').Any(c => c is "" or "." or ".."))
+                    throw new SpecException($"linux.devices[{i}].path", $"\"{d.Path}\" is not a clean absolute path (no \".\", \"..\" or empty components)");
                 if (d.Type is not ("c" or "b" or "u" or "p")) throw new SpecException($"linux.devices[{i}].type", $"\"{d.Type}\" is not c, b, u or p");
                 if (d.Type != "p" && (d.Major is null || d.Minor is null)) throw new SpecException($"linux.devices[{i}]", "major and minor are required for a c, b or u device");
                 // The kernel's dev_t has 12 bits of major and 20 of minor: larger numbers would name another device.
