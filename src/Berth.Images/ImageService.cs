@@ -1,19 +1,17 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-using System.Text;
 using Berth.Images.Bundles;
+using Berth.Images.Copy;
+using Berth.Images.Layers;
 using Berth.Images.Store;
 using Berth.Images.Transports;
-using Berth.Linux;
 using Berth.Oci.Image;
 using Berth.Oci.Json;
 
 namespace Berth.Images;
 
 /// <summary>
-/// Berth's image toolkit on disk: the store (itself an OCI layout, default
-/// /var/lib/berth/images), oci: layouts and oci-archive: tarballs — list, inspect, tag, remove,
-/// collect garbage, import, copy, and unpack to a runtime bundle.
+/// Berth's image toolkit on disk: the store (itself an OCI layout, default /var/lib/berth/images)
+/// and every transport of <see cref="Transports"/> — list, inspect, tag, remove, collect garbage,
+/// import, copy between any two, and unpack to a runtime bundle.
 /// </summary>
 public sealed class ImageService
 {
@@ -21,113 +19,87 @@ public sealed class ImageService
 
     public OciLayout Store { get; }
     public string SnapshotsRoot { get; }
+    public StoreTransport StoreTransport { get; }
+
+    /// <summary>The transports references are parsed with: a prefix per transport, plain names for the store.</summary>
+    public TransportRegistry Transports { get; }
 
     public ImageService(string storeRoot)
     {
         Store = OciLayout.CreatePrivate(storeRoot);
         SnapshotsRoot = Path.Combine(Path.GetDirectoryName(Store.Root.TrimEnd('/'))!, Path.GetFileName(Store.Root.TrimEnd('/')) + "-snapshots");
+        StoreTransport = new StoreTransport(Store);
+        // One Register per transport; docker:// (the registry client) is added here the same way.
+        Transports = new TransportRegistry(StoreTransport)
+            .Register(new OciLayoutTransport())
+            .Register(new OciArchiveTransport())
+            .Register(new DirTransport())
+            .Register(new DockerArchiveTransport());
     }
 
-    /// <summary>A reference opened for reading: its layout (a temporary one for an archive) and the descriptor it names.</summary>
-    public sealed class Source : IDisposable
-    {
-        public required OciLayout Layout { get; init; }
-        public required Descriptor Top { get; init; }
-        public IDisposable? Owner { get; init; }
-        public void Dispose() => Owner?.Dispose();
-    }
+    public ImageReference Parse(string text) => Transports.Parse(text);
 
-    public Source Open(ImageRef r)
+    /// <summary>A source opened for reading; an error names the reference.</summary>
+    public static IImageSource Open(ImageReference r) => Named(r, r.OpenSource);
+
+    /// <summary>Runs <paramref name="f"/>, its errors prefixed with the reference unless they name it already.</summary>
+    static T Named<T>(ImageReference r, Func<T> f)
     {
-        switch (r.Transport)
+        try
         {
-            case Transport.Store:
-                return new Source { Layout = Store, Top = Store.Find(r.Name) };
-            case Transport.Oci:
-            {
-                var layout = OciLayout.OpenExisting(r.Path);
-                return new Source { Layout = layout, Top = layout.Find(r.Name) };
-            }
-            default:
-            {
-                var archive = OciArchive.OpenRead(r.Path);
-                try
-                {
-                    return new Source { Layout = archive.Layout, Top = archive.Layout.Find(r.Name), Owner = archive };
-                }
-                catch
-                {
-                    archive.Dispose();
-                    throw;
-                }
-            }
+            return f();
+        }
+        catch (ImageException e) when (!e.Message.Contains(r.ToString(), StringComparison.Ordinal))
+        {
+            throw new ImageException($"{r}: {e.Message}", e);
         }
     }
 
-    public IReadOnlyList<Descriptor> List(ImageRef? where)
-    {
-        if (where is null || where.Transport == Transport.Store) return Store.ReadIndex().Manifests ?? new();
-        using var src = where.Transport == Transport.Oci ? null : OciArchive.OpenRead(where.Path);
-        var layout = src?.Layout ?? OciLayout.OpenExisting(where.Path);
-        return layout.ReadIndex().Manifests ?? new();
-    }
+    /// <summary>The images at <paramref name="where"/> (the store when null).</summary>
+    public IReadOnlyList<Descriptor> List(ImageReference? where) => where is null ? Store.ReadIndex().Manifests ?? new() : Named(where, where.List);
 
-    /// <summary>Copies every blob of the image (all platforms present) and names it at the destination.</summary>
-    public Descriptor Copy(ImageRef from, ImageRef to)
+    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> (named after the source when it names nothing); returns the top descriptor written.</summary>
+    public Descriptor Copy(ImageReference from, ImageReference to, CopyOptions? options = null)
     {
+        if (from.Name is { } name && to.Name is null) to = to.WithDefaultName(name);
         using var src = Open(from);
-        var name = to.Name ?? from.Name ?? throw new ImageException($"{to}: a name is required for the copy");
-        switch (to.Transport)
+        using var dst = Named(to, to.OpenDestination);
+        try
         {
-            case Transport.Store:
-                CopyAndTag(src, Store, ImageRef.Normalize(name));
-                break;
-            case Transport.Oci:
-                CopyAndTag(src, OciLayout.Create(to.Path), name);
-                break;
-            default:
-            {
-                using var archive = OciArchive.OpenWrite(to.Path);
-                CopyAndTag(src, archive.Layout, name);
-                archive.Commit();
-                break;
-            }
+            return ImageCopier.Copy(src, dst, options ?? new CopyOptions());
         }
-        return src.Top;
+        catch (ImageException e) when (!e.Message.StartsWith(from.ToString(), StringComparison.Ordinal) && !e.Message.StartsWith(to.ToString(), StringComparison.Ordinal))
+        {
+            throw new ImageException($"{from} to {to}: {e.Message}", e);
+        }
     }
 
-    /// <summary>The blobs, then the name, under one hold of the destination's lock: a gc cannot come between.</summary>
-    static void CopyAndTag(Source src, OciLayout dst, string name)
+    /// <summary>A name in the store for an image: another entry for a store image, a copy into the store for any other.</summary>
+    public void Tag(ImageReference from, string name)
     {
-        using var lockFd = dst.Lock();
-        foreach (var d in ResolvedImage.Closure(src.Layout, src.Top).DistinctBy(d => d.Digest))
+        var target = StoreTransport.Normalize(name);
+        if (from is StoreReference)
         {
-            var digest = Digest.Parse(d.Digest ?? "", "descriptor.digest");
-            if (dst.Blobs.Has(digest)) continue;
-            using var stream = src.Layout.Blobs.Open(digest);
-            // Verified again on the way in: a corrupt source blob must not land in the store.
-            dst.Blobs.Write(stream, d.MediaType ?? "", digest, d.Size);
+            var entry = Named(from, () => Store.Find(from.Name));
+            Store.Tag(target, entry);
         }
-        dst.Tag(name, src.Top, lockHeld: true);
-    }
-
-    public void Tag(ImageRef from, string name)
-    {
-        using var src = Open(from);
-        if (from.Transport == Transport.Store) Store.Tag(ImageRef.Normalize(name), src.Top);
-        else CopyAndTag(src, Store, ImageRef.Normalize(name));
+        else Copy(from, new StoreReference(StoreTransport, target));
     }
 
     public void Remove(string name)
     {
-        if (!Store.Untag(ImageRef.Normalize(name))) throw new ImageException($"no image named {Quote.Of(ImageRef.Normalize(name))} in the store");
+        var n = StoreTransport.Normalize(name);
+        if (!Store.Untag(n)) throw new ImageException($"no image named {Quote.Of(n)} in the store");
     }
 
-    /// <summary>Deletes blobs no image in the store refers to, and snapshots no image or mounted bundle uses.</summary>
+    /// <summary>
+    /// Deletes blobs no image in the store refers to and no live writer has claimed
+    /// (<see cref="BlobLease"/>), and snapshots no image or mounted bundle uses.
+    /// </summary>
     public (int Blobs, int Snapshots) CollectGarbage()
     {
         using var lockFd = Store.Lock();
-        var live = new HashSet<string>();
+        var live = BlobLease.Claims(Store);
         var liveDiffs = new HashSet<string>();
         foreach (var top in Store.ReadIndex().Manifests ?? new())
             foreach (var d in ResolvedImage.Closure(Store, top))
@@ -149,39 +121,23 @@ public sealed class ImageService
     }
 
     /// <summary>
-    /// A one-layer image from a rootfs tarball: the layer stored gzip-compressed, its diff_id
-    /// the digest of the tar as given, a minimal config for this host's platform.
+    /// A one-layer image from a rootfs tarball: the layer stored gzip-compressed (compressed once,
+    /// straight into the store), its diff_id the digest of the tar as given, a minimal config for
+    /// this host's platform. No lock is held but for the final tag: the blobs are leased.
     /// </summary>
     public Descriptor Import(string tarFile, string name)
     {
-        // Held to the end: blobs written here are unreferenced until the tag, and gc must not see them so.
-        using var lockFd = Store.Lock();
-        using var diffHash = Digest.NewHash("sha256");
+        var target = new StoreReference(StoreTransport, StoreTransport.Normalize(name));
+        using var dst = target.OpenDestination();
         Descriptor layer;
-        var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
+        string diffId;
+        using (var input = LayoutFiles.OpenUserFile(tarFile))
+        using (var tar = new HashingStream(input, "sha256"))
+        using (var gzip = new GzipCompressingStream(tar))
         {
-            using (var input = LayoutFiles.OpenUserFile(tarFile))
-            using (var output = new FileStream(compressed, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-                {
-                    var buffer = new byte[1 << 16];
-                    int n;
-                    while ((n = input.Read(buffer)) > 0)
-                    {
-                        diffHash.AppendData(buffer, 0, n);
-                        gz.Write(buffer, 0, n);
-                    }
-                }
-            }
-            using (var s = File.OpenRead(compressed)) layer = Store.Blobs.Write(s, MediaTypes.LayerGzip);
+            layer = dst.PutBlob(gzip, new Descriptor { MediaType = MediaTypes.LayerGzip });
+            diffId = tar.Digest.ToString();
         }
-        finally
-        {
-            File.Delete(compressed);
-        }
-        var diffId = Digest.From("sha256", diffHash).ToString();
         var host = PlatformSpec.Host;
         var created = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
         var config = new ImageConfig
@@ -191,45 +147,52 @@ public sealed class ImageService
             Rootfs = new RootfsDiffs { Type = "layers", DiffIds = new() { diffId } },
             History = new() { new History { Created = created, CreatedBy = $"berth image import {Path.GetFileName(tarFile)}" } },
         };
-        var configDesc = Store.Blobs.Write(JsonOut.Document(config), MediaTypes.Config);
-        var manifest = new Manifest { SchemaVersion = 2, MediaType = MediaTypes.Manifest, Config = configDesc, Layers = new() { layer } };
-        var manifestDesc = Store.Blobs.Write(JsonOut.Document(manifest), MediaTypes.Manifest);
-        manifestDesc.Platform = new Platform { Os = host.Os, Architecture = host.Architecture };
-        Store.Tag(ImageRef.Normalize(name), manifestDesc, lockHeld: true);
-        return manifestDesc;
+        var configBytes = JsonOut.Document(config);
+        var configDesc = dst.PutBlob(new MemoryStream(configBytes), new Descriptor { MediaType = MediaTypes.Config, Digest = RawManifest.Sha256(configBytes).ToString(), Size = configBytes.Length }, isConfig: true);
+        var manifest = new RawManifest(JsonOut.Document(new Manifest { SchemaVersion = 2, MediaType = MediaTypes.Manifest, Config = configDesc, Layers = new() { layer } }), MediaTypes.Manifest);
+        dst.PutManifest(manifest);
+        var platform = new Platform { Os = host.Os, Architecture = host.Architecture };
+        dst.Commit(new Descriptor { Platform = platform });
+        var desc = manifest.Descriptor;
+        desc.Platform = platform;
+        return desc;
     }
 
-    /// <summary>`image inspect`: the summary Berth prints, the raw manifest/index, or the config.</summary>
-    public byte[] Inspect(ImageRef r, PlatformSpec? platform, string view)
+    /// <summary>`image inspect`: the summary Berth prints, the raw manifest/index (its exact bytes), or the config.</summary>
+    public byte[] Inspect(ImageReference r, PlatformSpec? platform, string view)
     {
         using var src = Open(r);
-        if (view == "raw") return src.Layout.Blobs.ReadAll(src.Top);
-        var image = ResolvedImage.Resolve(src.Layout, src.Top, platform);
-        if (view == "config") return src.Layout.Blobs.ReadAll(image.Manifest.Config!);
-        return JsonOut.Write(w =>
+        return Named(r, () =>
         {
-            w.WriteStartObject();
-            w.WriteString("name", r.ToString());
-            w.WriteString("digest", src.Top.Digest);
-            w.WriteString("mediaType", src.Top.MediaType);
-            w.WriteString("manifest", image.ManifestDescriptor.Digest);
-            w.Opt("created", image.Config.Created);
-            w.WriteString("platform", $"{image.Config.Os}/{image.Config.Architecture}{(image.Config.Variant is null ? "" : "/" + image.Config.Variant)}");
-            w.Opt("config", image.Config.Config);
-            w.WriteStartArray("layers");
-            for (int i = 0; i < image.Layers.Count; i++)
+            var (top, raw) = ResolvedImage.Top(src);
+            if (view == "raw") return raw.Bytes;
+            var image = ResolvedImage.Resolve(src, platform);
+            if (view == "config") return VerifiedBlob.ReadAll(src, image.Manifest.Config!, "config");
+            return JsonOut.Write(w =>
             {
                 w.WriteStartObject();
-                w.WriteString("digest", image.Layers[i].Digest);
-                w.WriteString("diffID", image.Config.Rootfs!.DiffIds![i]);
-                w.WriteString("mediaType", image.Layers[i].MediaType);
-                w.WriteNumber("size", image.Layers[i].Size ?? 0);
+                w.WriteString("name", r.ToString());
+                w.WriteString("digest", top.Digest);
+                w.WriteString("mediaType", top.MediaType);
+                w.WriteString("manifest", image.ManifestDescriptor.Digest);
+                w.Opt("created", image.Config.Created);
+                w.WriteString("platform", $"{image.Config.Os}/{image.Config.Architecture}{(image.Config.Variant is null ? "" : "/" + image.Config.Variant)}");
+                w.Opt("config", image.Config.Config);
+                w.WriteStartArray("layers");
+                for (int i = 0; i < image.Layers.Count; i++)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("digest", image.Layers[i].Digest);
+                    w.WriteString("diffID", image.Config.Rootfs!.DiffIds![i]);
+                    w.WriteString("mediaType", image.Layers[i].MediaType);
+                    w.WriteNumber("size", image.Layers[i].Size ?? 0);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.Opt("annotations", image.Manifest.Annotations);
                 w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.Opt("annotations", image.Manifest.Annotations);
-            w.WriteEndObject();
-        }, indent: "  ");
+            }, indent: "  ");
+        });
     }
 
     public BundleWriter Bundles => new(this);

@@ -1,14 +1,13 @@
 using System.Text;
 using Berth.Images;
 using Berth.Images.Bundles;
+using Berth.Images.Copy;
 using Berth.Images.Layers;
 using Berth.Images.Store;
-using Berth.Images.Transports;
-using Berth.Oci.Image;
 
 namespace Berth.Cli.Commands;
 
-/// <summary>`berth image ...`: the store, oci: layouts and oci-archive: files.</summary>
+/// <summary>`berth image ...`: the store and every transport (oci:, oci-archive:, dir:, docker-archive:).</summary>
 public static class ImageCommands
 {
     const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|unpack|umount [--store DIR] ...";
@@ -40,6 +39,14 @@ public static class ImageCommands
         {
             case "inspect": flags.AddRange(new Flag[] { new("raw"), new("config"), new("platform", null, true) }); break;
             case "unpack": flags.AddRange(new Flag[] { new("overlay"), new("platform", null, true), new("max-layer-size", null, true) }); break;
+            // skopeo copy's names.
+            case "copy":
+                flags.AddRange(new Flag[]
+                {
+                    new("all", 'a'), new("platform", null, true), new("preserve-digests"), new("dest-compress-format", null, true),
+                    new("format", 'f', true), new("remove-signatures"),
+                });
+                break;
         }
         // Unlike runc's commands, image commands take flags anywhere (skopeo and umoci do).
         var cl = CommandLine.Parse(rest, flags, stopAtPositional: false);
@@ -63,7 +70,7 @@ public static class ImageCommands
             case "ls":
             {
                 NoMore(1);
-                var where = cl.Positional.Count == 1 ? ImageRef.Parse(cl.Positional[0]) : null;
+                var where = cl.Positional.Count == 1 ? images.Parse(cl.Positional[0]) : null;
                 var sb = new StringBuilder("NAME                                      DIGEST                                                                   SIZE\n");
                 foreach (var d in images.List(where))
                     sb.Append($"{d.Annotations?.GetValueOrDefault(OciLayout.RefName) ?? "<none>",-41} {d.Digest,-72} {d.Size}\n");
@@ -74,7 +81,7 @@ public static class ImageCommands
             {
                 NoMore(1);
                 var view = cl.Has("raw") ? "raw" : cl.Has("config") ? "config" : "summary";
-                Output.WriteLine(images.Inspect(ImageRef.Parse(Arg(0, "an image")), platform, view));
+                Output.WriteLine(images.Inspect(images.Parse(Arg(0, "an image")), platform, view));
                 return 0;
             }
             case "rm":
@@ -83,7 +90,7 @@ public static class ImageCommands
                 return 0;
             case "tag":
                 NoMore(2);
-                images.Tag(ImageRef.Parse(Arg(0, "a source image")), Arg(1, "a new name"));
+                images.Tag(images.Parse(Arg(0, "a source image")), Arg(1, "a new name"));
                 return 0;
             case "gc":
             {
@@ -102,7 +109,14 @@ public static class ImageCommands
             case "copy":
             {
                 NoMore(2);
-                var d = images.Copy(ImageRef.Parse(Arg(0, "a source")), ImageRef.Parse(Arg(1, "a destination")));
+                var options = new CopyOptions
+                {
+                    All = cl.Has("all"), Platform = platform, PreserveDigests = cl.Has("preserve-digests"), RemoveSignatures = cl.Has("remove-signatures"),
+                    DestCompressFormat = cl.Value("dest-compress-format") is { } c ? CopyOptions.ParseCompression(c) : null,
+                    Format = cl.Value("format") is { } f ? CopyOptions.ParseFormat(f) : null,
+                };
+                if (options.All && platform is not null) throw new UsageException("image copy: --all and --platform: one or the other");
+                var d = images.Copy(images.Parse(Arg(0, "a source")), images.Parse(Arg(1, "a destination")), options);
                 Output.Write(d.Digest + "\n");
                 return 0;
             }
@@ -110,7 +124,7 @@ public static class ImageCommands
             {
                 NoMore(2);
                 long max = cl.Bytes("max-layer-size") is { } m ? (m > 0 ? m : throw new UsageException("--max-layer-size: must be a positive size")) : LayerStream.DefaultMaxBytes;
-                images.Bundles.Unpack(ImageRef.Parse(Arg(0, "an image")), Arg(1, "a bundle directory"), cl.Has("overlay"), platform, max);
+                images.Bundles.Unpack(images.Parse(Arg(0, "an image")), Arg(1, "a bundle directory"), cl.Has("overlay"), platform, max);
                 return 0;
             }
             default:

@@ -20,14 +20,14 @@ public sealed class BundleWriter
 
     public BundleWriter(ImageService images) => _images = images;
 
-    public ResolvedImage Unpack(ImageRef r, string bundle, bool overlay, PlatformSpec? platform, long maxLayerBytes = LayerStream.DefaultMaxBytes)
+    public ResolvedImage Unpack(ImageReference r, string bundle, bool overlay, PlatformSpec? platform, long maxLayerBytes = LayerStream.DefaultMaxBytes)
     {
         bundle = Path.GetFullPath(bundle);
         bool existed = Directory.Exists(bundle);
         if (existed && Directory.EnumerateFileSystemEntries(bundle).Any())
             throw new ImageException($"{bundle}: exists and is not empty");
-        using var src = _images.Open(r);
-        var image = ResolvedImage.Resolve(src.Layout, src.Top, platform);
+        using var src = ImageService.Open(r);
+        var image = ResolvedImage.Resolve(src, platform);
         if (overlay && image.Layers.Count > OverlayMount.MaxLayers)
             throw new ImageException($"{r}: {image.Layers.Count} layers, and overlayfs stacks at most {OverlayMount.MaxLayers} (unpack it without --overlay)");
         // The bundle is 0700, its rootfs keeps the image's mode (runc's and podman's layout): the
@@ -39,8 +39,8 @@ public sealed class BundleWriter
         var rootfs = Path.Combine(bundle, "rootfs");
         try
         {
-            if (overlay) MountOverlay(src.Layout, image, bundle, rootfs, maxLayerBytes);
-            else Extract(src.Layout, image, rootfs, maxLayerBytes);
+            if (overlay) MountOverlay(src, image, bundle, rootfs, maxLayerBytes);
+            else Extract(src, image, rootfs, maxLayerBytes);
             var spec = SpecFrom(image.Config, rootfs);
             File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonOut.Document(spec, indent: "\t"));
             return image;
@@ -54,18 +54,18 @@ public sealed class BundleWriter
         }
     }
 
-    void Extract(OciLayout layout, ResolvedImage image, string rootfs, long maxBytes)
+    void Extract(IImageSource source, ResolvedImage image, string rootfs, long maxBytes)
     {
         using var unpacker = new LayerUnpacker(rootfs, WhiteoutMode.Apply);
         for (int i = 0; i < image.Layers.Count; i++)
         {
-            using var layer = LayerStream.Open(layout, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes, _images.Store.Root);
+            using var layer = LayerStream.Open(source, image.Layers[i], image.Config.Rootfs!.DiffIds![i], maxBytes, _images.Store.Root);
             unpacker.Unpack(layer);
         }
     }
 
     /// <summary>Lower directories are the layers' snapshots (topmost first, as overlayfs lists them), upper and work are the bundle's own.</summary>
-    void MountOverlay(OciLayout layout, ResolvedImage image, string bundle, string rootfs, long maxBytes)
+    void MountOverlay(IImageSource source, ResolvedImage image, string bundle, string rootfs, long maxBytes)
     {
         // Shared hold of the store's lock until mounted: gc (exclusive) cannot remove a snapshot in between.
         using var storeLock = _images.Store.Lock(exclusive: false);
@@ -75,7 +75,7 @@ public sealed class BundleWriter
         var chainIds = Snapshots.ChainIds(diffIds);
         var lowers = new List<string>();
         for (int i = 0; i < image.Layers.Count; i++)
-            lowers.Insert(0, snapshots.Ensure(layout, image.Layers[i], diffIds[i], chainIds[i], lowers.ToArray(), maxBytes, _images.Store.Root));
+            lowers.Insert(0, snapshots.Ensure(source, image.Layers[i], diffIds[i], chainIds[i], lowers.ToArray(), maxBytes, _images.Store.Root));
         foreach (var d in new[] { "upper", "work", "rootfs" }) Directory.CreateDirectory(Path.Combine(bundle, d));
         if (lowers.Count == 0) lowers.Add(Directory.CreateDirectory(Path.Combine(bundle, "empty")).FullName);
         File.WriteAllLines(Path.Combine(bundle, OverlayMarker), lowers);

@@ -49,14 +49,14 @@ public sealed class Snapshots
 
     /// <param name="lowers">The snapshots of the layers below, topmost first.</param>
     /// <param name="scratch">A private directory for the layer blob's verified copy.</param>
-    public string Ensure(OciLayout layout, Descriptor layer, string diffId, string chainId, IReadOnlyList<string> lowers, long maxBytes, string scratch)
+    public string Ensure(Transports.IImageSource source, Descriptor layer, string diffId, string chainId, IReadOnlyList<string> lowers, long maxBytes, string scratch)
     {
         var dir = PathOf(chainId);
         if (Directory.Exists(dir)) return dir;
         var tmp = Path.Combine(Root, $".tmp-{DirName(chainId)}-{Guid.NewGuid():N}");
         try
         {
-            using (var stream = LayerStream.Open(layout, layer, diffId, maxBytes, scratch))
+            using (var stream = LayerStream.Open(source, layer, diffId, maxBytes, scratch))
             using (var unpacker = new LayerUnpacker(tmp, WhiteoutMode.Overlay, lowers))
                 unpacker.Unpack(stream);
             try

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using System.Runtime.ExceptionServices;
 using Berth.Oci.Image;
 
@@ -33,12 +32,7 @@ public sealed class LayerStream : ReadOnlyStream
 
     public LayerStream(Stream compressed, LayerCompression compression, Digest diffId, long maxBytes, string what)
     {
-        _inner = compression switch
-        {
-            LayerCompression.Gzip => new GZipStream(compressed, CompressionMode.Decompress),
-            LayerCompression.Zstd => new ZstdStream(compressed),
-            _ => compressed,
-        };
+        _inner = LayerCodecs.Decompress(compressed, compression);
         _hash = diffId.NewHash();
         DiffId = diffId;
         _max = maxBytes;
@@ -53,20 +47,28 @@ public sealed class LayerStream : ReadOnlyStream
     public string What => _what;
 
     /// <summary>
-    /// The image's layer <paramref name="layer"/> from <paramref name="layout"/>, its compressed
-    /// blob verified before the decompressor sees a byte of it (see BlobStore.OpenVerified;
+    /// The image's layer <paramref name="layer"/> from <paramref name="source"/>, its compressed
+    /// blob proved before the decompressor sees a byte of it (see VerifiedBlob.OpenProved;
     /// <paramref name="scratch"/> is a private directory for the copy), its content then checked
     /// against <paramref name="diffId"/> as it is read.
     /// </summary>
-    public static LayerStream Open(Store.OciLayout layout, Descriptor layer, string diffId, long maxBytes, string scratch)
+    public static LayerStream Open(Transports.IImageSource source, Descriptor layer, string diffId, long maxBytes, string scratch)
     {
         var diff = Digest.Parse(diffId, "rootfs.diff_ids");
         var what = $"layer {layer.Digest}";
         var compression = MediaTypes.CompressionOf(layer.MediaType)
             ?? throw new ImageException($"{what}: media type {Quote.Of(layer.MediaType)} is not a layer this runtime can unpack");
-        var blob = layout.Blobs.OpenVerified(layer, what, scratch);
+        var blob = Transports.VerifiedBlob.OpenProved(source, layer, what, scratch);
         try
         {
+            // Docker's gzip type also names uncompressed tars (containers/image's docker-archive source does so): the bytes tell.
+            if (layer.MediaType is MediaTypes.DockerLayerGzip or MediaTypes.DockerForeignLayerGzip)
+            {
+                Span<byte> head = stackalloc byte[LayerCodecs.MagicBytes];
+                int n = blob.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+                blob.Position = 0;
+                compression = LayerCodecs.Detect(head[..n], what);
+            }
             return new LayerStream(blob, compression, diff, maxBytes, what);
         }
         catch

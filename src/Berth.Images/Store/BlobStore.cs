@@ -15,8 +15,6 @@ public sealed class BlobStore
     /// <summary>Largest document (manifest, index, config) read into memory.</summary>
     public const long MaxDocumentBytes = 16 << 20;
 
-    const int O_TMPFILE = 0x410000;
-
     readonly string _layoutRoot;
     readonly bool _private;
 
@@ -40,18 +38,10 @@ public sealed class BlobStore
     public Stream Open(Digest d) =>
         LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}"));
 
-    static (Digest Digest, long Size) Describe(Descriptor desc, string what)
-    {
-        var d = Digest.Parse(desc.Digest ?? "", $"{what}.digest");
-        if (desc.Size is not { } size) throw new ImageException($"{what} {d}: the descriptor has no size (image-spec requires one)");
-        if (size < 0) throw new ImageException($"{what} {d}: size {size} is negative");
-        return (d, size);
-    }
-
     /// <summary>Reads a small blob whole (a manifest, an index, a config): at most its descriptor's size, then its digest checked.</summary>
     public byte[] ReadAll(Descriptor desc, long max = MaxDocumentBytes)
     {
-        var (d, size) = Describe(desc, "blob");
+        var (d, size) = Transports.VerifiedBlob.Describe(desc, "blob");
         if (size > max) throw new ImageException($"blob {d} is {size} bytes, more than {max} for a document");
         using var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}");
         // One byte more than the descriptor says tells a blob that is longer than announced.
@@ -69,92 +59,32 @@ public sealed class BlobStore
         if (actual != d) throw new ImageException($"blob {d}: content has digest {actual}");
     }
 
+    /// <summary>A document named by digest alone (an index's instance): read up to <paramref name="max"/> bytes, then its digest checked.</summary>
+    public byte[] ReadDocument(Digest d, long max = MaxDocumentBytes)
+    {
+        using var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}");
+        var bytes = LayoutFiles.ReadAll(fd, max, $"blob {d}");
+        Verify(bytes, d, null);
+        return bytes;
+    }
+
+    /// <summary>The blob's file when this layout is private (only this user can write it): see <see cref="Transports.IPrivateBlobs"/>.</summary>
+    public FileStream? OpenPrivate(Digest d) =>
+        _private && LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") is { } fd ? LayoutFiles.AsStream(fd) : null;
+
     /// <summary>
-    /// A blob (a layer) proved before it is read: its size and digest checked over the whole
-    /// blob first. In a private layout it is hashed in place and then read from the start; from
-    /// any other layout it is copied into an unnamed file in <paramref name="scratch"/> (a
-    /// directory only this user can write) while hashed, so the bytes checked are the bytes
-    /// read, whatever the layout's owner does meanwhile.
+    /// Stores <paramref name="content"/>; with an expected digest, refuses content that does not
+    /// match it. The bytes go to a temporary name (".tmp-<paramref name="tempTag"/>-…", so a
+    /// collector can tell whose it is), are synced and checked, and only then renamed to their
+    /// digest; <paramref name="claim"/> runs between the check and the rename (a writer of the
+    /// store registers the digest there so that gc keeps it, <see cref="BlobLease"/>).
     /// </summary>
-    public Stream OpenVerified(Descriptor desc, string what, string scratch)
-    {
-        var (d, size) = Describe(desc, what);
-        var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), what) ?? throw new ImageException($"{what}: blob {d} is not in {Root}");
-        var blob = LayoutFiles.AsStream(fd);
-        try
-        {
-            if (_private)
-            {
-                Hash(blob, null, d, size, what);
-                blob.Position = 0;
-                return blob;
-            }
-            var copy = LayoutFiles.AsStream(ScratchFile(scratch), FileAccess.ReadWrite);
-            try
-            {
-                Hash(blob, copy, d, size, what);
-                copy.Position = 0;
-                return copy;
-            }
-            catch
-            {
-                copy.Dispose();
-                throw;
-            }
-            finally
-            {
-                blob.Dispose();
-            }
-        }
-        catch
-        {
-            blob.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Reads <paramref name="from"/> to its end (no further than one byte past <paramref name="size"/>), copying it to <paramref name="to"/>, and checks size and digest.</summary>
-    static void Hash(Stream from, Stream? to, Digest d, long size, string what)
-    {
-        using var h = d.NewHash();
-        var buffer = new byte[1 << 16];
-        long total = 0;
-        int n;
-        while ((n = from.Read(buffer, 0, (int)Math.Min(buffer.Length, size - total + 1))) > 0)
-        {
-            total += n;
-            if (total > size) throw new ImageException($"{what}: blob {d} holds more than the {size} bytes its descriptor says");
-            h.AppendData(buffer, 0, n);
-            to?.Write(buffer, 0, n);
-        }
-        if (total != size) throw new ImageException($"{what}: blob {d} holds {total} bytes, its descriptor says {size}");
-        var actual = Digest.From(d.Algorithm, h);
-        if (actual != d) throw new ImageException($"{what}: blob {d} has digest {actual}: it is not the blob the manifest names");
-    }
-
-    /// <summary>An unnamed file (O_TMPFILE) in <paramref name="dir"/>: nothing to see, nothing left behind even on kill -9. File systems without O_TMPFILE get a name unlinked at once.</summary>
-    static SafeFd ScratchFile(string dir)
-    {
-        try
-        {
-            return Files.Open(dir, O_TMPFILE | O.RDWR, 0x180);
-        }
-        catch (LinuxException e) when (e.Errno is Errno.EOPNOTSUPP or Errno.EISDIR or Errno.EINVAL)
-        {
-            var name = Path.Combine(dir, $".tmp-blob-{Environment.ProcessId}-{Guid.NewGuid():N}");
-            var fd = Files.Open(name, O.RDWR | O.CREAT | O.EXCL | O.NOFOLLOW, 0x180);
-            Files.UnlinkAt(null, name);
-            return fd;
-        }
-    }
-
-    /// <summary>Stores <paramref name="content"/>; with an expected digest, refuses content that does not match it.</summary>
-    public Descriptor Write(Stream content, string mediaType, Digest? expected = null, long? expectedSize = null)
+    public Descriptor Write(Stream content, string mediaType, Digest? expected = null, long? expectedSize = null, string? tempTag = null, Action<Digest>? claim = null)
     {
         var alg = expected?.Algorithm ?? "sha256";
         var dir = Path.Combine(Root, alg);
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(Root, $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var tmp = Path.Combine(Root, $".tmp-{tempTag ?? Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}");
         try
         {
             long size = 0;
@@ -176,6 +106,7 @@ public sealed class BlobStore
             }
             if (expected is { } e && e != digest) throw new ImageException($"blob {e}: content has digest {digest}");
             if (expectedSize is { } sz && sz != size) throw new ImageException($"blob {digest}: {size} bytes, the descriptor says {sz}");
+            claim?.Invoke(digest);
             // No replace: a blob already there (another writer's, same digest) is the same bytes.
             try { Files.RenameNoReplace(tmp, PathOf(digest)); }
             catch (LinuxException ex) when (ex.Errno == Errno.EEXIST) { }
@@ -187,7 +118,8 @@ public sealed class BlobStore
         }
     }
 
-    public Descriptor Write(byte[] content, string mediaType) => Write(new MemoryStream(content), mediaType);
+    public Descriptor Write(byte[] content, string mediaType, string? tempTag = null, Action<Digest>? claim = null) =>
+        Write(new MemoryStream(content), mediaType, tempTag: tempTag, claim: claim);
 
     public IEnumerable<Digest> All()
     {

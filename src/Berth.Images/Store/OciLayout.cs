@@ -49,7 +49,7 @@ public sealed class OciLayout
     /// <summary>Berth's own store: a layout in a directory only this user can enter (<see cref="PrivateDirectory"/>).</summary>
     public static OciLayout CreatePrivate(string root)
     {
-        PrivateDirectory.Ensure(root, "store", name => name is "oci-layout" or "index.json" or "blobs" or ".lock" || name.StartsWith(".import-") || name.Contains(".tmp-"));
+        PrivateDirectory.Ensure(root, "store", name => name is "oci-layout" or "index.json" or "blobs" or ".lock" or BlobLease.DirectoryName || name.StartsWith(".import-") || name.Contains(".tmp-"));
         return Create(root, isPrivate: true);
     }
 
@@ -150,16 +150,19 @@ public sealed class OciLayout
     }, lockHeld);
 
     /// <summary>The entry a name points at; with no name, the only entry there is.</summary>
-    public Descriptor Find(string? name)
+    public Descriptor Find(string? name) => Find(ReadIndex(), name, Root, "oci");
+
+    /// <summary>The entry of <paramref name="index"/> that <paramref name="name"/> points at (the last one, as a later tag wins); with no name, the only entry.</summary>
+    public static Descriptor Find(ImageIndex index, string? name, string where, string transport)
     {
-        var manifests = ReadIndex().Manifests ?? new();
+        var manifests = index.Manifests ?? new();
         if (name is null)
         {
             if (manifests.Count == 1) return manifests[0];
-            throw new ImageException($"{Root}: {manifests.Count} images in the layout; name one (oci:{Root}:NAME)");
+            throw new ImageException($"{where}: {manifests.Count} images in the layout; name one ({transport}:{where}:NAME)");
         }
         return manifests.LastOrDefault(m => m.Annotations?.GetValueOrDefault(RefName) == name)
-            ?? throw new ImageException($"{Root}: no image named {Quote.Of(name)}");
+            ?? throw new ImageException($"{where}: no image named {Quote.Of(name)}");
     }
 
     public bool Untag(string name) => Update(index => index.Manifests!.RemoveAll(m => m.Annotations?.GetValueOrDefault(RefName) == name) > 0);

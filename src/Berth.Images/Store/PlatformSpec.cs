@@ -28,5 +28,19 @@ public sealed record PlatformSpec(string Os, string Architecture, string? Varian
     public bool Matches(Platform? p) =>
         p is not null && p.Os == Os && p.Architecture == Architecture && (Variant is null || p.Variant == Variant);
 
+    /// <summary>
+    /// The entry of <paramref name="index"/> for this platform: the first manifest (or nested
+    /// index) whose platform matches; an index whose one manifest names no platform is for anyone.
+    /// </summary>
+    public Descriptor Pick(ImageIndex index, string what)
+    {
+        var candidates = (index.Manifests ?? new()).Where(m => MediaTypes.IsManifest(m.MediaType) || MediaTypes.IsIndex(m.MediaType)).ToList();
+        return candidates.FirstOrDefault(m => Matches(m.Platform))
+            ?? (candidates.Count == 1 && candidates[0].Platform is null ? candidates[0] : null)
+            ?? throw new ImageException($"no image for {this} in {what} (it has {string.Join(", ", candidates.Select(c => Describe(c.Platform)))})");
+    }
+
+    public static string Describe(Platform? p) => p is null ? "unspecified" : $"{p.Os}/{p.Architecture}{(p.Variant is null ? "" : "/" + p.Variant)}";
+
     public override string ToString() => $"{Os}/{Architecture}{(Variant is null ? "" : "/" + Variant)}";
 }

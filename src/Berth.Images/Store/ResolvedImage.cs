@@ -1,46 +1,59 @@
+using Berth.Images.Transports;
 using Berth.Oci.Image;
 
 namespace Berth.Images.Store;
 
-/// <summary>An image as it runs: its manifest, its configuration, its layers in order.</summary>
-public sealed record ResolvedImage(OciLayout Layout, Descriptor ManifestDescriptor, Manifest Manifest, ImageConfig Config)
+/// <summary>An image as it runs: its manifest, its configuration, its layers in order — read from any source.</summary>
+public sealed record ResolvedImage(IImageSource Source, Descriptor ManifestDescriptor, Manifest Manifest, ImageConfig Config)
 {
     public IReadOnlyList<Descriptor> Layers => Manifest.Layers!;
 
     /// <summary>
-    /// Follows <paramref name="top"/> down to one manifest: an index picks the entry for
+    /// Follows the source's top manifest down to one image manifest: an index picks the entry for
     /// <paramref name="platform"/> (the host's by default), a manifest is taken as it is.
     /// </summary>
-    public static ResolvedImage Resolve(OciLayout layout, Descriptor top, PlatformSpec? platform = null, int depth = 0)
+    public static ResolvedImage Resolve(IImageSource source, PlatformSpec? platform = null)
     {
-        if (depth > 4) throw new ImageException("indexes nested more than 4 deep");
-        var bytes = layout.Blobs.ReadAll(top);
-        if (MediaTypes.IsIndex(top.MediaType))
+        var (desc, raw) = Top(source);
+        for (int depth = 0; raw.IsIndex; depth++)
         {
-            var index = Documents.ParseIndex(bytes, top.MediaType, $"index {top.Digest}");
-            var want = platform ?? PlatformSpec.Host;
-            var candidates = (index.Manifests ?? new()).Where(m => MediaTypes.IsManifest(m.MediaType) || MediaTypes.IsIndex(m.MediaType)).ToList();
-            var pick = candidates.FirstOrDefault(m => want.Matches(m.Platform))
-                // An index whose single manifest says nothing of its platform is for anyone.
-                ?? (candidates.Count == 1 && candidates[0].Platform is null ? candidates[0] : null)
-                ?? throw new ImageException($"no image for {want} in index {top.Digest} (it has {string.Join(", ", candidates.Select(c => c.Platform is { } p ? $"{p.Os}/{p.Architecture}{(p.Variant is null ? "" : "/" + p.Variant)}" : "unspecified"))})");
-            return Resolve(layout, pick, platform, depth + 1);
+            if (depth >= 4) throw new ImageException("indexes nested more than 4 deep");
+            var index = raw.ParseIndex($"index {desc.Digest}");
+            var pick = (platform ?? PlatformSpec.Host).Pick(index, $"index {desc.Digest}");
+            (desc, raw) = (pick, Instance(source, pick));
         }
-        if (!MediaTypes.IsManifest(top.MediaType))
-            throw new ImageException($"{top.Digest}: media type {Quote.Of(top.MediaType)} is not an image manifest or index");
-        var manifest = Documents.ParseManifest(bytes, top.MediaType, $"manifest {top.Digest}");
+        if (!raw.IsManifest)
+            throw new ImageException($"{desc.Digest}: media type {Quote.Of(raw.MediaType)} is not an image manifest or index");
+        var manifest = raw.ParseManifest($"manifest {desc.Digest}");
         if (!MediaTypes.IsConfig(manifest.Config!.MediaType))
-            throw new ImageException($"manifest {top.Digest}: config media type {Quote.Of(manifest.Config.MediaType)} is not an image configuration");
-        var config = Documents.ParseConfig(layout.Blobs.ReadAll(manifest.Config), $"config {manifest.Config.Digest}");
+            throw new ImageException($"manifest {desc.Digest}: config media type {Quote.Of(manifest.Config.MediaType)} is not an image configuration");
+        var config = Documents.ParseConfig(VerifiedBlob.ReadAll(source, manifest.Config, "config"), $"config {manifest.Config.Digest}");
         var diffIds = config.Rootfs?.DiffIds ?? new();
         if (diffIds.Count != manifest.Layers!.Count)
-            throw new ImageException($"manifest {top.Digest}: {manifest.Layers.Count} layers but the config lists {diffIds.Count} diff_ids");
+            throw new ImageException($"manifest {desc.Digest}: {manifest.Layers.Count} layers but the config lists {diffIds.Count} diff_ids");
         foreach (var l in manifest.Layers)
-            if (MediaTypes.CompressionOf(l.MediaType) is null) throw new ImageException($"manifest {top.Digest}: layer media type {Quote.Of(l.MediaType)} is not a layer this runtime can unpack");
-        return new ResolvedImage(layout, top, manifest, config);
+            if (MediaTypes.CompressionOf(l.MediaType) is null) throw new ImageException($"manifest {desc.Digest}: layer media type {Quote.Of(l.MediaType)} is not a layer this runtime can unpack");
+        return new ResolvedImage(source, desc, manifest, config);
     }
 
-    /// <summary>Every blob the image (from <paramref name="top"/> down, all platforms) refers to.</summary>
+    /// <summary>The source's top manifest and a descriptor of it (its entry's, where it keeps one).</summary>
+    public static (Descriptor, RawManifest) Top(IImageSource source)
+    {
+        var raw = source.GetManifest();
+        var desc = source.Entry is { } e ? e : raw.Descriptor;
+        return (desc, raw.RefuseSchema1($"manifest {desc.Digest}"));
+    }
+
+    /// <summary>An index's entry: its bytes checked against the entry's digest and size, read with the entry's media type (CVE-2021-41190: the document's own must agree).</summary>
+    public static RawManifest Instance(IImageSource source, Descriptor entry)
+    {
+        var (d, size) = VerifiedBlob.Describe(entry, "manifest");
+        var raw = source.GetManifest(d);
+        if (raw.Bytes.Length != size) throw new ImageException($"manifest {d}: {raw.Bytes.Length} bytes, the index says {size}");
+        return new RawManifest(raw.Bytes, entry.MediaType!, d).RefuseSchema1($"manifest {d}");
+    }
+
+    /// <summary>Every blob the image (from <paramref name="top"/> down, all platforms present) refers to: what gc keeps.</summary>
     public static IEnumerable<Descriptor> Closure(OciLayout layout, Descriptor top, int depth = 0)
     {
         yield return top;

@@ -46,6 +46,9 @@ public sealed class TarReader
     /// <summary>The current entry's data (a sparse file's fragments, one after the other); ends where the entry does.</summary>
     public Stream Data { get; }
 
+    /// <summary>Bytes of the stream consumed; right after <see cref="Next"/>, where the entry's data starts (an archive's index reads members there).</summary>
+    public long Offset => _offset;
+
     /// <summary>The next entry, its extension headers applied; null at the end of the archive.</summary>
     public TarHeader? Next()
     {
@@ -349,6 +352,21 @@ public sealed class TarReader
     /// <summary>Reads past <paramref name="n"/> bytes (the rest of an entry's data, its padding); the end of the stream before them is the entry's truncation.</summary>
     void Skip(long n)
     {
+        if (n > 0 && _stream.CanSeek)
+        {
+            // An archive on disk: its members' data is passed over, not read (an index of a multi-GB archive reads its headers only).
+            long left = _stream.Length - _stream.Position;
+            if (n > left)
+            {
+                _stream.Seek(0, SeekOrigin.End);
+                _offset += left;
+                _remaining = n - left;
+                throw Truncated();
+            }
+            _stream.Seek(n, SeekOrigin.Current);
+            _offset += n;
+            return;
+        }
         _skip ??= new byte[1 << 14];
         while (n > 0)
         {

@@ -1,0 +1,226 @@
+using Berth.Images.Layers;
+using Berth.Images.Store;
+using Berth.Images.Transports;
+using Berth.Oci.Image;
+using Berth.Oci.Json;
+
+namespace Berth.Images.Copy;
+
+/// <summary>
+/// Copies an image from any source to any destination, skopeo copy's loop: the manifest (or, with
+/// --all, the index and every image it lists; otherwise the image of one platform), its config
+/// and layers — each layer kept as it is when it can be, reused when the destination has it,
+/// else streamed through, (de)compressed on the way when the destination or --dest-compress-format
+/// asks and --preserve-digests allows — then the manifests, instances before their index, and the
+/// name last (Commit). A manifest nothing changed is written as the bytes read, so its digest is
+/// the source's. Memory stays bounded: blobs are streams end to end; only documents are held.
+/// </summary>
+public sealed class ImageCopier
+{
+    readonly IImageSource _src;
+    readonly IImageDestination _dst;
+    readonly CopyOptions _o;
+
+    ImageCopier(IImageSource src, IImageDestination dst, CopyOptions options)
+    {
+        _src = src;
+        _dst = dst;
+        _o = options;
+    }
+
+    /// <summary>Copies and commits; returns the descriptor of the top manifest written (an index with --all, else the image's manifest).</summary>
+    public static Descriptor Copy(IImageSource src, IImageDestination dst, CopyOptions options)
+    {
+        if (options.PreserveDigests && options.Format is { } f)
+            throw new ImageException($"--preserve-digests with --format {(f == ManifestFormat.Oci ? "oci" : "v2s2")}: a format change alters the digest of the manifest");
+        return new ImageCopier(src, dst, options).Run();
+    }
+
+    Descriptor Run()
+    {
+        var (desc, raw) = ResolvedImage.Top(_src);
+        var entry = _src.Entry is { } e ? ManifestConversion.Clone(e) : new Descriptor();
+        if (raw.IsIndex && !_o.All)
+        {
+            // One image, as skopeo copies an index without --all: the platform's, named itself.
+            for (int depth = 0; raw.IsIndex; depth++)
+            {
+                if (depth >= 4) throw new ImageException("indexes nested more than 4 deep");
+                var pick = (_o.Platform ?? PlatformSpec.Host).Pick(raw.ParseIndex($"index {desc.Digest}"), $"index {desc.Digest}");
+                (desc, raw) = (pick, ResolvedImage.Instance(_src, pick));
+            }
+            entry.Platform = desc.Platform;
+        }
+        else if (!raw.IsIndex && !raw.IsManifest)
+            throw new ImageException($"manifest {desc.Digest}: media type {Quote.Of(raw.MediaType)} is neither a manifest nor an index");
+        var written = raw.IsIndex ? CopyIndex(raw, top: true, depth: 0) : CopyManifest(raw, top: true);
+        _dst.Commit(entry);
+        written.Platform = entry.Platform;
+        return written;
+    }
+
+    /// <summary>The format the destination gets: --format, else the source's where the destination takes it, else the destination's first.</summary>
+    ManifestFormat TargetFormat(string sourceType, bool index)
+    {
+        if (_o.Format is { } f) return f;
+        var supported = _dst.SupportedManifestTypes;
+        if (supported is null || supported.Contains(sourceType)) return ManifestConversion.FormatOf(sourceType);
+        if (index && !supported.Any(MediaTypes.IsIndex))
+            throw new ImageException($"{_dst.Reference} holds one image, not an index: copy one platform (--platform) without --all");
+        var other = ManifestConversion.FormatOf(supported[0]);
+        if (_o.PreserveDigests)
+            throw new ImageException($"--preserve-digests: {_dst.Reference} stores {ManifestConversion.Name(other)} manifests only, and converting the {ManifestConversion.Name(ManifestConversion.FormatOf(sourceType))} one would alter its digest");
+        return other;
+    }
+
+    Descriptor CopyIndex(RawManifest raw, bool top, int depth)
+    {
+        if (depth >= 4) throw new ImageException("indexes nested more than 4 deep");
+        var what = $"index {raw.Digest}";
+        var format = TargetFormat(raw.MediaType, index: true);
+        var index = raw.ParseIndex(what);
+        bool changed = false;
+        var entries = new List<Descriptor>();
+        foreach (var e in index.Manifests ?? new())
+        {
+            Descriptor copied;
+            if (MediaTypes.IsIndex(e.MediaType)) copied = CopyIndex(ResolvedImage.Instance(_src, e), top: false, depth + 1);
+            else if (MediaTypes.IsManifest(e.MediaType)) copied = CopyManifest(ResolvedImage.Instance(_src, e), top: false);
+            else copied = CopyBlob(e, isConfig: false);
+            var next = ManifestConversion.Clone(e);
+            (next.MediaType, next.Digest, next.Size) = (copied.MediaType, copied.Digest, copied.Size);
+            changed |= next.MediaType != e.MediaType || next.Digest != e.Digest || next.Size != e.Size;
+            entries.Add(next);
+        }
+        RawManifest output = raw;
+        if (changed || ManifestConversion.FormatOf(raw.MediaType) != format)
+        {
+            index.Manifests = entries;
+            var converted = ManifestConversion.Convert(index, format, what);
+            output = new RawManifest(JsonOut.Document(converted), converted.MediaType ?? ManifestConversion.IndexType(format));
+            RefuseChange(what, raw, output);
+        }
+        _dst.PutManifest(output, top ? null : output.Digest);
+        return output.Descriptor;
+    }
+
+    Descriptor CopyManifest(RawManifest raw, bool top)
+    {
+        var what = $"manifest {raw.Digest}";
+        var manifest = raw.ParseManifest(what);
+        bool image = MediaTypes.IsConfig(manifest.Config!.MediaType);
+        var format = TargetFormat(raw.MediaType, index: false);
+        // The diff_ids prove a layer whose compression changes, uncompressed on the way.
+        List<string>? diffIds = null;
+        if (image)
+        {
+            var configBytes = VerifiedBlob.ReadAll(_src, manifest.Config, "config");
+            diffIds = Documents.ParseConfig(configBytes, $"config {manifest.Config.Digest}").Rootfs?.DiffIds;
+            if (diffIds?.Count != manifest.Layers!.Count)
+                throw new ImageException($"{what}: {manifest.Layers!.Count} layers but the config lists {diffIds?.Count ?? 0} diff_ids");
+            if (_dst.TryReusingBlob(manifest.Config) is null) _dst.PutBlob(new MemoryStream(configBytes, writable: false), ManifestConversion.Clone(manifest.Config), isConfig: true);
+        }
+        else CopyBlob(manifest.Config, isConfig: true);
+
+        bool changed = false;
+        for (int i = 0; i < manifest.Layers!.Count; i++)
+        {
+            var layer = manifest.Layers[i];
+            var copied = image ? CopyLayer(layer, Digest.Parse(diffIds![i], $"config: rootfs.diff_ids[{i}]"), format, $"layer {layer.Digest}") : CopyBlob(layer, isConfig: false);
+            changed |= copied.MediaType != layer.MediaType || copied.Digest != layer.Digest || copied.Size != layer.Size;
+            manifest.Layers[i] = copied;
+        }
+        RawManifest output = raw;
+        if (changed || ManifestConversion.FormatOf(raw.MediaType) != format)
+        {
+            var converted = ManifestConversion.Convert(manifest, format, what);
+            output = new RawManifest(JsonOut.Document(converted), converted.MediaType ?? ManifestConversion.ManifestType(format));
+            RefuseChange(what, raw, output);
+        }
+        _dst.PutManifest(output, top ? null : output.Digest);
+        return output.Descriptor;
+    }
+
+    void RefuseChange(string what, RawManifest before, RawManifest after)
+    {
+        if (_o.PreserveDigests && before.Digest != after.Digest)
+            throw new ImageException($"--preserve-digests: {what} would change (to {after.Digest})");
+    }
+
+    /// <summary>A blob as it is: reused when the destination has it, else streamed through (checked on both sides).</summary>
+    Descriptor CopyBlob(Descriptor blob, bool isConfig)
+    {
+        if (_dst.TryReusingBlob(blob) is { } there) return Keep(blob, there);
+        // A foreign layer lives at its URLs: a source without it copies the descriptor alone.
+        if (blob.Urls is { Count: > 0 } && !_src.HasBlob(blob)) return blob;
+        return Keep(blob, _dst.PutBlob(_src.GetBlob(blob), ManifestConversion.Clone(blob), isConfig));
+    }
+
+    static Descriptor Keep(Descriptor original, Descriptor stored)
+    {
+        var d = ManifestConversion.Clone(original);
+        (d.Digest, d.Size) = (stored.Digest, stored.Size);
+        return d;
+    }
+
+    /// <summary>The compression a layer should have at the destination, given the compression it has.</summary>
+    LayerCompression Wanted(LayerCompression has)
+    {
+        if (_o.DestCompressFormat is { } asked) return asked;
+        return _dst.DesiredLayerCompression switch
+        {
+            LayerCompressionWish.Compress => has == LayerCompression.None ? LayerCompression.Gzip : has,
+            LayerCompressionWish.Decompress => LayerCompression.None,
+            _ => has,
+        };
+    }
+
+    Descriptor CopyLayer(Descriptor layer, Digest diffId, ManifestFormat format, string what)
+    {
+        var declared = MediaTypes.CompressionOf(layer.MediaType);
+        if (declared is null || (layer.Urls is { Count: > 0 } && !_src.HasBlob(layer)))
+        {
+            // Not a layer type Berth knows, or a foreign layer elsewhere: copied as it is.
+            var kept = CopyBlob(layer, isConfig: false);
+            kept.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, what);
+            return kept;
+        }
+        var typed = ManifestConversion.Clone(layer);
+        typed.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, what);
+        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Keep(typed, there);
+
+        var blob = new PeekedStream(_src.GetBlob(layer), LayerCodecs.MagicBytes);
+        try
+        {
+            // The bytes say what the blob is (a docker-archive's layers are uncompressed under a gzip type).
+            var actual = LayerCodecs.Detect(blob.Head, what);
+            var want = Wanted(actual);
+            if (want == actual || _o.PreserveDigests)
+            {
+                if (want != actual && _o.DestCompressFormat is { } asked)
+                    throw new ImageException($"--preserve-digests: {what} is {LayerCodecs.Name(actual)}, and compressing it with {LayerCodecs.Name(asked)} would alter its digest");
+                // Named for what it holds, as containers/image does, unless no digest may change.
+                if (actual != declared && !_o.PreserveDigests)
+                    typed.MediaType = ManifestConversion.LayerType(MediaTypes.WithCompression(layer.MediaType, actual) ?? layer.MediaType!, format, what);
+                return Keep(typed, _dst.PutBlob(blob, ManifestConversion.Clone(layer)));
+            }
+            // Changed: through the decompressor, proved against the diff_id, into the compressor.
+            var tar = new HashingStream(LayerCodecs.Decompress(blob, actual), diffId.Algorithm, diffId, drain: blob, what: what);
+            using var output = LayerCodecs.Compress(tar, want);
+            var family = MediaTypes.WithCompression(layer.MediaType, want)
+                ?? throw new ImageException($"{what}: {Quote.Of(layer.MediaType)} has no {LayerCodecs.Name(want)} form (Docker layers are gzip or uncompressed; use --format oci)");
+            var info = ManifestConversion.Clone(layer);
+            (info.MediaType, info.Digest, info.Size) = (ManifestConversion.LayerType(family, format, what), null, null);
+            // zstd:chunked metadata describes the old blob.
+            info.Annotations?.Keys.Where(k => k.StartsWith("io.github.containers.zstd-chunked.", StringComparison.Ordinal)).ToList().ForEach(k => info.Annotations.Remove(k));
+            if (info.Annotations is { Count: 0 }) info.Annotations = null;
+            var stored = _dst.PutBlob(output, info);
+            (info.Digest, info.Size) = (stored.Digest, stored.Size);
+            return info;
+        }
+        finally
+        {
+            blob.Dispose();
+        }
+    }
+}
