@@ -28,7 +28,11 @@ public sealed class LayerUnpacker : IDisposable
     readonly WhiteoutMode _mode;
     readonly IReadOnlyList<string> _lowers;
     readonly bool _privileged = Processes.EffectiveUid == 0;
+    /// <summary>What this layer wrote, and the directories on the way to it: a whiteout leaves both (layer.md: whiteouts apply to lower layers only).</summary>
     readonly HashSet<string> _thisLayer = new(StringComparer.Ordinal);
+    readonly HashSet<string> _holdsThisLayer = new(StringComparer.Ordinal);
+    /// <summary>Overlay mode: what this layer's whiteouts hide, so that a later entry of the same layer under one makes it an opaque directory.</summary>
+    readonly HashSet<string> _whitedOut = new(StringComparer.Ordinal);
     /// <summary>Directory metadata, applied once the layer is done (the last entry for a path wins).</summary>
     readonly Dictionary<string, DirMeta> _dirs = new(StringComparer.Ordinal);
     readonly byte[] _buffer = new byte[1 << 16];
@@ -56,6 +60,8 @@ public sealed class LayerUnpacker : IDisposable
     public void Unpack(Stream tar, string what)
     {
         _thisLayer.Clear();
+        _holdsThisLayer.Clear();
+        _whitedOut.Clear();
         _dirs.Clear();
         var reader = new TarReader(tar);
         TarHeader? entry = null;
@@ -167,8 +173,9 @@ public sealed class LayerUnpacker : IDisposable
             return;
         }
 
+        if (_whitedOut.Count > 0) ReopenWhitedOut(rel, entry.Type == TarType.Directory);
         using var parent = Parent(rel);
-        _thisLayer.Add(rel);
+        MarkThisLayer(rel);
         switch (entry.Type)
         {
             case TarType.Directory:
@@ -225,6 +232,35 @@ public sealed class LayerUnpacker : IDisposable
                 Files.MknodAt(parent, name, FileStat.S_IFIFO | entry.Mode, 0, 0);
                 FinishNode(parent, name, entry);
                 break;
+        }
+    }
+
+    void MarkThisLayer(string rel)
+    {
+        _thisLayer.Add(rel);
+        for (int slash = rel.LastIndexOf('/'); slash > 0; slash = rel.LastIndexOf('/', slash - 1))
+            if (!_holdsThisLayer.Add(rel[..slash])) break;
+    }
+
+    /// <summary>
+    /// Overlay mode: an entry under (or at, for a directory) a path this layer whited out. In a
+    /// plain rootfs the whiteout removed the lower directory and the entry makes a new one; in a
+    /// snapshot the whiteout device becomes a directory marked opaque, which is the same to overlayfs.
+    /// </summary>
+    void ReopenWhitedOut(string rel, bool isDirectory)
+    {
+        var parts = rel.Split('/');
+        var path = "";
+        for (int i = 0; i < parts.Length - (isDirectory ? 0 : 1); i++)
+        {
+            path = path.Length == 0 ? parts[i] : $"{path}/{parts[i]}";
+            if (!_whitedOut.Remove(path)) continue;
+            var (dir, name) = Split(path);
+            using var parent = InRoot.MkdirAll(_root, "/" + dir);
+            FileTree.Remove(parent, name);
+            Files.MkdirAt(parent, name, 0x1ed);
+            using var made = Files.OpenAt2(parent, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
+            FileMeta.SetXattr(made, "trusted.overlay.opaque", "y"u8);
         }
     }
 
@@ -413,27 +449,49 @@ public sealed class LayerUnpacker : IDisposable
             }
             // Opaque: what lower layers put in the directory goes, at any depth; what this layer put stays.
             if (!InRoot.TryOpen(_root, "/" + dirPart, out var d, O.RDONLY | O.DIRECTORY)) return;
-            var holdsThisLayer = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var path in _thisLayer)
-                for (int slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
-                    if (!holdsThisLayer.Add(path[..slash])) break;
-            using (d) KeepOnlyThisLayer(d!, dirPart, holdsThisLayer);
+            using (d) KeepOnlyThisLayer(d!, dirPart);
             return;
         }
         var target = name[WhiteoutPrefix.Length..];
         if (target.Length == 0 || target is "." or ".." || target.Contains('/'))
             throw new ImageException($"whiteout {Quote.Of(name)} names no file");
         var rel = dirPart.Length == 0 ? target : $"{dirPart}/{target}";
+        if (_thisLayer.Contains(rel) || _holdsThisLayer.Contains(rel))
+        {
+            // layer.md: whiteouts apply to lower layers only. What this layer put at the path stays;
+            // if that is a directory, what lower layers had in it goes (the lower directory was deleted).
+            WhiteOutBelow(rel);
+            return;
+        }
         if (_mode == WhiteoutMode.Overlay)
         {
             using var parent = InRoot.MkdirAll(_root, "/" + dirPart);
             FileTree.Remove(parent, target);
             Files.MknodAt(parent, target, FileStat.S_IFCHR, 0, 0);
+            _whitedOut.Add(rel);
             return;
         }
         if (!InRoot.TryOpen(_root, "/" + dirPart, out var p, O.PATH | O.DIRECTORY)) return;
         using (p) FileTree.Remove(p!, target);
-        _thisLayer.Remove(rel);
+    }
+
+    /// <summary>A whiteout of a directory this layer wrote into: the lower layers' content of it goes, this layer's stays.</summary>
+    void WhiteOutBelow(string rel)
+    {
+        SafeFd d;
+        try
+        {
+            d = InRoot.Open(_root, "/" + rel, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
+        }
+        catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP)
+        {
+            return; // a file or a link: this layer's, kept as it is
+        }
+        using (d)
+        {
+            if (_mode == WhiteoutMode.Overlay) FileMeta.SetXattr(d, "trusted.overlay.opaque", "y"u8);
+            else KeepOnlyThisLayer(d, rel);
+        }
     }
 
     /// <summary>
@@ -441,19 +499,19 @@ public sealed class LayerUnpacker : IDisposable
     /// wrote stays, a directory on the way to one stays, and directories that stay are filtered
     /// the same way inside.
     /// </summary>
-    void KeepOnlyThisLayer(SafeFd dir, string rel, HashSet<string> holdsThisLayer)
+    void KeepOnlyThisLayer(SafeFd dir, string rel)
     {
         foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
         {
             var childRel = rel.Length == 0 ? child! : $"{rel}/{child}";
-            if (!_thisLayer.Contains(childRel) && !holdsThisLayer.Contains(childRel))
+            if (!_thisLayer.Contains(childRel) && !_holdsThisLayer.Contains(childRel))
             {
                 FileTree.Remove(dir, child!);
                 continue;
             }
             if (!Files.TryStat(dir, child!, follow: false, out var st, out _) || !st.IsDirectory) continue;
             using var sub = Files.OpenAt2(dir, child!, O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks);
-            KeepOnlyThisLayer(sub, childRel, holdsThisLayer);
+            KeepOnlyThisLayer(sub, childRel);
         }
     }
 
