@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Berth.Images.Store;
+using Berth.Oci.Image;
+using Xunit;
+
+namespace Berth.Images.Tests;
+
+/// <summary>What identifies an image across transports: the digest of its top manifest, its config's, its layers' diff_ids.</summary>
+public sealed record ImageIdentity(string Manifest, string Config, string DiffIds)
+{
+    public static ImageIdentity Of(Scratch s, string reference)
+    {
+        var raw = s.Image("inspect", "--raw", reference).Ok().Stdout;
+        var config = s.Image("inspect", "--config", reference).Ok().Stdout;
+        var summary = JsonNode.Parse(s.Image("inspect", reference).Ok().Stdout)!;
+        // inspect prints the exact bytes and a newline.
+        static string Sha(string text) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text[..^1])));
+        return new ImageIdentity(Sha(raw), Sha(config), string.Join(",", summary["layers"]!.AsArray().Select(l => (string)l!["diffID"]!)));
+    }
+}
+
+/// <summary>Every local transport, read and written through one interface: copies between any two keep what must not change.</summary>
+public class TransportTests
+{
+    public static readonly string[] Transports = { "store", "oci", "oci-archive", "dir", "docker-archive" };
+
+    /// <summary>A two-layer image (the second deletes and adds) in an oci: layout, and its identity.</summary>
+    internal static (string Reference, ImageIdentity Identity) Original(Scratch s, string name = "img")
+    {
+        var layout = OciLayout.Create(s.P("orig"));
+        var m = TestImages.Write(layout, name, new[]
+        {
+            TestImages.Tar(new[] { Entry.Dir("etc"), Entry.File("etc/base", "base"), Entry.File("etc/gone", "x"), Entry.Symlink("link", "etc/base") }),
+            TestImages.Tar(new[] { Entry.File("etc/.wh.gone", ""), Entry.File("top", new string('t', 100_000)) }),
+        });
+        var manifest = Documents.ParseManifest(layout.Blobs.ReadAll(m), m.MediaType, "m");
+        var config = Documents.ParseConfig(layout.Blobs.ReadAll(manifest.Config!), "c");
+        return ($"oci:{s.P("orig")}:{name}", new ImageIdentity(m.Digest!, manifest.Config!.Digest!, string.Join(",", config.Rootfs!.DiffIds!)));
+    }
+
+    internal static string At(Scratch s, string transport, string tag) => transport switch
+    {
+        "store" => $"pair/{tag}",
+        "oci" => $"oci:{s.P(tag + "-oci")}:img",
+        "oci-archive" => $"oci-archive:{s.P(tag + "-oci.tar")}:img",
+        "dir" => $"dir:{s.P(tag + "-dir")}",
+        _ => $"docker-archive:{s.P(tag + "-docker.tar")}:img",
+    };
+
+    internal static void AssertUnpacks(Scratch s, string reference, string bundle)
+    {
+        s.Image("unpack", reference, s.P(bundle)).Ok();
+        Assert.Equal("base", File.ReadAllText(s.P($"{bundle}/rootfs/etc/base")));
+        Assert.False(File.Exists(s.P($"{bundle}/rootfs/etc/gone")));
+        Assert.Equal(100_000, new FileInfo(s.P($"{bundle}/rootfs/top")).Length);
+        Assert.Equal("etc/base", new FileInfo(s.P($"{bundle}/rootfs/link")).LinkTarget);
+    }
+
+    [Fact]
+    public void Copies_between_every_pair_of_local_transports_keep_the_digests()
+    {
+        using var s = new Scratch();
+        var (orig, id) = Original(s);
+        foreach (var t in Transports) s.Image("copy", orig, At(s, t, "src-" + t)).Ok();
+        var fromDockerArchive = ImageIdentity.Of(s, At(s, "docker-archive", "src-docker-archive"));
+        foreach (var a in Transports)
+            foreach (var b in Transports.Where(b => b != a))
+            {
+                var dst = At(s, b, $"{a}-to-{b}");
+                s.Image("copy", At(s, a, "src-" + a), dst).Ok();
+                var got = ImageIdentity.Of(s, dst);
+                // The config's bytes and the layers' content never change; the manifest only where docker-archive is involved:
+                // its manifest is v2s2 over uncompressed layers, made the way containers/image makes it.
+                Assert.Equal(id.Config, got.Config);
+                Assert.Equal(id.DiffIds, got.DiffIds);
+                if (a != "docker-archive" && b != "docker-archive") Assert.True(id.Manifest == got.Manifest, $"{a} to {b}: manifest {got.Manifest}, not {id.Manifest}");
+                if (b == "docker-archive") Assert.Equal(fromDockerArchive, got);
+                AssertUnpacks(s, dst, $"b-{a}-{b}");
+                if (a == "docker-archive")
+                {
+                    // And back: the same uncompressed layers make the same manifest.
+                    var back = At(s, "docker-archive", $"{a}-to-{b}-back");
+                    s.Image("copy", dst, back).Ok();
+                    Assert.Equal(fromDockerArchive, ImageIdentity.Of(s, back));
+                }
+            }
+    }
+
+    [Fact]
+    public void Every_transport_lists_what_it_holds()
+    {
+        using var s = new Scratch();
+        var (orig, id) = Original(s);
+        foreach (var t in Transports) s.Image("copy", orig, At(s, t, "ls")).Ok();
+        Assert.Contains("pair/ls:latest", s.Image("ls").Ok().Stdout);
+        Assert.Contains($"img ", s.Image("ls", $"oci:{s.P("ls-oci")}").Ok().Stdout);
+        Assert.Contains($"img ", s.Image("ls", $"oci-archive:{s.P("ls-oci.tar")}").Ok().Stdout);
+        Assert.Contains(id.Manifest, s.Image("ls", $"dir:{s.P("ls-dir")}").Ok().Stdout);
+        Assert.Contains("img:latest", s.Image("ls", $"docker-archive:{s.P("ls-docker.tar")}").Ok().Stdout);
+    }
+
+    [Fact]
+    public void An_oci_archive_keeps_its_other_images_and_a_docker_archive_is_picked_by_tag_or_position()
+    {
+        using var s = new Scratch();
+        var (orig, id) = Original(s);
+        s.Image("copy", orig, $"oci-archive:{s.P("a.tar")}:one").Ok();
+        s.Image("copy", orig, $"oci-archive:{s.P("a.tar")}:two").Ok();
+        var ls = s.Image("ls", $"oci-archive:{s.P("a.tar")}").Ok().Stdout;
+        Assert.Contains("one ", ls);
+        Assert.Contains("two ", ls);
+        Assert.Equal(id.Manifest, ImageIdentity.Of(s, $"oci-archive:{s.P("a.tar")}:one").Manifest);
+        s.Image("copy", orig, $"docker-archive:{s.P("d.tar")}:example.com/app:v1").Ok();
+        Assert.Equal(id.Config, ImageIdentity.Of(s, $"docker-archive:{s.P("d.tar")}:example.com/app:v1").Config);
+        Assert.Equal(id.Config, ImageIdentity.Of(s, $"docker-archive:{s.P("d.tar")}:@0").Config);
+        Assert.Equal(id.Config, ImageIdentity.Of(s, $"docker-archive:{s.P("d.tar")}").Config);
+        s.Image("inspect", $"docker-archive:{s.P("d.tar")}:example.com/app:v2").Fails("no image tagged \"example.com/app:v2\"");
+        s.Image("inspect", $"docker-archive:{s.P("d.tar")}:@1").Fails("no image @1");
+    }
+
+    [Fact]
+    public void A_dir_destination_replaces_a_dir_image_and_refuses_any_other_directory()
+    {
+        using var s = new Scratch();
+        var (orig, id) = Original(s);
+        s.Image("copy", orig, $"dir:{s.P("d")}").Ok();
+        Assert.Equal("Directory Transport Version: 1.1\n", File.ReadAllText(s.P("d/version")));
+        Assert.True(File.Exists(s.P("d/manifest.json")));
+        s.Image("copy", orig, $"dir:{s.P("d")}").Ok();
+        Directory.CreateDirectory(s.P("precious"));
+        File.WriteAllText(s.P("precious/data"), "keep me");
+        var r = s.Image("copy", orig, $"dir:{s.P("precious")}");
+        r.Fails("not empty and not a dir: image");
+        Assert.Equal("keep me", File.ReadAllText(s.P("precious/data")));
+    }
+
+    [Theory]
+    [InlineData("oci:{0}/nothing:app", "oci:{0}/nothing:app: ")]
+    [InlineData("dir:{0}/nothing", "dir:{0}/nothing: ")]
+    [InlineData("docker-archive:{0}/nothing.tar", "docker-archive:{0}/nothing.tar: ")]
+    [InlineData("docker://example.com/app", "unknown transport \"docker\"")]
+    public void A_bad_reference_is_one_line_naming_it(string reference, string expected)
+    {
+        using var s = new Scratch();
+        foreach (var args in new[] { new[] { "copy", string.Format(reference, s.Dir), "x" }, new[] { "inspect", string.Format(reference, s.Dir) } })
+        {
+            var r = s.Image(args);
+            r.Fails(string.Format(expected, s.Dir));
+            var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"berth: image {args[0]}: ", line);
+        }
+    }
+}
