@@ -185,9 +185,14 @@ public sealed class ImageCopier
             kept.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, what);
             return kept;
         }
-        var typed = ManifestConversion.Clone(layer);
-        typed.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, what);
-        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Keep(typed, there);
+        // Its type in the destination's format, for a layer kept as it is (one recompressed gets its new type below).
+        Descriptor Typed(string mediaType)
+        {
+            var typed = ManifestConversion.Clone(layer);
+            typed.MediaType = ManifestConversion.LayerType(mediaType, format, what);
+            return typed;
+        }
+        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Keep(Typed(layer.MediaType!), there);
 
         var blob = new PeekedStream(_src.GetBlob(layer), LayerCodecs.MagicBytes);
         try
@@ -200,8 +205,8 @@ public sealed class ImageCopier
                 if (want != actual && _o.DestCompressFormat is { } asked)
                     throw new ImageException($"--preserve-digests: {what} is {LayerCodecs.Name(actual)}, and compressing it with {LayerCodecs.Name(asked)} would alter its digest");
                 // Named for what it holds, as containers/image does, unless no digest may change.
-                if (actual != declared && !_o.PreserveDigests)
-                    typed.MediaType = ManifestConversion.LayerType(MediaTypes.WithCompression(layer.MediaType, actual) ?? layer.MediaType!, format, what);
+                var type = actual != declared && !_o.PreserveDigests ? MediaTypes.WithCompression(layer.MediaType, actual) ?? layer.MediaType! : layer.MediaType!;
+                var typed = Typed(type);
                 return Keep(typed, _dst.PutBlob(blob, ManifestConversion.Clone(layer)));
             }
             // Changed: through the decompressor, proved against the diff_id, into the compressor.

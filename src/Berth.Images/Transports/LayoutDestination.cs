@@ -14,6 +14,8 @@ public sealed class LayoutDestination : IImageDestination
     readonly OciLayout _layout;
     readonly string _name;
     readonly BlobLease? _lease;
+    /// <summary>Every blob the image names, as stored or found here: checked once more under the lock before the name goes in.</summary>
+    readonly HashSet<Digest> _blobs = new();
     Descriptor? _top;
 
     public LayoutDestination(ImageReference reference, OciLayout layout, string name, BlobLease? lease = null)
@@ -39,19 +41,24 @@ public sealed class LayoutDestination : IImageDestination
     {
         var d = Digest.Parse(blob.Digest ?? "", "descriptor.digest");
         _lease?.Claim(d);
-        return _layout.Blobs.Has(d) ? new Descriptor { MediaType = blob.MediaType, Digest = blob.Digest, Size = blob.Size } : null;
+        if (!_layout.Blobs.Has(d)) return null;
+        _blobs.Add(d);
+        return new Descriptor { MediaType = blob.MediaType, Digest = blob.Digest, Size = blob.Size };
     }
 
     public Descriptor PutBlob(Stream content, Descriptor info, bool isConfig = false)
     {
         Digest? expected = info.Digest is { } text ? Digest.Parse(text, "descriptor.digest") : null;
         // Claimed before the rename when the digest is known only at the end (a layer compressed on the way).
-        return _layout.Blobs.Write(content, info.MediaType ?? "", expected, info.Size, _lease?.Id, _lease is null ? null : _lease.Claim);
+        var stored = _layout.Blobs.Write(content, info.MediaType ?? "", expected, info.Size, _lease?.Id, _lease is null ? null : _lease.Claim);
+        _blobs.Add(Digest.Parse(stored.Digest!));
+        return stored;
     }
 
     public void PutManifest(RawManifest manifest, Digest? instance = null)
     {
         var stored = _layout.Blobs.Write(new MemoryStream(manifest.Bytes), manifest.MediaType, manifest.Digest, manifest.Bytes.Length, _lease?.Id, _lease is null ? null : _lease.Claim);
+        _blobs.Add(manifest.Digest);
         if (instance is null) _top = stored;
     }
 
@@ -60,7 +67,11 @@ public sealed class LayoutDestination : IImageDestination
         var top = _top ?? throw new InvalidOperationException("Commit before PutManifest");
         top.Platform = entry?.Platform;
         if (entry?.Annotations is { } a) top.Annotations = new Dictionary<string, string>(a);
-        _layout.Tag(_name, top);
+        using var lockFd = _layout.Lock();
+        // The lease makes this hold; a blob gone here would be a broken image under a name, so it is looked for once more.
+        foreach (var d in _blobs)
+            if (!_layout.Blobs.Has(d)) throw new ImageException($"{Reference}: blob {d} is no longer in {_layout.Root}; nothing was named");
+        _layout.Tag(_name, top, lockHeld: true);
     }
 
     public void Dispose() => _lease?.Dispose();
