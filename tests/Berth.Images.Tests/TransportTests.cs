@@ -136,6 +136,29 @@ public class TransportTests
     }
 
     [Theory]
+    [InlineData("store")]
+    [InlineData("oci")]
+    [InlineData("oci-archive")]
+    [InlineData("dir")]
+    [InlineData("docker-archive")]
+    public void A_corrupt_source_blob_is_refused_by_every_destination_and_nothing_is_named(string transport)
+    {
+        using var s = new Scratch();
+        var (orig, _) = Original(s);
+        var layout = OciLayout.OpenExisting(s.P("orig"));
+        var manifest = Documents.ParseManifest(layout.Blobs.ReadAll(layout.Find("img")), MediaTypes.Manifest, "m");
+        var path = layout.Blobs.PathOf(Digest.Parse(manifest.Layers![1].Digest!));
+        var bytes = File.ReadAllBytes(path);
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        s.Image("copy", orig, At(s, transport, "c")).Fails($"blob {manifest.Layers[1].Digest} has digest sha256:");
+        Assert.DoesNotContain("pair/c", s.Image("ls").Ok().Stdout);
+        Assert.False(File.Exists(s.P("c-oci.tar")) || File.Exists(s.P("c-docker.tar")) || File.Exists(s.P("c-dir/manifest.json")));
+        Assert.Empty(Directory.GetFiles(s.Dir, "*.tmp-*"));
+        if (transport == "oci") Assert.Empty(OciLayout.OpenExisting(s.P("c-oci")).ReadIndex().Manifests!);
+    }
+
+    [Theory]
     [InlineData("oci:{0}/nothing:app", "oci:{0}/nothing:app: ")]
     [InlineData("dir:{0}/nothing", "dir:{0}/nothing: ")]
     [InlineData("docker-archive:{0}/nothing.tar", "docker-archive:{0}/nothing.tar: ")]

@@ -43,7 +43,7 @@ public static class ImageCommands
             case "copy":
                 flags.AddRange(new Flag[]
                 {
-                    new("all", 'a'), new("platform", null, true), new("preserve-digests"), new("dest-compress-format", null, true),
+                    new("all", 'a'), new("platform", null, true), new("preserve-digests"), new("dest-compress-format", null, true), new("dest-compress-level", null, true),
                     new("format", 'f', true), new("remove-signatures"),
                 });
                 break;
@@ -113,6 +113,7 @@ public static class ImageCommands
                 {
                     All = cl.Has("all"), Platform = platform, PreserveDigests = cl.Has("preserve-digests"), RemoveSignatures = cl.Has("remove-signatures"),
                     DestCompressFormat = cl.Value("dest-compress-format") is { } c ? CopyOptions.ParseCompression(c) : null,
+                    DestCompressLevel = cl.Value("dest-compress-level") is { } lv ? CopyOptions.ParseLevel(lv) : null,
                     Format = cl.Value("format") is { } f ? CopyOptions.ParseFormat(f) : null,
                 };
                 if (options.All && platform is not null) throw new UsageException("image copy: --all and --platform: one or the other");

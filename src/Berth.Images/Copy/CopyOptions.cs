@@ -27,6 +27,9 @@ public sealed record CopyOptions
     /// <summary>--dest-compress-format gzip|zstd: layers (re)compressed so, where the format allows; diff_ids stay, digests change.</summary>
     public LayerCompression? DestCompressFormat { get; init; }
 
+    /// <summary>--dest-compress-level N: the compressor's level for layers compressed by the copy (gzip 1-9, default 1; zstd 1-19, default 3).</summary>
+    public int? DestCompressLevel { get; init; }
+
     /// <summary>--format oci|v2s2: manifests and configs converted to this format.</summary>
     public ManifestFormat? Format { get; init; }
 
@@ -40,6 +43,10 @@ public sealed record CopyOptions
         "v2s1" => throw new ImageException("--format v2s1: Docker schema 1 is not written (deprecated since 2017); use oci or v2s2"),
         _ => throw new ImageException($"--format: {Quote.Of(text)} is not oci or v2s2"),
     };
+
+    public static int ParseLevel(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 22
+            ? n : throw new ImageException($"--dest-compress-level: {Quote.Of(text)} is not a level (gzip 1-9, zstd 1-22)");
 
     public static LayerCompression ParseCompression(string text) => text switch
     {

@@ -122,13 +122,20 @@ public sealed class ImageCopier
         }
         else CopyBlob(manifest.Config, isConfig: true);
 
+        var layers = manifest.Layers!;
+        var copies = new Descriptor[layers.Count];
+        void One(int i) => copies[i] = image
+            ? CopyLayer(layers[i], Digest.Parse(diffIds![i], $"config: rootfs.diff_ids[{i}]"), format, $"layer {layers[i].Digest}")
+            : CopyBlob(layers[i], isConfig: false);
+        // Layers in parallel where the destination takes concurrent blobs (not an archive, which is one stream):
+        // (de)compression is the cost of a copy, and it runs on every core.
+        if (_dst.HasThreadSafePutBlob && layers.Count > 1) Parallel(layers.Count, One);
+        else for (int i = 0; i < layers.Count; i++) One(i);
         bool changed = false;
-        for (int i = 0; i < manifest.Layers!.Count; i++)
+        for (int i = 0; i < layers.Count; i++)
         {
-            var layer = manifest.Layers[i];
-            var copied = image ? CopyLayer(layer, Digest.Parse(diffIds![i], $"config: rootfs.diff_ids[{i}]"), format, $"layer {layer.Digest}") : CopyBlob(layer, isConfig: false);
-            changed |= copied.MediaType != layer.MediaType || copied.Digest != layer.Digest || copied.Size != layer.Size;
-            manifest.Layers[i] = copied;
+            changed |= copies[i].MediaType != layers[i].MediaType || copies[i].Digest != layers[i].Digest || copies[i].Size != layers[i].Size;
+            layers[i] = copies[i];
         }
         RawManifest output = raw;
         if (changed || ManifestConversion.FormatOf(raw.MediaType) != format)
@@ -139,6 +146,22 @@ public sealed class ImageCopier
         }
         _dst.PutManifest(output, top ? null : output.Digest);
         return output.Descriptor;
+    }
+
+    /// <summary>At most this many blobs at once: one per core (this VM has 2), and no more than 4, as memory is a few buffers per blob.</summary>
+    static readonly int MaxParallel = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    static void Parallel(int count, Action<int> body)
+    {
+        try
+        {
+            System.Threading.Tasks.Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = MaxParallel }, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The first failure, as a sequential copy would report it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
     }
 
     void RefuseChange(string what, RawManifest before, RawManifest after)
@@ -153,7 +176,8 @@ public sealed class ImageCopier
         if (_dst.TryReusingBlob(blob) is { } there) return Keep(blob, there);
         // A foreign layer lives at its URLs: a source without it copies the descriptor alone.
         if (blob.Urls is { Count: > 0 } && !_src.HasBlob(blob)) return blob;
-        return Keep(blob, _dst.PutBlob(_src.GetBlob(blob), ManifestConversion.Clone(blob), isConfig));
+        using var content = _src.GetBlob(blob);
+        return Keep(blob, _dst.PutBlob(content, ManifestConversion.Clone(blob), isConfig));
     }
 
     static Descriptor Keep(Descriptor original, Descriptor stored)
@@ -211,7 +235,7 @@ public sealed class ImageCopier
             }
             // Changed: through the decompressor, proved against the diff_id, into the compressor.
             var tar = new HashingStream(LayerCodecs.Decompress(blob, actual), diffId.Algorithm, diffId, drain: blob, what: what);
-            using var output = LayerCodecs.Compress(tar, want);
+            using var output = LayerCodecs.Compress(tar, want, _o.DestCompressLevel);
             var family = MediaTypes.WithCompression(layer.MediaType, want)
                 ?? throw new ImageException($"{what}: {Quote.Of(layer.MediaType)} has no {LayerCodecs.Name(want)} form (Docker layers are gzip or uncompressed; use --format oci)");
             var info = ManifestConversion.Clone(layer);
@@ -219,7 +243,19 @@ public sealed class ImageCopier
             // zstd:chunked metadata describes the old blob.
             info.Annotations?.Keys.Where(k => k.StartsWith("io.github.containers.zstd-chunked.", StringComparison.Ordinal)).ToList().ForEach(k => info.Annotations.Remove(k));
             if (info.Annotations is { Count: 0 }) info.Annotations = null;
-            var stored = _dst.PutBlob(output, info);
+            Descriptor stored;
+            try
+            {
+                stored = _dst.PutBlob(output, info);
+            }
+            catch (Exception e) when (e is InvalidDataException || (e is ImageException && e.Message.StartsWith("zstd:", StringComparison.Ordinal)))
+            {
+                // Decompressed as it streams in, the blob meets the decompressor before its digest is
+                // checked at its end: a blob that is not the one named says so, rather than its codec.
+                var sink = new byte[1 << 16];
+                while (blob.Read(sink) > 0) { }
+                throw new ImageException($"{what}: the {LayerCodecs.Name(actual)} data is corrupt ({e.Message.TrimEnd('.')})", e);
+            }
             (info.Digest, info.Size) = (stored.Digest, stored.Size);
             return info;
         }

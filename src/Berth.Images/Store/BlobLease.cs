@@ -65,10 +65,14 @@ public sealed class BlobLease : IDisposable
     /// <summary>From now until Dispose, gc keeps blob <paramref name="d"/>, whether it is in the store yet or not.</summary>
     public void Claim(Digest d)
     {
-        if (_claimed.Contains(d)) return;
-        using var storeLock = _store.Lock(exclusive: false);
-        Files.WriteAll(_fd, Encoding.ASCII.GetBytes(d + "\n"), $"lease {_path}");
-        _claimed.Add(d);
+        // One claim at a time: a copy stores layers from several threads.
+        lock (_claimed)
+        {
+            if (_claimed.Contains(d)) return;
+            using var storeLock = _store.Lock(exclusive: false);
+            Files.WriteAll(_fd, Encoding.ASCII.GetBytes(d + "\n"), $"lease {_path}");
+            _claimed.Add(d);
+        }
     }
 
     public void Dispose()

@@ -37,7 +37,7 @@ sealed class ArchiveFile : IDisposable
             return new Descriptor { MediaType = info.MediaType, Digest = text, Size = size };
         }
         using var spool = LayoutFiles.AsStream(VerifiedBlob.ScratchFile(OciArchiveTransport.Scratch), FileAccess.ReadWrite);
-        using var hashing = new Layers.HashingStream(content, "sha256");
+        using var hashing = new Layers.HashingStream(content, "sha256", leaveOpen: true);
         hashing.CopyTo(spool, 1 << 16);
         spool.Position = 0;
         var digest = hashing.Digest;
@@ -94,6 +94,7 @@ public sealed class OciArchiveDestination : IImageDestination
     public ImageReference Reference { get; }
     public LayerCompressionWish DesiredLayerCompression => LayerCompressionWish.Compress;
     public IReadOnlyList<string>? SupportedManifestTypes => null;
+    public bool HasThreadSafePutBlob => false;
 
     public Descriptor? TryReusingBlob(Descriptor blob)
     {
@@ -105,11 +106,7 @@ public sealed class OciArchiveDestination : IImageDestination
 
     public Descriptor PutBlob(Stream content, Descriptor info, bool isConfig = false)
     {
-        if (info.Digest is { } known && TryReusingBlob(info) is { } there)
-        {
-            content.Dispose();
-            return there;
-        }
+        if (info.Digest is { } known && TryReusingBlob(info) is { } there) return there;
         var stored = _out.WriteBlob("", content, info, ArchiveLayoutReader.MemberOf);
         _written.Add(stored.Digest!);
         return stored;

@@ -121,15 +121,19 @@ public sealed class DirDestination : IImageDestination
     public ImageReference Reference { get; }
     public LayerCompressionWish DesiredLayerCompression => LayerCompressionWish.Preserve;
     public IReadOnlyList<string>? SupportedManifestTypes => null;
+    public bool HasThreadSafePutBlob => true;
 
-    public Descriptor? TryReusingBlob(Descriptor blob) =>
-        _written.Contains(blob.Digest ?? "") ? new Descriptor { MediaType = blob.MediaType, Digest = blob.Digest, Size = blob.Size } : null;
+    public Descriptor? TryReusingBlob(Descriptor blob)
+    {
+        lock (_written)
+            return _written.Contains(blob.Digest ?? "") ? new Descriptor { MediaType = blob.MediaType, Digest = blob.Digest, Size = blob.Size } : null;
+    }
 
     public Descriptor PutBlob(Stream content, Descriptor info, bool isConfig = false)
     {
         Digest? expected = info.Digest is { } t ? Digest.Parse(t, "descriptor.digest") : null;
         var (digest, size) = Place(null, content, expected, info.Size);
-        _written.Add(digest.ToString());
+        lock (_written) _written.Add(digest.ToString());
         return new Descriptor { MediaType = info.MediaType, Digest = digest.ToString(), Size = size };
     }
 
@@ -166,7 +170,6 @@ public sealed class DirDestination : IImageDestination
         }
         finally
         {
-            content.Dispose();
             if (File.Exists(tmp)) File.Delete(tmp);
         }
     }

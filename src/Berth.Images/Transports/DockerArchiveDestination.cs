@@ -28,6 +28,7 @@ public sealed class DockerArchiveDestination : IImageDestination
 
     public ImageReference Reference { get; }
     public LayerCompressionWish DesiredLayerCompression => LayerCompressionWish.Decompress;
+    public bool HasThreadSafePutBlob => false;
 
     /// <summary>Docker v2s2 only, as containers/image's docker-archive: an OCI image is converted on the way (unless --preserve-digests forbids it).</summary>
     public IReadOnlyList<string>? SupportedManifestTypes { get; } = new[] { MediaTypes.DockerManifest };
@@ -40,24 +41,21 @@ public sealed class DockerArchiveDestination : IImageDestination
 
     public Descriptor PutBlob(Stream content, Descriptor info, bool isConfig = false)
     {
-        using (content)
+        if (info.Digest is { } known && _written.Contains(known)) return TryReusingBlob(info)!;
+        Descriptor stored;
+        if (isConfig)
         {
-            if (info.Digest is { } known && _written.Contains(known)) return TryReusingBlob(info)!;
-            Descriptor stored;
-            if (isConfig)
-            {
-                // Kept: the legacy json of the top layer takes fields from it.
-                var bytes = ReadConfig(content);
-                var d = RawManifest.Sha256(bytes);
-                if (info.Digest is { } e && e != d.ToString()) throw VerifiedBlob.WrongDigest(Digest.Parse(e), d);
-                _out.Tar.WriteFile(ConfigFile(d), bytes);
-                _config = bytes;
-                stored = new Descriptor { MediaType = info.MediaType, Digest = d.ToString(), Size = bytes.Length };
-            }
-            else stored = _out.WriteBlob("", content, info, LayerFile);
-            _written.Add(stored.Digest!);
-            return stored;
+            // Kept: the legacy json of the top layer takes fields from it.
+            var bytes = ReadConfig(content);
+            var d = RawManifest.Sha256(bytes);
+            if (info.Digest is { } e && e != d.ToString()) throw VerifiedBlob.WrongDigest(Digest.Parse(e), d);
+            _out.Tar.WriteFile(ConfigFile(d), bytes);
+            _config = bytes;
+            stored = new Descriptor { MediaType = info.MediaType, Digest = d.ToString(), Size = bytes.Length };
         }
+        else stored = _out.WriteBlob("", content, info, LayerFile);
+        _written.Add(stored.Digest!);
+        return stored;
     }
 
     static byte[] ReadConfig(Stream content)

@@ -29,6 +29,9 @@ public interface IImageDestination : IDisposable
     /// <summary>The manifest media types it can store, preferred first; null for any. A copy converts to the first when the source's is not listed.</summary>
     IReadOnlyList<string>? SupportedManifestTypes { get; }
 
+    /// <summary>Whether PutBlob and TryReusingBlob may be called from several threads at once (a copy then moves layers in parallel); an archive, one stream, cannot.</summary>
+    bool HasThreadSafePutBlob { get; }
+
     /// <summary>The blob as stored when the destination has it already (the copy then skips it); null when it does not.</summary>
     Descriptor? TryReusingBlob(Descriptor blob);
 
@@ -36,7 +39,8 @@ public interface IImageDestination : IDisposable
     /// Stores <paramref name="content"/> read to its end. <paramref name="info"/> gives the media
     /// type and, when known, the digest and size the content must have (content that differs is
     /// refused and nothing of it stays visible); when they are not known (a layer compressed on
-    /// the way) they are computed. Returns the descriptor of what was stored.
+    /// the way) they are computed. Returns the descriptor of what was stored. The caller owns
+    /// <paramref name="content"/> (and disposes it).
     /// </summary>
     Descriptor PutBlob(Stream content, Descriptor info, bool isConfig = false);
 

@@ -37,12 +37,15 @@ public sealed class LayoutDestination : IImageDestination
     /// </summary>
     public IReadOnlyList<string>? SupportedManifestTypes => null;
 
+    /// <summary>Each blob is its own temporary file and rename; the lease serialises its claims.</summary>
+    public bool HasThreadSafePutBlob => true;
+
     public Descriptor? TryReusingBlob(Descriptor blob)
     {
         var d = Digest.Parse(blob.Digest ?? "", "descriptor.digest");
         _lease?.Claim(d);
         if (!_layout.Blobs.Has(d)) return null;
-        _blobs.Add(d);
+        lock (_blobs) _blobs.Add(d);
         return new Descriptor { MediaType = blob.MediaType, Digest = blob.Digest, Size = blob.Size };
     }
 
@@ -51,14 +54,14 @@ public sealed class LayoutDestination : IImageDestination
         Digest? expected = info.Digest is { } text ? Digest.Parse(text, "descriptor.digest") : null;
         // Claimed before the rename when the digest is known only at the end (a layer compressed on the way).
         var stored = _layout.Blobs.Write(content, info.MediaType ?? "", expected, info.Size, _lease?.Id, _lease is null ? null : _lease.Claim);
-        _blobs.Add(Digest.Parse(stored.Digest!));
+        lock (_blobs) _blobs.Add(Digest.Parse(stored.Digest!));
         return stored;
     }
 
     public void PutManifest(RawManifest manifest, Digest? instance = null)
     {
         var stored = _layout.Blobs.Write(new MemoryStream(manifest.Bytes), manifest.MediaType, manifest.Digest, manifest.Bytes.Length, _lease?.Id, _lease is null ? null : _lease.Claim);
-        _blobs.Add(manifest.Digest);
+        lock (_blobs) _blobs.Add(manifest.Digest);
         if (instance is null) _top = stored;
     }
 

@@ -128,11 +128,20 @@ public static class VerifiedBlob
 }
 
 /// <summary>
+/// A stream that checks itself by its end: its last read (the one that returns 0) throws unless
+/// the content had this digest and size. A writer that reads it to that end need not hash it again.
+/// </summary>
+public interface ISelfVerifying
+{
+    bool Proves(Digest digest, long size);
+}
+
+/// <summary>
 /// A blob checked as it is read: it yields at most the descriptor's size, and its end — the read
 /// that returns 0 — throws when the content is shorter or longer than the size or has another
 /// digest. A consumer that stores what it reads (a copy) reads to the end before making it visible.
 /// </summary>
-public sealed class VerifyingStream : ReadOnlyStream
+public sealed class VerifyingStream : ReadOnlyStream, ISelfVerifying
 {
     readonly Stream _inner;
     readonly Digest _digest;
@@ -150,6 +159,8 @@ public sealed class VerifyingStream : ReadOnlyStream
     }
 
     public VerifyingStream(Stream inner, Descriptor desc, string what = "blob") : this(inner, VerifiedBlob.Describe(desc, what).Digest, desc.Size!.Value) { }
+
+    public bool Proves(Digest digest, long size) => digest == _digest && size == _size;
 
     public override int Read(Span<byte> buffer)
     {
