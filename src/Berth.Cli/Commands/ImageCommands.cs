@@ -10,7 +10,7 @@ namespace Berth.Cli.Commands;
 /// <summary>`berth image ...`: the store and every transport (oci:, oci-archive:, dir:, docker-archive:).</summary>
 public static class ImageCommands
 {
-    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|unpack|umount [--store DIR] ...";
+    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|unpack|umount [--store DIR] ... (IMAGE: NAME, oci:PATH[:REF], oci-archive:FILE[:REF], dir:PATH, docker-archive:FILE[:REF])";
 
     public static int Run(IReadOnlyList<string> args)
     {
