@@ -145,9 +145,7 @@ public static class RepoTag
     }
 
     /// <summary>The name with ":latest" when it has no tag, as a RepoTag is written.</summary>
-    public static string WithTag(string text) => SplitTag(text).Tag == "latest" && !HasTag(text) ? text + ":latest" : text;
-
-    static bool HasTag(string text) => text.IndexOf(':', text.LastIndexOf('/') + 1) >= 0;
+    public static string WithTag(string text) => text.IndexOf(':', text.LastIndexOf('/') + 1) >= 0 ? text : text + ":latest";
 
     static (string Name, string Tag) SplitTag(string text)
     {
