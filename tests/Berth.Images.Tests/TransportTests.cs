@@ -175,3 +175,68 @@ public class TransportTests
         }
     }
 }
+
+/// <summary>docker-archives as Docker itself wrote them over the years: ID/layer.tar with links for repeated layers, compressed whole, and Docker 25's blobs/.</summary>
+public class DockerSaveFormatTests
+{
+    static byte[] Archive(IEnumerable<(string Name, byte[]? Data, string? Link, bool Hard)> members)
+    {
+        var ms = new MemoryStream();
+        using (var w = new System.Formats.Tar.TarWriter(ms, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true))
+            foreach (var (name, data, link, hard) in members)
+            {
+                var type = link is null ? System.Formats.Tar.TarEntryType.RegularFile : hard ? System.Formats.Tar.TarEntryType.HardLink : System.Formats.Tar.TarEntryType.SymbolicLink;
+                var e = new System.Formats.Tar.PaxTarEntry(type, name);
+                if (link is not null) e.LinkName = link;
+                if (data is not null) e.DataStream = new MemoryStream(data);
+                w.WriteEntry(e);
+            }
+        return ms.ToArray();
+    }
+
+    [Theory]
+    [InlineData("legacy")]
+    [InlineData("legacy, gzip-compressed whole")]
+    [InlineData("docker 25")]
+    public void Archives_of_every_docker_save_era_are_read(string era)
+    {
+        using var s = new Scratch();
+        var one = TestImages.Tar(new[] { Entry.File("one", "1") });
+        var two = TestImages.Tar(new[] { Entry.File("two", "2") });
+        // The first layer again on top: docker save links the repeat rather than storing it twice.
+        var diffs = new[] { TestImages.Sha256(one), TestImages.Sha256(two), TestImages.Sha256(one) };
+        var config = System.Text.Encoding.UTF8.GetBytes($"{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{\"Cmd\":[\"sh\"]}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"{string.Join("\",\"", diffs)}\"]}}}}");
+        var configHex = TestImages.Sha256(config)[7..];
+        byte[] tar;
+        if (era == "docker 25")
+        {
+            string Blob(byte[] b) => "blobs/sha256/" + TestImages.Sha256(b)[7..];
+            var manifest = $"[{{\"Config\":\"{Blob(config)}\",\"RepoTags\":[\"app:v1\"],\"Layers\":[\"{Blob(one)}\",\"{Blob(two)}\",\"{Blob(one)}\"]}}]";
+            tar = Archive(new (string, byte[]?, string?, bool)[]
+            {
+                ("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray(), null, false), (Blob(config), config, null, false),
+                (Blob(one), one, null, false), (Blob(two), two, null, false), ("manifest.json", System.Text.Encoding.UTF8.GetBytes(manifest), null, false),
+            });
+        }
+        else
+        {
+            var manifest = $"[{{\"Config\":\"{configHex}.json\",\"RepoTags\":[\"app:v1\"],\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\",\"ccc/layer.tar\"]}}]";
+            tar = Archive(new (string, byte[]?, string?, bool)[]
+            {
+                ($"{configHex}.json", config, null, false), ("aaa/layer.tar", one, null, false), ("bbb/layer.tar", two, null, false),
+                ("ccc/layer.tar", null, "../aaa/layer.tar", false), ("ddd/layer.tar", null, "aaa/layer.tar", true),
+                ("manifest.json", System.Text.Encoding.UTF8.GetBytes(manifest), null, false),
+            });
+            if (era.Contains("gzip")) tar = TestImages.Gzip(tar);
+        }
+        File.WriteAllBytes(s.P("saved.tar"), tar);
+        var id = ImageIdentity.Of(s, $"docker-archive:{s.P("saved.tar")}:app:v1");
+        Assert.Equal(string.Join(",", diffs), id.DiffIds);
+        Assert.Equal(TestImages.Sha256(config), id.Config);
+        s.Image("unpack", $"docker-archive:{s.P("saved.tar")}", s.P("b")).Ok();
+        Assert.Equal("1", File.ReadAllText(s.P("b/rootfs/one")));
+        Assert.Equal("2", File.ReadAllText(s.P("b/rootfs/two")));
+        // skopeo makes the same manifest of it (skopeo 1.9 reads no compressed archive).
+        if (!era.Contains("gzip")) Assert.Equal(id.Manifest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Scratch.Exec("skopeo", "inspect", "--raw", $"docker-archive:{s.P("saved.tar")}").Ok().Stdout))));
+    }
+}
