@@ -84,6 +84,10 @@ public class CopySemanticsTests
         // skopeo agrees it is a v2s2 image (skopeo 1.9 reads none in an oci: layout; newer ones do).
         s.Image("copy", $"oci:{s.P("v2")}:img", $"dir:{s.P("v2-dir")}").Ok();
         Assert.Contains(MediaTypes.DockerManifest, Scratch.Exec("skopeo", "inspect", "--raw", $"dir:{s.P("v2-dir")}").Ok().Stdout);
+        // From v2s2 straight to OCI zstd: the conversion and the recompression in one copy.
+        s.Image("copy", "--format", "oci", "--dest-compress-format", "zstd", $"oci:{s.P("v2")}:img", $"oci:{s.P("z")}:img").Ok();
+        Assert.All(JsonNode.Parse(Raw(s, $"oci:{s.P("z")}:img"))!["layers"]!.AsArray(), l => Assert.Equal(MediaTypes.LayerZstd, (string)l!["mediaType"]!));
+        Assert.Equal(id.DiffIds, ImageIdentity.Of(s, $"oci:{s.P("z")}:img").DiffIds);
         s.Image("copy", "--preserve-digests", "--format", "v2s2", orig, $"oci:{s.P("no")}:img").Fails("--preserve-digests with --format v2s2");
         s.Image("copy", "--format", "v2s1", orig, $"oci:{s.P("no")}:img").Fails("schema 1 is not written");
     }

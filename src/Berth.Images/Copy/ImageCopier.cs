@@ -209,14 +209,14 @@ public sealed class ImageCopier
             kept.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, what);
             return kept;
         }
-        // Its type in the destination's format, for a layer kept as it is (one recompressed gets its new type below).
-        Descriptor Typed(string mediaType)
+        // Its type in the destination's format with the compression it will have there.
+        Descriptor Typed(LayerCompression c)
         {
             var typed = ManifestConversion.Clone(layer);
-            typed.MediaType = ManifestConversion.LayerType(mediaType, format, what);
+            typed.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, c, what);
             return typed;
         }
-        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Keep(Typed(layer.MediaType!), there);
+        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Keep(Typed(declared.Value), there);
 
         var blob = new PeekedStream(_src.GetBlob(layer), LayerCodecs.MagicBytes);
         try
@@ -229,17 +229,14 @@ public sealed class ImageCopier
                 if (want != actual && _o.DestCompressFormat is { } asked)
                     throw new ImageException($"--preserve-digests: {what} is {LayerCodecs.Name(actual)}, and compressing it with {LayerCodecs.Name(asked)} would alter its digest");
                 // Named for what it holds, as containers/image does, unless no digest may change.
-                var type = actual != declared && !_o.PreserveDigests ? MediaTypes.WithCompression(layer.MediaType, actual) ?? layer.MediaType! : layer.MediaType!;
-                var typed = Typed(type);
+                var typed = Typed(_o.PreserveDigests ? declared.Value : actual);
                 return Keep(typed, _dst.PutBlob(blob, ManifestConversion.Clone(layer)));
             }
             // Changed: through the decompressor, proved against the diff_id, into the compressor.
+            var info = Typed(want);
+            (info.Digest, info.Size) = (null, null);
             var tar = new HashingStream(LayerCodecs.Decompress(blob, actual), diffId.Algorithm, diffId, drain: blob, what: what);
             using var output = LayerCodecs.Compress(tar, want, _o.DestCompressLevel);
-            var family = MediaTypes.WithCompression(layer.MediaType, want)
-                ?? throw new ImageException($"{what}: {Quote.Of(layer.MediaType)} has no {LayerCodecs.Name(want)} form (Docker layers are gzip or uncompressed; use --format oci)");
-            var info = ManifestConversion.Clone(layer);
-            (info.MediaType, info.Digest, info.Size) = (ManifestConversion.LayerType(family, format, what), null, null);
             // zstd:chunked metadata describes the old blob.
             info.Annotations?.Keys.Where(k => k.StartsWith("io.github.containers.zstd-chunked.", StringComparison.Ordinal)).ToList().ForEach(k => info.Annotations.Remove(k));
             if (info.Annotations is { Count: 0 }) info.Annotations = null;

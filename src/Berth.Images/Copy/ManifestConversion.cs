@@ -22,8 +22,14 @@ public static class ManifestConversion
     {
         if (FormatOf(mediaType) == f) return mediaType;
         var compression = MediaTypes.CompressionOf(mediaType) ?? throw new ImageException($"{what}: layer media type {Quote.Of(mediaType)} cannot be converted to {Name(f)}");
-        bool foreign = mediaType is MediaTypes.DockerForeignLayer or MediaTypes.DockerForeignLayerGzip
-            || mediaType.StartsWith("application/vnd.oci.image.layer.nondistributable.", StringComparison.Ordinal);
+        return LayerType(mediaType, f, compression, what);
+    }
+
+    /// <summary>The media type, in format <paramref name="f"/>, of a layer like <paramref name="sourceType"/> (distributable or not) compressed with <paramref name="compression"/>.</summary>
+    public static string LayerType(string sourceType, ManifestFormat f, LayerCompression compression, string what)
+    {
+        bool foreign = sourceType is MediaTypes.DockerForeignLayer or MediaTypes.DockerForeignLayerGzip
+            || sourceType.StartsWith("application/vnd.oci.image.layer.nondistributable.", StringComparison.Ordinal);
         if (f == ManifestFormat.V2s2 && compression == LayerCompression.Zstd)
             throw new ImageException($"{what}: a zstd layer cannot be described in a Docker v2s2 manifest (copy with --dest-compress-format gzip, or keep OCI)");
         var family = (f, foreign) switch
