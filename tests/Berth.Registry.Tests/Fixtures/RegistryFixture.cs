@@ -121,7 +121,7 @@ public class RegistryFixture : IDisposable
     {
         Environment = Environment,
         Credentials = anonymous || Mode == RegistryMode.Plain ? FixedCredentials.Anonymous : new FixedCredentials(Credentials),
-        TlsVerify = Mode == RegistryMode.Plain ? false : null,
+        TlsVerify = Mode == RegistryMode.TlsBasic ? null : false,
         CertDir = CertDir,
         Retry = retry ?? new RetryPolicy(4, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)),
         MaxConcurrentTransfers = maxConcurrentTransfers,

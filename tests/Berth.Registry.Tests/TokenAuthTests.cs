@@ -1,0 +1,74 @@
+using Berth.Images.Registry;
+using Berth.Registry.Tests.Fixtures;
+using Xunit;
+
+namespace Berth.Registry.Tests;
+
+/// <summary>The Bearer token flow against docker-registry's auth.token, with the test's token server.</summary>
+public sealed class TokenAuthTests(TokenRegistry registry) : IClassFixture<TokenRegistry>
+{
+    static string Repo(string name) => $"private/{name}-{Guid.NewGuid():N}"[..40].TrimEnd('-');
+
+    [Fact]
+    public async Task A_push_and_pull_get_tokens_for_their_scopes_and_reuse_them_until_expiry()
+    {
+        using var client = registry.Client();
+        var image = new TestImage(layers: 3, seed: 30);
+        var repo = Repo("flow");
+        await image.PushAsync(client, repo, "v1");
+        Assert.True(client.Challenge!.IsBearer);
+        Assert.Equal(registry.Tokens!.Realm, client.Challenge.Realm);
+        Assert.Equal(TokenServer.Service, client.Challenge.Service);
+        var m = await client.GetManifestAsync(repo, "v1");
+        foreach (var b in image.Blobs) await client.GetBlobBytesAsync(repo, new() { Digest = b.Digest.ToString(), Size = b.Size });
+        Assert.Equal(image.Digest, m.Digest);
+        // One token for pull,push, one for pull: not one per request.
+        Assert.Equal(2, client.Counters.TokenFetches);
+        Assert.Contains($"repository:{repo}:pull,push", registry.Tokens.Scopes);
+        Assert.Contains($"repository:{repo}:pull", registry.Tokens.Scopes);
+    }
+
+    [Fact]
+    public async Task A_mount_asks_for_pull_on_the_source_repository_too()
+    {
+        using var client = registry.Client();
+        var image = new TestImage(layers: 1, seed: 31);
+        var a = Repo("mount-src");
+        var b = Repo("mount-dst");
+        await image.PushAsync(client, a, "v1");
+        var blob = image.Layers[0];
+        Assert.Equal(BlobPushOutcome.Mounted, await client.PushBlobAsync(b, blob.Digest, blob.Size, () => new MemoryStream(blob.Bytes), new BlobPushOptions { MountFrom = a }));
+        Assert.Contains($"repository:{a}:pull", registry.Tokens!.Scopes);
+    }
+
+    [Fact]
+    public async Task Anonymous_access_is_denied_with_one_clear_line_and_public_repositories_pull_anonymously()
+    {
+        using var authed = registry.Client();
+        var image = new TestImage(layers: 1, seed: 32);
+        var repo = Repo("denied");
+        await image.PushAsync(authed, repo, "v1");
+        await image.PushAsync(authed, "public/hello", "v1");
+
+        using var anonymous = registry.Client(anonymous: true);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => anonymous.GetManifestAsync(repo, "v1"));
+        Assert.Equal(ErrorCodes.Unauthorized, e.Code);
+        Assert.StartsWith($"{registry.Host}/{repo}:v1: reading manifest: UNAUTHORIZED", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        var pub = await anonymous.GetManifestAsync("public/hello", "v1");
+        Assert.Equal(image.Digest, pub.Digest);
+    }
+
+    [Fact]
+    public async Task Wrong_credentials_are_refused_by_the_token_server_and_login_fails_before_writing()
+    {
+        var files = AuthFiles.Default(registry.Environment with { XdgRuntimeDir = Path.Combine(registry.Dir, "run-token") });
+        var options = new RegistryOptions { Environment = registry.Environment, TlsVerify = false, Retry = RetryPolicy.None };
+        var e = await Assert.ThrowsAsync<RegistryException>(() => RegistryLogin.LoginAsync(registry.Host, new RegistryCredentials(registry.Username, "bad"), files, options));
+        Assert.Contains("invalid username/password", e.Message);
+        Assert.Equal(ErrorCodes.Unauthorized, e.Code);
+        Assert.False(File.Exists(files.Primary));
+        await RegistryLogin.LoginAsync(registry.Host, registry.Credentials, files, options);
+        Assert.True(File.Exists(files.Primary));
+    }
+}
