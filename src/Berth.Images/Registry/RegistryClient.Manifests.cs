@@ -56,7 +56,7 @@ public sealed partial class RegistryClient
         var contentType = response.Content.Headers.ContentType?.MediaType;
         if (contentType is Schema1 or Schema1Signed) throw Schema1Refused(what);
         if (response.Content.Headers.ContentLength is > MaxManifestBytes)
-            throw new RegistryException($"{what}: reading manifest: {response.Content.Headers.ContentLength} bytes, more than the {MaxManifestBytes} a manifest may have");
+            throw new RegistryException($"{what}: reading manifest: {response.Content.Headers.ContentLength} bytes, more than the {MaxManifestBytes} bytes a manifest may have");
         var bytes = await ReadLimitedAsync(response, MaxManifestBytes, what, "reading manifest", ct).ConfigureAwait(false);
         var mediaType = MediaTypeOf(bytes, contentType, what);
         var digest = VerifyManifestDigest(bytes, reference, response, what);

@@ -208,32 +208,15 @@ public sealed partial class RegistryClient : IDisposable
                 attempt--;
                 continue;
             }
-            if (RetryPolicy.IsRetryable(status) && r.Retry)
+            if (RetryPolicy.IsRetryable(status) && r.Retry
+                && CanRetry(attempt, clock, _options.Retry.RetryAfter(response.Headers.RetryAfter), _options.Retry) is { } wait)
             {
-                var after = _options.Retry.RetryAfter(response.Headers.RetryAfter);
+                // The last answer is kept when no try is left: it is the registry's own error to report.
                 response.Dispose();
-                if (await WaitToRetryAsync(attempt, clock, after, $"{r.Operation}: {(int)status} {status}", ct).ConfigureAwait(false)) continue;
-                // Out of tries: ask once more only to report the registry's own answer.
-                var last = await SendOnceForErrorAsync(r, uri, method, content, creds, ct).ConfigureAwait(false);
-                return last;
+                await WaitAsync(wait, attempt, $"{r.Operation}: {(int)status} {status}", _options.Retry, ct).ConfigureAwait(false);
+                continue;
             }
             return response;
-        }
-    }
-
-    async Task<HttpResponseMessage> SendOnceForErrorAsync(Request r, Uri uri, HttpMethod method, Func<HttpContent>? content, RegistryCredentials? creds, CancellationToken ct)
-    {
-        using var message = new HttpRequestMessage(method, uri);
-        if (content is not null) message.Content = content();
-        r.Headers?.Invoke(message);
-        if (SameAuthority(uri, _base!)) await AuthorizeAsync(message, r.Scopes, creds, ct).ConfigureAwait(false);
-        try
-        {
-            return await SendOnceAsync(message, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (IsTransient(e, ct))
-        {
-            throw new RegistryException($"{r.What}: {r.Operation}: {Describe(e)}", inner: e);
         }
     }
 
@@ -272,14 +255,11 @@ public sealed partial class RegistryClient : IDisposable
                 if (await WaitToRetryAsync(attempt, clock, null, $"{operation}: {Describe(e)}", ct, retry).ConfigureAwait(false)) continue;
                 throw new RegistryException($"{Registry}: {operation}: {Describe(e)}", inner: e);
             }
-            if (RetryPolicy.IsRetryable(response.StatusCode))
+            if (RetryPolicy.IsRetryable(response.StatusCode) && CanRetry(attempt, clock, retry.RetryAfter(response.Headers.RetryAfter), retry) is { } wait)
             {
-                var after = retry.RetryAfter(response.Headers.RetryAfter);
-                if (await WaitToRetryAsync(attempt, clock, after, $"{operation}: {(int)response.StatusCode}", ct, retry).ConfigureAwait(false))
-                {
-                    response.Dispose();
-                    continue;
-                }
+                response.Dispose();
+                await WaitAsync(wait, attempt, $"{operation}: {(int)response.StatusCode}", retry, ct).ConfigureAwait(false);
+                continue;
             }
             return response;
         }
@@ -292,13 +272,24 @@ public sealed partial class RegistryClient : IDisposable
     async Task<bool> WaitToRetryAsync(int attempt, Stopwatch clock, TimeSpan? retryAfter, string why, CancellationToken ct, RetryPolicy? policy = null)
     {
         policy ??= _options.Retry;
-        if (attempt >= policy.MaxAttempts) return false;
+        if (CanRetry(attempt, clock, retryAfter, policy) is not { } wait) return false;
+        await WaitAsync(wait, attempt, why, policy, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>The wait before another try, or null when the policy has no try left (attempts, or total time with the wait).</summary>
+    static TimeSpan? CanRetry(int attempt, Stopwatch clock, TimeSpan? retryAfter, RetryPolicy policy)
+    {
+        if (attempt >= policy.MaxAttempts) return null;
         var wait = retryAfter ?? policy.Backoff(attempt);
-        if (clock.Elapsed + wait > policy.MaxTotal) return false;
+        return clock.Elapsed + wait > policy.MaxTotal ? null : wait;
+    }
+
+    async Task WaitAsync(TimeSpan wait, int attempt, string why, RetryPolicy policy, CancellationToken ct)
+    {
         Counters.AddRetry();
         Log($"{why}; retrying in {wait.TotalSeconds:0.0} s (try {attempt + 1} of {policy.MaxAttempts})");
         await Task.Delay(wait, ct).ConfigureAwait(false);
-        return true;
     }
 
     static bool IsTransient(Exception e, CancellationToken ct) =>

@@ -39,6 +39,10 @@ public sealed class FaultProxy : IDisposable
     public HttpStatusCode StatusFault { get; set; } = HttpStatusCode.TooManyRequests;
     public string StatusFaultPath { get; set; } = "/v2/";
     public int? RetryAfterSeconds { get; set; } = 1;
+    /// <summary>Close this many of the next connections whose request path contains <see cref="StatusFaultPath"/> without an answer (a reset).</summary>
+    public int Resets { get; set; }
+    /// <summary>Wait this long between 64 KiB chunks of blob bodies (so parallel transfers overlap).</summary>
+    public int BlobChunkDelayMs { get; set; }
     /// <summary>Answer blob GETs with 307 to this origin ("http://localhost:PORT"), the path kept.</summary>
     public string? RedirectBlobsTo { get; set; }
     /// <summary>An Authorization header the proxy itself sends upstream (a blob-storage host that has its own access to the blobs).</summary>
@@ -106,6 +110,13 @@ public sealed class FaultProxy : IDisposable
             Record(method, path, oStatus, Header("Authorization"), Header("Range"));
             await WriteHead(net, oStatus, oHeaders.Append(new("Content-Length", oBody.Length.ToString())));
             if (method != "HEAD") await net.WriteAsync(oBody);
+            return;
+        }
+        if (Resets > 0 && path.Contains(StatusFaultPath))
+        {
+            Resets--;
+            Record(method, path, 0, Header("Authorization"), Header("Range"));
+            net.Socket.LingerState = new LingerOption(true, 0); // RST, not FIN
             return;
         }
         if (StatusFaults > 0 && path.Contains(StatusFaultPath))
@@ -183,6 +194,7 @@ public sealed class FaultProxy : IDisposable
             {
                 if (cut is { } limit && sent + n > limit) n = (int)(limit - sent);
                 if (blob && FlipByteAt is { } flip && flip >= sent && flip < sent + n) chunk[flip - sent] ^= 0xff;
+                if (blob && BlobChunkDelayMs > 0) await Task.Delay(BlobChunkDelayMs);
                 await net.WriteAsync(chunk.AsMemory(0, n));
                 sent += n;
                 if (blob) Interlocked.Add(ref _blobBytes, n);
