@@ -218,4 +218,43 @@ public sealed class PushPullTests(PlainRegistry registry) : IClassFixture<PlainR
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public async Task HTTP_is_used_only_for_a_registry_marked_insecure()
+    {
+        using var strict = new RegistryClient(registry.Host, new RegistryOptions { Environment = registry.Environment, Retry = RetryPolicy.None });
+        var e = await Assert.ThrowsAsync<RegistryException>(() => strict.PingAsync());
+        Assert.Contains("TLS", e.Message);
+        Assert.Null(strict.BaseUri);
+
+        var conf = RegistriesConf.Parse($"[[registry]]\nlocation = \"{registry.Host}\"\ninsecure = true\n", "insecure.conf");
+        using var byConf = new RegistryClient(registry.Host, new RegistryOptions { Environment = registry.Environment, Conf = conf, Retry = RetryPolicy.None });
+        await byConf.PingAsync();
+        Assert.Equal(new Uri($"http://{registry.Host}/"), byConf.BaseUri);
+        Assert.Null(byConf.Challenge);
+    }
+
+    [Fact]
+    public async Task A_pool_pulls_from_a_mirror_first_and_falls_back_to_the_registry()
+    {
+        using var client = registry.Client();
+        var image = new TestImage(layers: 1, seed: 9);
+        await image.PushAsync(client, "library/pooled", "v1");
+        using var mirror = new FaultProxy(registry.Port) { StatusFaults = 100, StatusFault = HttpStatusCode.NotFound, RetryAfterSeconds = null, StatusFaultPath = "/manifests/" };
+        var conf = RegistriesConf.Parse($$"""
+            [[registry]]
+            location = "{{registry.Host}}"
+            insecure = true
+            [[registry.mirror]]
+            location = "{{mirror.Host}}"
+            insecure = true
+            """, "mirrors.conf");
+        using var pool = new RegistryPool(new RegistryOptions { Environment = registry.Environment, Conf = conf, Retry = RetryPolicy.None });
+        var reference = Reference.Parse($"{registry.Host}/library/pooled:v1");
+        var sources = pool.PullSources(reference);
+        Assert.Equal([mirror.Host, registry.Host], sources.Select(s => s.Client.Registry));
+        var m = await pool.FromFirstSourceAsync(reference, (c, r) => c.GetManifestAsync(r.Repository, r.Identifier));
+        Assert.Equal(image.Digest, m.Digest);
+        Assert.Contains(mirror.Seen(), r => r.Path.Contains("/manifests/v1") && r.Status == 404);
+    }
 }

@@ -71,4 +71,33 @@ public sealed class TokenAuthTests(TokenRegistry registry) : IClassFixture<Token
         await RegistryLogin.LoginAsync(registry.Host, registry.Credentials, files, options);
         Assert.True(File.Exists(files.Primary));
     }
+
+    [Fact]
+    public async Task A_token_the_registry_no_longer_takes_is_fetched_again_once()
+    {
+        using var client = registry.Client();
+        var image = new TestImage(layers: 1, seed: 33);
+        var repo = Repo("expired");
+        await image.PushAsync(client, repo, "v1");
+        using var reader = registry.Client();
+        registry.Tokens!.ExpiredTokens = 1;
+        Assert.Equal(image.Digest, (await reader.GetManifestAsync(repo, "v1")).Digest);
+        Assert.Equal(2, reader.Counters.TokenFetches);
+    }
+
+    [Fact]
+    public async Task An_identity_token_is_exchanged_with_the_OAuth2_refresh_flow()
+    {
+        using var client = registry.Client();
+        var image = new TestImage(layers: 1, seed: 34);
+        var repo = Repo("oauth");
+        await image.PushAsync(client, repo, "v1");
+        var options = registry.Options(anonymous: true);
+        using var oauth = new RegistryClient(registry.Host, new RegistryOptions
+        {
+            Environment = options.Environment, TlsVerify = false, Retry = options.Retry,
+            Credentials = new FixedCredentials(new RegistryCredentials(RegistryCredentials.IdentityTokenUser, registry.Tokens!.RefreshToken)),
+        });
+        Assert.Equal(image.Digest, (await oauth.GetManifestAsync(repo, "v1")).Digest);
+    }
 }

@@ -9,6 +9,8 @@ public enum RegistryMode
     Plain,
     /// <summary>HTTPS with a server certificate from an openssl CA (<see cref="RegistryFixture.CaCert"/>), htpasswd (bcrypt) Basic auth.</summary>
     TlsBasic,
+    /// <summary>HTTPS that asks for a client certificate signed by the CA (http.tls.clientcas), no auth: <see cref="RegistryFixture.CertDir"/> holds the client pair.</summary>
+    MutualTls,
     /// <summary>HTTP with the Bearer token flow: <see cref="RegistryFixture.Tokens"/> signs JWTs the registry trusts (auth.token).</summary>
     Token,
 }
@@ -30,7 +32,7 @@ public class RegistryFixture : IDisposable
     public int Port { get; }
     /// <summary>"127.0.0.1:PORT", as references name the registry.</summary>
     public string Host => $"127.0.0.1:{Port}";
-    public string Scheme => Mode == RegistryMode.TlsBasic ? "https" : "http";
+    public string Scheme => Mode is RegistryMode.TlsBasic or RegistryMode.MutualTls ? "https" : "http";
     public string Url => $"{Scheme}://{Host}";
     public string Username { get; } = "berth";
     public string Password { get; } = "s3cret-" + Guid.NewGuid().ToString("N")[..8];
@@ -73,6 +75,16 @@ public class RegistryFixture : IDisposable
                 Run("htpasswd", "-Bbc", htpasswd, Username, Password);
                 tls = $"  tls:\n    certificate: {Pki.ServerCert}\n    key: {Pki.ServerKey}\n";
                 auth = $"auth:\n  htpasswd:\n    realm: berth-test\n    path: {htpasswd}\n";
+            }
+            else if (mode == RegistryMode.MutualTls)
+            {
+                Pki = new Pki();
+                CertDir = Path.Combine(Dir, "certdir");
+                Directory.CreateDirectory(CertDir);
+                File.Copy(Pki.CaCert, Path.Combine(CertDir, "ca.crt"));
+                File.Copy(Pki.ClientCert, Path.Combine(CertDir, "client.cert"));
+                File.Copy(Pki.ClientKey, Path.Combine(CertDir, "client.key"));
+                tls = $"  tls:\n    certificate: {Pki.ServerCert}\n    key: {Pki.ServerKey}\n    clientcas:\n      - {Pki.CaCert}\n";
             }
             else if (mode == RegistryMode.Token)
             {
@@ -120,8 +132,8 @@ public class RegistryFixture : IDisposable
     public RegistryOptions Options(bool anonymous = false, RetryPolicy? retry = null, int maxConcurrentTransfers = 6, Action<string>? log = null) => new()
     {
         Environment = Environment,
-        Credentials = anonymous || Mode == RegistryMode.Plain ? FixedCredentials.Anonymous : new FixedCredentials(Credentials),
-        TlsVerify = Mode == RegistryMode.TlsBasic ? null : false,
+        Credentials = anonymous || Mode is RegistryMode.Plain or RegistryMode.MutualTls ? FixedCredentials.Anonymous : new FixedCredentials(Credentials),
+        TlsVerify = Scheme == "https" ? null : false,
         CertDir = CertDir,
         Retry = retry ?? new RetryPolicy(4, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)),
         MaxConcurrentTransfers = maxConcurrentTransfers,
@@ -138,6 +150,7 @@ public class RegistryFixture : IDisposable
     {
         RegistryMode.Plain => [$"--{side}-tls-verify=false"],
         RegistryMode.TlsBasic => [$"--{side}-cert-dir={CertDir}", $"--{side}-creds={Username}:{Password}"],
+        RegistryMode.MutualTls => [$"--{side}-cert-dir={CertDir}"],
         _ => [$"--{side}-tls-verify=false", $"--{side}-creds={Username}:{Password}"],
     };
 
@@ -178,3 +191,4 @@ public class RegistryFixture : IDisposable
 public sealed class PlainRegistry() : RegistryFixture(RegistryMode.Plain);
 public sealed class TlsBasicRegistry() : RegistryFixture(RegistryMode.TlsBasic);
 public sealed class TokenRegistry() : RegistryFixture(RegistryMode.Token);
+public sealed class MutualTlsRegistry() : RegistryFixture(RegistryMode.MutualTls);

@@ -33,6 +33,10 @@ public sealed class TokenServer : IDisposable
     /// <summary>Every scope asked for, in order (for tests of the scopes a client asks).</summary>
     public List<string> Scopes { get; } = new();
     public int ExpiresIn { get; set; } = 300;
+    /// <summary>Mint this many of the next tokens already expired (past the registry's 60 s leeway) while announcing expires_in as usual: a token that stops working early.</summary>
+    public int ExpiredTokens { get; set; }
+    /// <summary>The refresh token the OAuth2 POST flow takes for the user (docker's identity token).</summary>
+    public string RefreshToken => "refresh-" + _password;
 
     public TokenServer(Pki pki, string user, string password)
     {
@@ -66,6 +70,20 @@ public sealed class TokenServer : IDisposable
         Interlocked.Increment(ref _requests);
         var q = ctx.Request.QueryString;
         string? user = null;
+        if (ctx.Request.HttpMethod == "POST")
+        {
+            // OAuth2 (distribution's oauth.md): grant_type=refresh_token with the identity token.
+            var form = System.Web.HttpUtility.ParseQueryString(new StreamReader(ctx.Request.InputStream).ReadToEnd());
+            if (form["grant_type"] != "refresh_token" || form["refresh_token"] != RefreshToken)
+            {
+                ctx.Response.StatusCode = 401;
+                Write(ctx, """{"error":"invalid_grant"}""");
+                return;
+            }
+            q = new System.Collections.Specialized.NameValueCollection { ["service"] = form["service"] };
+            foreach (var sc in (form["scope"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)) q.Add("scope", sc);
+            user = _user;
+        }
         if (ctx.Request.Headers["Authorization"] is { } auth && auth.StartsWith("Basic "))
         {
             var text = Encoding.UTF8.GetString(Convert.FromBase64String(auth[6..]));
@@ -120,6 +138,11 @@ public sealed class TokenServer : IDisposable
             w.WriteEndObject();
         });
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (ExpiredTokens > 0)
+        {
+            ExpiredTokens--;
+            now -= 3600;
+        }
         var claims = Serialize(w =>
         {
             w.WriteStartObject();
