@@ -50,6 +50,8 @@ public sealed class PushPullTests(PlainRegistry registry) : IClassFixture<PlainR
         var seen = proxy.Seen();
         Assert.Equal(4, seen.Count(r => r.Method == "PATCH" && r.Status == 202)); // 300 kB+ in 100 kB chunks
         Assert.Single(seen, r => r.Method == "PUT" && r.Path.Contains("digest=sha256") && r.Status == 201);
+        // This registry sends relative Locations (http.relativeurls): each step went where the last one said.
+        Assert.All(seen.Where(r => r.Method is "POST" or "PATCH"), r => Assert.StartsWith("/v2/", r.Location));
         Assert.Equal(blob.Size, await client.HeadBlobAsync(repo, blob.Digest));
     }
 

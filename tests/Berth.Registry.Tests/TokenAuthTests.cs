@@ -29,6 +29,20 @@ public sealed class TokenAuthTests(TokenRegistry registry) : IClassFixture<Token
     }
 
     [Fact]
+    public async Task A_chunked_upload_follows_absolute_Locations()
+    {
+        using var proxy = new FaultProxy(registry.Port);
+        using var client = new RegistryClient(proxy.Host, registry.Options());
+        var blob = new TestImage(layers: 1, layerBytes: 150_000, seed: 35).Layers[0];
+        var repo = Repo("absolute");
+        Assert.Equal(BlobPushOutcome.Uploaded, await client.PushBlobAsync(repo, blob.Digest, blob.Size, () => new MemoryStream(blob.Bytes), new BlobPushOptions { ChunkSize = 64 << 10 }));
+        var steps = proxy.Seen().Where(r => r.Method is "POST" or "PATCH" && r.Status == 202).ToArray();
+        Assert.Equal(4, steps.Length);
+        Assert.All(steps, r => Assert.StartsWith($"http://{proxy.Host}/v2/{repo}/blobs/uploads/", r.Location));
+        Assert.Equal(blob.Size, await client.HeadBlobAsync(repo, blob.Digest));
+    }
+
+    [Fact]
     public async Task A_mount_asks_for_pull_on_the_source_repository_too()
     {
         using var client = registry.Client();

@@ -5,7 +5,7 @@ using System.Text;
 namespace Berth.Registry.Tests.Fixtures;
 
 /// <summary>A request the proxy saw, for assertions.</summary>
-public sealed record ProxiedRequest(string Method, string Path, int Status, string? Authorization, string? Range);
+public sealed record ProxiedRequest(string Method, string Path, int Status, string? Authorization, string? Range, string? Location = null);
 
 /// <summary>
 /// An HTTP/1.1 proxy in the test process in front of a registry on 127.0.0.1 (one request per
@@ -153,7 +153,7 @@ public sealed class FaultProxy : IDisposable
             request.Headers.TryAddWithoutValidation("Authorization", auth);
         }
         using var response = await _upstream.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Record(method, path, (int)response.StatusCode, Header("Authorization"), Header("Range"));
+        Record(method, path, (int)response.StatusCode, Header("Authorization"), Header("Range"), response.Headers.Location?.OriginalString);
         var outHeaders = new List<KeyValuePair<string, string>>();
         foreach (var h in response.Headers.Concat(response.Content.Headers))
         {
@@ -213,9 +213,9 @@ public sealed class FaultProxy : IDisposable
         }
     }
 
-    void Record(string method, string path, int status, string? authorization, string? range)
+    void Record(string method, string path, int status, string? authorization, string? range, string? location = null)
     {
-        lock (Requests) Requests.Add(new ProxiedRequest(method, path, status, authorization, range));
+        lock (Requests) Requests.Add(new ProxiedRequest(method, path, status, authorization, range, location));
     }
 
     public ProxiedRequest[] Seen()

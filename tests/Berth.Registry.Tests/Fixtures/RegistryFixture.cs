@@ -5,7 +5,7 @@ namespace Berth.Registry.Tests.Fixtures;
 
 public enum RegistryMode
 {
-    /// <summary>HTTP, no auth: an insecure registry (TlsVerify=false, or registries.conf's insecure).</summary>
+    /// <summary>HTTP, no auth: an insecure registry (TlsVerify=false, or registries.conf's insecure). Its Location headers are relative (http.relativeurls), the others' absolute.</summary>
     Plain,
     /// <summary>HTTPS with a server certificate from an openssl CA (<see cref="RegistryFixture.CaCert"/>), htpasswd (bcrypt) Basic auth.</summary>
     TlsBasic,
@@ -109,6 +109,7 @@ public class RegistryFixture : IDisposable
                 http:
                   addr: 127.0.0.1:{Port}
                   secret: berth-test-{Guid.NewGuid():N}
+                  relativeurls: {(mode == RegistryMode.Plain ? "true" : "false")}
                 {tls}{auth}
                 """);
             var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
