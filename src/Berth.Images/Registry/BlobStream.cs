@@ -184,10 +184,17 @@ public sealed class BlobStream : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        var array = new byte[buffer.Length];
-        int n = Read(array, 0, array.Length);
-        array.AsSpan(0, n).CopyTo(buffer);
-        return n;
+        var array = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            int n = Read(array, 0, buffer.Length);
+            array.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(array);
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();

@@ -61,8 +61,7 @@ public sealed partial class RegistryClient
     /// beside it, synced, verified, then renamed into place (a blob already there is kept: it is
     /// the same bytes). On any failure nothing is left at <paramref name="path"/> nor beside it.
     /// </summary>
-    /// <returns>The bytes received over the network (the size, plus whatever a resume fetched again).</returns>
-    public async Task<long> DownloadBlobAsync(string repository, Digest digest, long size, string path, CancellationToken ct = default)
+    public async Task DownloadBlobAsync(string repository, Digest digest, long size, string path, CancellationToken ct = default)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -89,7 +88,6 @@ public sealed partial class RegistryClient
             catch (IOException) when (File.Exists(path))
             {
             }
-            return size;
         }
         finally
         {
