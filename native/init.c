@@ -58,6 +58,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 
+#include "fdio.h"
 #include "init.h"
 
 #ifndef MOUNT_ATTR_RDONLY
@@ -106,42 +107,6 @@ static const char *current_step = "init";
 static char *exec_path;
 static char *home_env;
 static char **exec_args, **exec_env;
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EPIPE;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* The failure record: {u32 op index, i32 errno, step\0detail\0}, framed for the sync socket. */
 static void __attribute__((noreturn, format(printf, 2, 3))) fail(int err, const char *fmt, ...)
@@ -1537,18 +1502,16 @@ static void run_op(const struct op *o)
 		break;
 	}
 	case OP_SETGID:
+	case OP_SETUID: {
 		/* The launcher refused the kernel's -1 ("leave unchanged") already; this is the last place that could. */
-		if ((uint32_t)num(o, 1) == UINT32_MAX)
-			fail(EINVAL, "gid 4294967295 is the kernel's -1, not an id");
-		if (syscall(SYS_setresgid, (gid_t)num(o, 1), (gid_t)num(o, 1), (gid_t)num(o, 1)) < 0)
-			fail(errno, "setresgid(%lld)", (long long)num(o, 1));
+		uint32_t id = (uint32_t)num(o, 1);
+		int gid = o->code == OP_SETGID;
+		if (id == UINT32_MAX)
+			fail(EINVAL, "%s 4294967295 is the kernel's -1, not an id", gid ? "gid" : "uid");
+		if (syscall(gid ? SYS_setresgid : SYS_setresuid, id, id, id) < 0)
+			fail(errno, "%s(%u)", gid ? "setresgid" : "setresuid", id);
 		break;
-	case OP_SETUID:
-		if ((uint32_t)num(o, 1) == UINT32_MAX)
-			fail(EINVAL, "uid 4294967295 is the kernel's -1, not an id");
-		if (syscall(SYS_setresuid, (uid_t)num(o, 1), (uid_t)num(o, 1), (uid_t)num(o, 1)) < 0)
-			fail(errno, "setresuid(%lld)", (long long)num(o, 1));
-		break;
+	}
 	case OP_CAPSET:
 		capset_sets((uint64_t)num(o, 1), (uint64_t)num(o, 2), (uint64_t)num(o, 3));
 		break;
