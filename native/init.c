@@ -790,6 +790,26 @@ static void run_hook(const char *path, char **args, char **env, int64_t timeout_
 		fail(0, "%s: exit status %d%s%s", path, WEXITSTATUS(status), sep, output);
 }
 
+/* sendmsg of data with one descriptor in SCM_RIGHTS: a pty master, a seccomp listener. */
+static int send_fd(int sock, const void *data, size_t len, int fd)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	char control[CMSG_SPACE(sizeof(int))];
+	memset(control, 0, sizeof(control));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	for (;;) {
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
 /* ---- the console ---- */
 
 /*
@@ -844,18 +864,8 @@ static void console(int sock, int64_t rows, int64_t cols, int bind_console)
 	}
 	char name[32];
 	int len = snprintf(name, sizeof(name), "/dev/pts/%d", n);
-	struct iovec iov = { .iov_base = name, .iov_len = (size_t)len };
-	char control[CMSG_SPACE(sizeof(int))];
-	memset(control, 0, sizeof(control));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	while (sendmsg(sock, &msg, 0) < 0)
-		if (errno != EINTR)
-			fail(errno, "sending the terminal to the console socket");
+	if (send_fd(sock, name, (size_t)len, master) < 0)
+		fail(errno, "sending the terminal to the console socket");
 	close(master);
 	for (int fd = 0; fd <= 2; fd++)
 		if (dup2(slave, fd) < 0)
@@ -1028,21 +1038,7 @@ static void load_seccomp(const struct op *o)
 	int sock = regfd(o, 3);
 	const struct arg *state = &o->a[4];
 	int listener = (int)rc;
-	struct iovec iov = { .iov_base = (void *)state->p, .iov_len = state->len };
-	char control[CMSG_SPACE(sizeof(int))];
-	memset(control, 0, sizeof(control));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	int err = 0;
-	while (sendmsg(sock, &msg, 0) < 0)
-		if (errno != EINTR) {
-			err = errno;
-			break;
-		}
+	int err = send_fd(sock, state->p, state->len, listener) < 0 ? errno : 0;
 	close(listener);
 	close(sock);
 	if (err)
