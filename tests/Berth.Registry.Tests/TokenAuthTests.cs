@@ -43,6 +43,18 @@ public sealed class TokenAuthTests(TokenRegistry registry) : IClassFixture<Token
     }
 
     [Fact]
+    public async Task A_delete_asks_for_the_delete_action()
+    {
+        using var client = registry.Client();
+        var image = new TestImage(layers: 1, seed: 36);
+        var repo = Repo("delete");
+        await image.PushAsync(client, repo, "v1");
+        Assert.Equal(image.Digest, await client.DeleteManifestAsync(repo, "v1"));
+        Assert.Contains($"repository:{repo}:delete", registry.Tokens!.Scopes);
+        Assert.Null(await client.HeadManifestAsync(repo, image.Digest.ToString()));
+    }
+
+    [Fact]
     public async Task A_mount_asks_for_pull_on_the_source_repository_too()
     {
         using var client = registry.Client();
