@@ -58,6 +58,7 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 
+#include "fdio.h"
 #include "init.h"
 
 #ifndef MOUNT_ATTR_RDONLY
@@ -106,42 +107,6 @@ static const char *current_step = "init";
 static char *exec_path;
 static char *home_env;
 static char **exec_args, **exec_env;
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EPIPE;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* The failure record: {u32 op index, i32 errno, step\0detail\0}, framed for the sync socket. */
 static void __attribute__((noreturn, format(printf, 2, 3))) fail(int err, const char *fmt, ...)
@@ -825,6 +790,26 @@ static void run_hook(const char *path, char **args, char **env, int64_t timeout_
 		fail(0, "%s: exit status %d%s%s", path, WEXITSTATUS(status), sep, output);
 }
 
+/* sendmsg of data with one descriptor in SCM_RIGHTS: a pty master, a seccomp listener. */
+static int send_fd(int sock, const void *data, size_t len, int fd)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	char control[CMSG_SPACE(sizeof(int))];
+	memset(control, 0, sizeof(control));
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	for (;;) {
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
 /* ---- the console ---- */
 
 /*
@@ -879,18 +864,8 @@ static void console(int sock, int64_t rows, int64_t cols, int bind_console)
 	}
 	char name[32];
 	int len = snprintf(name, sizeof(name), "/dev/pts/%d", n);
-	struct iovec iov = { .iov_base = name, .iov_len = (size_t)len };
-	char control[CMSG_SPACE(sizeof(int))];
-	memset(control, 0, sizeof(control));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &master, sizeof(int));
-	while (sendmsg(sock, &msg, 0) < 0)
-		if (errno != EINTR)
-			fail(errno, "sending the terminal to the console socket");
+	if (send_fd(sock, name, (size_t)len, master) < 0)
+		fail(errno, "sending the terminal to the console socket");
 	close(master);
 	for (int fd = 0; fd <= 2; fd++)
 		if (dup2(slave, fd) < 0)
@@ -1063,21 +1038,7 @@ static void load_seccomp(const struct op *o)
 	int sock = regfd(o, 3);
 	const struct arg *state = &o->a[4];
 	int listener = (int)rc;
-	struct iovec iov = { .iov_base = (void *)state->p, .iov_len = state->len };
-	char control[CMSG_SPACE(sizeof(int))];
-	memset(control, 0, sizeof(control));
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	int err = 0;
-	while (sendmsg(sock, &msg, 0) < 0)
-		if (errno != EINTR) {
-			err = errno;
-			break;
-		}
+	int err = send_fd(sock, state->p, state->len, listener) < 0 ? errno : 0;
 	close(listener);
 	close(sock);
 	if (err)
@@ -1537,18 +1498,16 @@ static void run_op(const struct op *o)
 		break;
 	}
 	case OP_SETGID:
+	case OP_SETUID: {
 		/* The launcher refused the kernel's -1 ("leave unchanged") already; this is the last place that could. */
-		if ((uint32_t)num(o, 1) == UINT32_MAX)
-			fail(EINVAL, "gid 4294967295 is the kernel's -1, not an id");
-		if (syscall(SYS_setresgid, (gid_t)num(o, 1), (gid_t)num(o, 1), (gid_t)num(o, 1)) < 0)
-			fail(errno, "setresgid(%lld)", (long long)num(o, 1));
+		uint32_t id = (uint32_t)num(o, 1);
+		int gid = o->code == OP_SETGID;
+		if (id == UINT32_MAX)
+			fail(EINVAL, "%s 4294967295 is the kernel's -1, not an id", gid ? "gid" : "uid");
+		if (syscall(gid ? SYS_setresgid : SYS_setresuid, id, id, id) < 0)
+			fail(errno, "%s(%u)", gid ? "setresgid" : "setresuid", id);
 		break;
-	case OP_SETUID:
-		if ((uint32_t)num(o, 1) == UINT32_MAX)
-			fail(EINVAL, "uid 4294967295 is the kernel's -1, not an id");
-		if (syscall(SYS_setresuid, (uid_t)num(o, 1), (uid_t)num(o, 1), (uid_t)num(o, 1)) < 0)
-			fail(errno, "setresuid(%lld)", (long long)num(o, 1));
-		break;
+	}
 	case OP_CAPSET:
 		capset_sets((uint64_t)num(o, 1), (uint64_t)num(o, 2), (uint64_t)num(o, 3));
 		break;

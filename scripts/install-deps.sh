@@ -4,8 +4,10 @@ set -euo pipefail
 want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
 if [ "${1:-run}" = test ]; then
   # docker.io (dockerd 20.10 + its CLI), containerd (1.6, ctr) and uidmap (newuidmap for rootless podman): the real-client tests.
+  # docker-registry (distribution 2.8), apache2-utils (htpasswd) and openssl: the registry tests start their own registries.
   want+=(runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc
-    docker.io containerd uidmap)
+    docker.io containerd uidmap
+    docker-registry apache2-utils openssl)
 fi
 missing=()
 for p in "${want[@]}"; do
