@@ -9,7 +9,8 @@ namespace Berth.Images.Transports;
 /// through a link planted at its name), renamed over the target only when the image is complete;
 /// deleted when the copy fails. Members are streamed into it: a blob whose size is known goes
 /// straight in, checked as it passes (a mismatch fails the whole archive); one whose size is not
-/// known yet (compressed on the way) is first spooled to an unnamed file.
+/// known yet (compressed on the way) is first spooled to an unnamed file beside the archive (where
+/// its bytes are going anyway, rather than a /tmp that may be a small tmpfs).
 /// </summary>
 sealed class ArchiveFile : IDisposable
 {
@@ -36,7 +37,7 @@ sealed class ArchiveFile : IDisposable
             Tar.WriteFile(nameOf?.Invoke(d) ?? name, size, new VerifyingStream(content, d, size));
             return new Descriptor { MediaType = info.MediaType, Digest = text, Size = size };
         }
-        using var spool = LayoutFiles.AsStream(VerifiedBlob.ScratchFile(OciArchiveTransport.Scratch), FileAccess.ReadWrite);
+        using var spool = LayoutFiles.AsStream(VerifiedBlob.ScratchFile(Path.GetDirectoryName(_target)!), FileAccess.ReadWrite);
         using var hashing = new Layers.HashingStream(content, "sha256", leaveOpen: true);
         hashing.CopyTo(spool, 1 << 16);
         spool.Position = 0;
