@@ -2,16 +2,22 @@
 SHELL := /bin/bash
 OUT := out
 BERTH := $(OUT)/berth
+RUNTIME := $(OUT)/berth-runtime
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-SOURCES := $(shell find src native -name '*.cs' -o -name '*.c' -o -name '*.h' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+SOURCES := $(shell find src native -name '*.cs' -o -name '*.c' -o -name '*.h' -o -name '*.csproj' -o -name '*.targets' 2>/dev/null) Directory.Build.props
 
 .PHONY: build run test bench deps test-deps clean demo-bundle
 
-build: $(BERTH)
+build: $(BERTH) $(RUNTIME)
 
+# berth: runtime + image toolkit; berth-runtime: the OCI runtime alone, what engines are given.
 $(BERTH): $(SOURCES)
 	dotnet publish src/Berth.Cli -c Release -o $(OUT)/publish -p:SourceRevisionId=$(COMMIT) --nologo -v quiet
 	install -m 0755 $(OUT)/publish/berth $(BERTH)
+
+$(RUNTIME): $(SOURCES)
+	dotnet publish src/Berth.Cli.Runtime -c Release -o $(OUT)/publish-runtime -p:SourceRevisionId=$(COMMIT) --nologo -v quiet
+	install -m 0755 $(OUT)/publish-runtime/berth-runtime $(RUNTIME)
 
 deps:
 	scripts/install-deps.sh run

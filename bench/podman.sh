@@ -4,7 +4,7 @@
 # Like run.sh, inside a private mount namespace without cgroup2, for crun's sake.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-berth=$(realpath "$here/../out/berth")
+berth=$(realpath "$here/../out/berth-runtime")
 work=$(mktemp -d /tmp/berth-podman-bench-XXXXXX)
 runs=${RUNS:-20}
 podman() { command podman --root "$work/root" --runroot "$work/runroot" --tmpdir "$work/tmp" --storage-driver vfs \

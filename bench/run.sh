@@ -7,7 +7,7 @@
 # /sys/fs/cgroup/unified unmounted there (the host keeps its mount).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-berth=$(realpath "$here/../out/berth")
+berth=$(realpath "$here/../out/berth-runtime")
 work=$(mktemp -d /tmp/berth-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 runs=${RUNS:-50}

@@ -139,6 +139,18 @@ public static unsafe class Processes
     public static void SetDumpable(bool on) =>
         LinuxException.ThrowIfError(Libc.prctl(PR_SET_DUMPABLE, on ? 1u : 0u, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
 
+    /// <summary>execve: this process becomes <paramref name="path"/>; returns only by throwing.</summary>
+    public static void ExecReplace(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+    {
+        using var strings = new NativeStrings(path, argv, envp);
+        Libc.execve(strings.Path, strings.Argv, strings.Envp);
+        throw LinuxException.FromLastError("execve", path);
+    }
+
+    /// <summary>This process's environment as execve takes it.</summary>
+    public static List<string> Environment() =>
+        System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().Select(e => $"{e.Key}={e.Value}").ToList();
+
     /// <summary>NUL-terminated UTF-8 copies of a path, argv and envp for execve/posix_spawn.</summary>
     sealed class NativeStrings : IDisposable
     {

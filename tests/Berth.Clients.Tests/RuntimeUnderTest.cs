@@ -3,7 +3,7 @@ using System.Text;
 namespace Berth.Clients.Tests;
 
 /// <summary>
-/// The OCI runtime the engines are given: out/berth, or $BERTH_CLIENT_RUNTIME (/usr/sbin/runc for the baseline
+/// The OCI runtime the engines are given: out/berth-runtime, or $BERTH_CLIENT_RUNTIME (/usr/sbin/runc for the baseline
 /// that proves the harness). The engine is handed a recorder named like the binary (podman decides some
 /// behaviour by the runtime's name): a shell script that keeps, for every call, the arguments, the config.json
 /// of the bundle, the process.json of exec, the resources of update, the exit code and the runtime's log file,
@@ -13,7 +13,7 @@ namespace Berth.Clients.Tests;
 public sealed class RuntimeUnderTest
 {
     public static string Binary { get; } =
-        Environment.GetEnvironmentVariable("BERTH_CLIENT_RUNTIME") is { Length: > 0 } r ? r : Commands.Binary;
+        Environment.GetEnvironmentVariable("BERTH_CLIENT_RUNTIME") is { Length: > 0 } r ? r : Commands.Runtime;
 
     /// <summary>"berth" or "runc": the name the engines see.</summary>
     public static string Name => System.IO.Path.GetFileName(Binary);

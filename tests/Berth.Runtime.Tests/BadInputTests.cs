@@ -89,7 +89,7 @@ public class CliTests
     public void Version_has_runcs_layout()
     {
         var lines = Sandbox.Exec(Sandbox.Binary, "--version").Ok().Stdout.Split('\n');
-        Assert.Matches(@"^berth version \d+\.\d+\.\d+", lines[0]);
+        Assert.Matches(@"^berth-runtime version \d+\.\d+\.\d+", lines[0]);
         Assert.StartsWith("commit: ", lines[1]);
         Assert.Equal("spec: 1.2.0", lines[2]);
     }

@@ -12,7 +12,8 @@ namespace Berth.Runtime.Tests;
 /// </summary>
 public sealed class Sandbox : IDisposable
 {
-    public static string Binary => Commands.Binary;
+    /// <summary>The runtime under test: out/berth-runtime (or $BERTH_RUNTIME).</summary>
+    public static string Binary => Commands.Runtime;
 
     public string Work { get; }
     public string Root { get; }

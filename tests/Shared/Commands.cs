@@ -23,17 +23,20 @@ public sealed record Result(int ExitCode, string Stdout, string Stderr)
 public static class Commands
 {
     /// <summary>out/berth above the test assembly, or $BERTH. Never an in-process runtime: /proc/self/exe here is dotnet.</summary>
-    public static string Binary { get; } = FindBinary();
+    public static string Binary { get; } = FindBinary("BERTH", "berth");
 
-    static string FindBinary()
+    /// <summary>out/berth-runtime (the OCI runtime alone, what engines are given), or $BERTH_RUNTIME.</summary>
+    public static string Runtime { get; } = FindBinary("BERTH_RUNTIME", "berth-runtime");
+
+    static string FindBinary(string variable, string name)
     {
-        if (Environment.GetEnvironmentVariable("BERTH") is { Length: > 0 } env) return env;
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } env) return env;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "out", "berth");
+            var candidate = Path.Combine(dir.FullName, "out", name);
             if (File.Exists(candidate)) return candidate;
         }
-        throw new InvalidOperationException("out/berth not found: run `make build` first");
+        throw new InvalidOperationException($"out/{name} not found: run `make build` first");
     }
 
     /// <summary>
