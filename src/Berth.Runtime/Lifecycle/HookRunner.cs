@@ -27,9 +27,7 @@ public static class HookRunner
         });
 
     /// <summary>What a hook without env gets: the runtime's own environment (PATH included), as runc's and crun's hooks do.</summary>
-    public static List<string> RuntimeEnvironment() =>
-        Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .Select(e => $"{e.Key}={e.Value}").Order(StringComparer.Ordinal).ToList();
+    public static List<string> RuntimeEnvironment() => Processes.Environment().Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Runs every hook of a phase in order; the first failure throws, naming the phase and hook.</summary>
     public static void RunAll(IReadOnlyList<Hook>? hooks, string phase, byte[] state)
