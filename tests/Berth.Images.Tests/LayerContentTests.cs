@@ -72,7 +72,7 @@ public class LayerContentTests
         }
         finally
         {
-            Mounts.Unmount(s.P("merged"), 0);
+            Mounts.Unmount(s.P("merged"), Mounts.MNT_DETACH); // a child forked by a parallel test may hold a directory fd for a moment
         }
     }
 

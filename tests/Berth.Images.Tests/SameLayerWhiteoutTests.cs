@@ -71,7 +71,7 @@ public class SameLayerWhiteoutTests
         }
         finally
         {
-            Mounts.Unmount(s.P("merged"), 0);
+            Mounts.Unmount(s.P("merged"), Mounts.MNT_DETACH); // a child forked by a parallel test may hold a directory fd for a moment
         }
     }
 
