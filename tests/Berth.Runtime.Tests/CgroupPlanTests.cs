@@ -259,6 +259,8 @@ public class CgroupPlanTests
         var m = fake.V1("blkio");
         var dir = m.Dirs[0];
         var json = """{"blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":200}]}}""";
+        // Empty, as the kernel's files read before a write: the executor writes without truncating.
+        foreach (var f in new[] { "blkio.weight", "blkio.weight_device" }) File.WriteAllText(Path.Join(dir, f), "");
         File.WriteAllText(Path.Join(dir, "blkio.bfq.weight"), FakeCgroups.Sentinel("blkio.bfq.weight"));
         File.WriteAllText(Path.Join(dir, "blkio.bfq.weight_device"), FakeCgroups.Sentinel("blkio.bfq.weight_device"));
         // Both schedulers' files: CFQ's, as runc.
@@ -269,6 +271,7 @@ public class CgroupPlanTests
         // BFQ only (a kernel without CFQ): its files.
         File.Delete(Path.Join(dir, "blkio.weight"));
         File.Delete(Path.Join(dir, "blkio.weight_device"));
+        foreach (var f in new[] { "blkio.bfq.weight", "blkio.bfq.weight_device" }) File.WriteAllText(Path.Join(dir, f), "");
         m.Apply(m.Plan(R(json)));
         Assert.Equal("300", File.ReadAllText(Path.Join(dir, "blkio.bfq.weight")));
         Assert.Equal("8:0 200", File.ReadAllText(Path.Join(dir, "blkio.bfq.weight_device")));
