@@ -161,25 +161,25 @@ public sealed class ImageService
         var compressed = Path.Combine(Store.Root, $".import-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
-            using (var input = LayoutFiles.OpenUserFile(tarFile))
-            using (var output = new FileStream(compressed, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using var input = LayoutFiles.OpenUserFile(tarFile);
+            using var output = LayoutFiles.AsStream(FileSystem.CreateNew(compressed, read: true), compressed, write: true);
+            using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
             {
-                using (var gz = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+                var buffer = new byte[1 << 16];
+                int n;
+                while ((n = input.Read(buffer)) > 0)
                 {
-                    var buffer = new byte[1 << 16];
-                    int n;
-                    while ((n = input.Read(buffer)) > 0)
-                    {
-                        diffHash.AppendData(buffer, 0, n);
-                        gz.Write(buffer, 0, n);
-                    }
+                    diffHash.AppendData(buffer, 0, n);
+                    gz.Write(buffer, 0, n);
                 }
             }
-            using (var s = File.OpenRead(compressed)) layer = Store.Blobs.Write(s, MediaTypes.LayerGzip);
+            // Read back through the same descriptor: stored (and hashed) as it was written.
+            output.Position = 0;
+            layer = Store.Blobs.Write(output, MediaTypes.LayerGzip);
         }
         finally
         {
-            File.Delete(compressed);
+            FileSystem.TryDelete(compressed);
         }
         var diffId = Digest.From("sha256", diffHash).ToString();
         var host = PlatformSpec.Host;

@@ -38,7 +38,7 @@ public sealed class BlobStore
 
     /// <summary>The raw blob, a regular file of the layout; not verified (callers that store it verify on the way in).</summary>
     public Stream Open(Digest d) =>
-        LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}"));
+        LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}"), PathOf(d));
 
     static (Digest Digest, long Size) Describe(Descriptor desc, string what)
     {
@@ -80,7 +80,7 @@ public sealed class BlobStore
     {
         var (d, size) = Describe(desc, what);
         var fd = LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), what) ?? throw new ImageException($"{what}: blob {d} is not in {Root}");
-        var blob = LayoutFiles.AsStream(fd);
+        var blob = LayoutFiles.AsStream(fd, PathOf(d));
         try
         {
             if (_private)
@@ -89,7 +89,7 @@ public sealed class BlobStore
                 blob.Position = 0;
                 return blob;
             }
-            var copy = LayoutFiles.AsStream(ScratchFile(scratch), FileAccess.ReadWrite);
+            var copy = LayoutFiles.AsStream(ScratchFile(scratch), $"the copy of blob {d} in {scratch}", write: true);
             try
             {
                 Hash(blob, copy, d, size, what);
@@ -153,14 +153,14 @@ public sealed class BlobStore
     {
         var alg = expected?.Algorithm ?? "sha256";
         var dir = Path.Combine(Root, alg);
-        Directory.CreateDirectory(dir);
+        FileSystem.CreateDirectory(dir);
         var tmp = Path.Combine(Root, $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             long size = 0;
             Digest digest;
             using (var h = Digest.NewHash(alg))
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true))
             {
                 var buffer = new byte[1 << 16];
                 int n;
@@ -171,7 +171,7 @@ public sealed class BlobStore
                     size += n;
                     if (expectedSize is { } es && size > es) throw new ImageException($"blob {expected}: more than the {es} bytes announced");
                 }
-                file.Flush(flushToDisk: true);
+                file.Sync();
                 digest = Digest.From(alg, h);
             }
             if (expected is { } e && e != digest) throw new ImageException($"blob {e}: content has digest {digest}");
@@ -183,7 +183,7 @@ public sealed class BlobStore
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 
@@ -191,11 +191,9 @@ public sealed class BlobStore
 
     public IEnumerable<Digest> All()
     {
-        if (!Directory.Exists(Root)) yield break;
-        foreach (var algDir in Directory.EnumerateDirectories(Root))
-            foreach (var file in Directory.EnumerateFiles(algDir))
-                yield return new Digest(Path.GetFileName(algDir), Path.GetFileName(file));
+        if (!Directory.Exists(Root)) return Array.Empty<Digest>();
+        return FileSystem.Directories(Root).SelectMany(alg => FileSystem.NonDirectories(Path.Combine(Root, alg)).Select(file => new Digest(alg, file))).ToList();
     }
 
-    public void Delete(Digest d) => File.Delete(PathOf(d));
+    public void Delete(Digest d) => FileSystem.Delete(PathOf(d));
 }

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Berth.Images.Store;
+using Berth.Linux;
 
 namespace Berth.Images.Transports;
 
@@ -23,7 +24,7 @@ public sealed class OciArchive : IDisposable
     public static OciArchive OpenRead(string file)
     {
         // 0700: the layout's blobs are read from here, trusted as only this user can write them.
-        var temp = Directory.CreateTempSubdirectory("berth-archive-").FullName;
+        var temp = FileSystem.CreateTempDirectory("berth-archive-");
         try
         {
             using var stream = LayoutFiles.OpenUserFile(file);
@@ -38,8 +39,8 @@ public sealed class OciArchive : IDisposable
                 bool blob = parts.Length == 3 && parts[0] == "blobs" && IsDigest(parts[1], parts[2]);
                 if (!blob && name is not ("oci-layout" or "index.json")) continue;
                 var target = Path.Combine(temp, name);
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                FileSystem.CreateDirectory(Path.GetDirectoryName(target)!);
+                using var output = new FdStream(FileSystem.CreateNew(target), target, read: false, write: true);
                 int n;
                 while ((n = reader.Data.Read(buffer)) > 0) output.Write(buffer, 0, n);
             }
@@ -47,8 +48,8 @@ public sealed class OciArchive : IDisposable
         }
         catch (Exception ex)
         {
-            Linux.FileTree.Remove(temp);
-            if (ex is ImageException or IOException or UnauthorizedAccessException) throw new ImageException($"oci-archive:{file}: {ex.Message}", ex);
+            FileTree.Remove(temp);
+            if (ex is ImageException or LinuxException) throw new ImageException($"oci-archive:{file}: {ex.Message}", ex);
             throw;
         }
     }
@@ -75,7 +76,7 @@ public sealed class OciArchive : IDisposable
             var existing = OpenRead(file);
             return new OciArchive(existing._temp, existing.Layout, Path.GetFullPath(file));
         }
-        var temp = Directory.CreateTempSubdirectory("berth-archive-").FullName;
+        var temp = FileSystem.CreateTempDirectory("berth-archive-");
         return new OciArchive(temp, OciLayout.Create(temp), Path.GetFullPath(file));
     }
 
@@ -86,25 +87,49 @@ public sealed class OciArchive : IDisposable
         try
         {
             // CreateNew: never through a link planted at the temporary name.
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var stream = LayoutFiles.AsStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, write: true))
             using (var writer = new TarWriter(stream, TarEntryFormat.Pax))
             {
                 foreach (var name in new[] { "oci-layout", "index.json" })
-                    writer.WriteEntry(Path.Combine(_temp, name), name);
-                foreach (var f in Directory.EnumerateFiles(Path.Combine(_temp, "blobs"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                    writer.WriteEntry(f, Path.GetRelativePath(_temp, f));
+                    WriteFile(writer, name);
+                var blobs = Path.Combine(_temp, "blobs");
+                foreach (var alg in FileSystem.Directories(blobs).Order(StringComparer.Ordinal))
+                    foreach (var blob in FileSystem.NonDirectories(Path.Combine(blobs, alg)).Order(StringComparer.Ordinal))
+                        WriteFile(writer, $"blobs/{alg}/{blob}");
             }
-            File.Move(tmp, _writeTo, overwrite: true);
+            FileSystem.Rename(tmp, _writeTo);
+        }
+        catch (LinuxException e)
+        {
+            FileSystem.TryDelete(tmp);
+            // Whichever step failed (the temporary file beside it, a layout file), it was this archive being written.
+            throw e.Detail is null ? new LinuxException(e.Errno, "writing", _writeTo) : new LinuxException(e.Errno, "writing", _writeTo, e.Detail);
         }
         catch
         {
-            File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
             throw;
         }
     }
 
+    /// <summary>One file of the layout as a tar entry: its bytes, mode and mtime (owner root, as a layout needs none).</summary>
+    void WriteFile(TarWriter writer, string name)
+    {
+        var path = Path.Combine(_temp, name);
+        using var fd = Files.Open(path, O.RDONLY | O.NOFOLLOW);
+        var st = Files.Fstat(fd);
+        var mtime = FileCopy.ModificationTime(fd);
+        using var data = LayoutFiles.AsStream(fd, path);
+        writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name)
+        {
+            Mode = (UnixFileMode)(st.Mode & 0xfff),
+            ModificationTime = mtime,
+            DataStream = data,
+        });
+    }
+
     public void Dispose()
     {
-        try { Directory.Delete(_temp, recursive: true); } catch (IOException) { }
+        try { FileTree.Remove(_temp); } catch (LinuxException) { }
     }
 }

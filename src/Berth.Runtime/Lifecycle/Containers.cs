@@ -92,7 +92,7 @@ public sealed class Containers
                 catch (LinuxException e) when (e.Errno == Errno.EAGAIN) { continue; }
                 if (n > 0)
                 {
-                    if (!started) File.Delete(dir.FifoPath);
+                    if (!started) FileSystem.Delete(dir.FifoPath);
                     started = true;
                     got.AddRange(chunk.AsSpan(0, n).ToArray());
                     continue;
