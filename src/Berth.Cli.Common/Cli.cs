@@ -23,6 +23,7 @@ namespace Berth.Cli
         public static int Dispatch(string[] args, Extension ext)
         {
             Log log = Log.Quiet;
+            string? command = null;
             try
             {
                 var global = CommandLine.Parse(args, GlobalFlags);
@@ -41,7 +42,7 @@ namespace Berth.Cli
                 log = new Log(global.Value("log"), format == "json", global.Has("debug"));
                 var ctx = new Context(global.Value("root") ?? Runtime.Store.StateStore.DefaultRoot(), log, global.Value("rootless"));
 
-                var command = global.Positional[0];
+                command = global.Positional[0];
                 var rest = global.Positional.Skip(1).ToList();
                 // go-runc passes it to every container command; cgroupfs is the only driver here.
                 if (global.Has("systemd-cgroup") && command is not ("spec" or "features" or "image"))
@@ -66,15 +67,24 @@ namespace Berth.Cli
                     _ => ext.Commands(command, rest, ctx) ?? throw new UsageException($"unknown command \"{command}\" (see {ext.Name} --help)"),
                 };
             }
-            catch (Exception e) when (e is RuntimeException or LinuxException or SpecException or UsageException
-                                          or IOException or UnauthorizedAccessException || ext.IsUserError(e))
+            catch (LinuxException e)
+            {
+                // A system call's failure carries its operation and path, not what Berth was
+                // doing: the command says that ("spec: writing /b/config.json: EROFS …").
+                log.Error((command is null ? e.Message : $"{command}: {e.Message}").ReplaceLineEndings(" "));
+                return 1;
+            }
+            catch (Exception e) when (e is RuntimeException or SpecException or UsageException || ext.IsUserError(e))
             {
                 log.Error(e.Message.ReplaceLineEndings(" "));
                 return 1;
             }
             catch (Exception e)
             {
-                // A bug, not bad input: still one line, and named as what it is.
+                // A bug, not bad input: still one line, and named as what it is. A .NET
+                // IOException lands here too: Berth's file helpers (Berth.Linux.FileSystem)
+                // throw LinuxException with the operation and the path, and nothing else should
+                // touch the disk.
                 log.Error($"internal error: {e.GetType().Name}: {e.Message}".ReplaceLineEndings(" "));
                 return 1;
             }

@@ -20,8 +20,8 @@ public static class FileTree
         {
             // NoXdev: a mount inside (a bind left in a bundle) fails the removal instead of being emptied.
             using (var dir = Files.OpenAt2(parent, name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW, Resolve.Beneath | Resolve.NoSymlinks | Resolve.NoXdev))
-                foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
-                    Remove(dir, child!);
+                foreach (var child in FileSystem.Names(dir, name))
+                    Remove(dir, child);
             Files.UnlinkAt(parent, name, directory: true);
         }
         else

@@ -7,6 +7,9 @@ public sealed class LinuxException : Exception
     public string Operation { get; }
     public string? Path { get; }
 
+    /// <summary>What was wrong, when it is more than the errno ("is a FIFO, not a regular file").</summary>
+    public string? Detail { get; }
+
     public LinuxException(int errno, string operation, string? path = null)
         : base(Format(errno, operation, path))
     {
@@ -22,6 +25,7 @@ public sealed class LinuxException : Exception
         Errno = errno;
         Operation = operation;
         Path = path;
+        Detail = detail;
     }
 
     static string Format(int errno, string operation, string? path) =>

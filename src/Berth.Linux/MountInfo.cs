@@ -9,7 +9,7 @@ namespace Berth.Linux;
 /// </summary>
 public sealed record MountInfo(string Root, string MountPoint, string FsType, string Source, string SuperOptions)
 {
-    public static IReadOnlyList<MountInfo> Read() => Parse(File.ReadAllText("/proc/self/mountinfo"));
+    public static IReadOnlyList<MountInfo> Read() => Parse(FileSystem.ReadText("/proc/self/mountinfo"));
 
     public static IReadOnlyList<MountInfo> Parse(string text)
     {

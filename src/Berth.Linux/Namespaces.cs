@@ -31,10 +31,10 @@ public static class Namespaces
     {
         try
         {
-            var fields = File.ReadAllText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            var fields = FileSystem.ReadText("/proc/self/uid_map").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             return !(fields.Length == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295");
         }
-        catch (IOException)
+        catch (LinuxException)
         {
             return false;
         }

@@ -28,11 +28,10 @@ public readonly record struct ProcStat(char State, ulong StartTime, uint Flags =
 
     public static ProcStat? Read(int pid)
     {
-        string text;
-        try { text = File.ReadAllText($"/proc/{pid}/stat"); }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
-        return Parse(text);
+        string? text;
+        try { text = FileSystem.TryReadText($"/proc/{pid}/stat"); }
+        catch (LinuxException) { return null; }
+        return text is null ? null : Parse(text);
     }
 
     /// <summary>Fields after the command name, which may itself hold spaces and parentheses.</summary>

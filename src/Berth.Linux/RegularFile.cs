@@ -85,14 +85,24 @@ public static class RegularFile
     /// <paramref name="tempPath"/> and renamed over it, so a reader sees the old content or the
     /// new, never half. The temporary file is made new (O_EXCL, after removing any stale one),
     /// with <paramref name="mode"/>: whatever was planted at its name — a symlink, a hard link,
-    /// a FIFO — is replaced, never written through.
+    /// a FIFO — is replaced, never written through. A failure names <paramref name="path"/>,
+    /// the file the caller asked for, whichever step it was.
     /// </summary>
     public static void WriteAtomic(string path, string tempPath, ReadOnlySpan<byte> bytes, uint mode)
     {
-        Files.UnlinkAt(null, tempPath);
-        using (var fd = Files.Open(tempPath, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, mode))
-            Files.WriteAll(fd, bytes, tempPath);
-        if (Interop.Libc.renameat2(At.FDCWD, tempPath, At.FDCWD, path, 0) < 0)
-            throw LinuxException.FromLastError("rename", path);
+        try
+        {
+            Files.UnlinkAt(null, tempPath);
+            using (var fd = Files.Open(tempPath, O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW, mode))
+                Files.WriteAll(fd, bytes, tempPath);
+            if (Interop.Libc.renameat2(At.FDCWD, tempPath, At.FDCWD, path, 0) < 0)
+                throw LinuxException.FromLastError("rename", path);
+        }
+        catch (LinuxException e)
+        {
+            try { Files.UnlinkAt(null, tempPath); }
+            catch (LinuxException) { }
+            throw e.Detail is null ? new LinuxException(e.Errno, "writing", path) : new LinuxException(e.Errno, "writing", path, e.Detail);
+        }
     }
 }

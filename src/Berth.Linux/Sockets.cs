@@ -65,7 +65,12 @@ public static unsafe class Sockets
         new Span<byte>(addr, 110).Clear();
         *(ushort*)addr = AF_UNIX;
         bytes.CopyTo(new Span<byte>(addr + 2, 108));
-        if (Libc.connect(fd.Number, addr, (uint)(2 + bytes.Length + 1)) < 0)
+        int rc;
+        // A blocking connect (a listener's backlog full) that a signal interrupts: the socket is
+        // still unconnected, so it is simply tried again.
+        do rc = Libc.connect(fd.Number, addr, (uint)(2 + bytes.Length + 1));
+        while (rc < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
+        if (rc < 0)
         {
             var e = LinuxException.FromLastError("connect", path);
             fd.Dispose();

@@ -11,7 +11,8 @@ namespace Berth.Runtime;
 /// </summary>
 public sealed class Log : IDisposable
 {
-    readonly FileStream? _file;
+    readonly SafeFd? _file;
+    readonly string? _path;
     readonly bool _json;
     public bool DebugEnabled { get; }
 
@@ -19,8 +20,11 @@ public sealed class Log : IDisposable
     {
         _json = json;
         DebugEnabled = debug;
-        if (path is not null)
-            _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
+        if (path is null) return;
+        _path = path;
+        // O_APPEND: one write per line lands whole at the end, whoever else writes the file (runc's log is the shim's too).
+        try { _file = Files.Open(path, O.WRONLY | O.APPEND | O.CREAT | O.NOCTTY, 0x1a4 /* 0644 */); }
+        catch (LinuxException e) { throw new RuntimeException($"--log: {e.Message}", e); }
     }
 
     public static Log Quiet { get; } = new(null, false, false);
@@ -64,10 +68,16 @@ public sealed class Log : IDisposable
         {
             line = $"time=\"{time}\" level={level} msg=\"{msg.Replace("\"", "\\\"")}\"\n";
         }
-        var bytes = Encoding.UTF8.GetBytes(line);
         // One write per line so concurrent writers (runc's log is shared with the shim) never interleave.
-        _file.Write(bytes);
-        _file.Flush();
+        try
+        {
+            Files.WriteAll(_file, Encoding.UTF8.GetBytes(line), _path);
+        }
+        catch (LinuxException e)
+        {
+            // A log that cannot be written (a full disk) never fails the command: the message goes to stderr instead.
+            if (level != "error") Stderr($"berth: {level}: {msg} (--log: {e.Message})");
+        }
     }
 
     public void Dispose() => _file?.Dispose();

@@ -251,6 +251,43 @@ public class CgroupPlanTests
         m.Apply(m.Plan(R("""{"cpu":{"burst":10}}""")));
     }
 
+    /// <summary>runc's blkio rule: blkio.weight where CFQ offers it, blkio.bfq.weight where only BFQ does (this host).</summary>
+    [Fact]
+    public void A_blkio_weight_goes_to_cfqs_file_or_else_to_bfqs()
+    {
+        using var fake = new FakeCgroups();
+        var m = fake.V1("blkio");
+        var dir = m.Dirs[0];
+        var json = """{"blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":200}]}}""";
+        // Empty, as the kernel's files read before a write: the executor writes without truncating.
+        foreach (var f in new[] { "blkio.weight", "blkio.weight_device" }) File.WriteAllText(Path.Join(dir, f), "");
+        File.WriteAllText(Path.Join(dir, "blkio.bfq.weight"), FakeCgroups.Sentinel("blkio.bfq.weight"));
+        File.WriteAllText(Path.Join(dir, "blkio.bfq.weight_device"), FakeCgroups.Sentinel("blkio.bfq.weight_device"));
+        // Both schedulers' files: CFQ's, as runc.
+        m.Apply(m.Plan(R(json)));
+        Assert.Equal("300", File.ReadAllText(Path.Join(dir, "blkio.weight")));
+        Assert.Equal("8:0 200", File.ReadAllText(Path.Join(dir, "blkio.weight_device")));
+        Assert.Equal(FakeCgroups.Sentinel("blkio.bfq.weight"), File.ReadAllText(Path.Join(dir, "blkio.bfq.weight")));
+        // BFQ only (a kernel without CFQ): its files.
+        File.Delete(Path.Join(dir, "blkio.weight"));
+        File.Delete(Path.Join(dir, "blkio.weight_device"));
+        foreach (var f in new[] { "blkio.bfq.weight", "blkio.bfq.weight_device" }) File.WriteAllText(Path.Join(dir, f), "");
+        m.Apply(m.Plan(R(json)));
+        Assert.Equal("300", File.ReadAllText(Path.Join(dir, "blkio.bfq.weight")));
+        Assert.Equal("8:0 200", File.ReadAllText(Path.Join(dir, "blkio.bfq.weight_device")));
+        // Neither: an error naming the field and both files.
+        File.Delete(Path.Join(dir, "blkio.bfq.weight"));
+        var e = Assert.Throws<RuntimeException>(() => m.Apply(m.Plan(R("""{"blockIO":{"weight":300}}"""))));
+        Assert.Equal("linux.resources.blockIO.weight: this host's blkio controller has no blkio.weight (nor blkio.bfq.weight)", e.Message);
+        // Zero is docker's "unset": no file is asked for at all.
+        Assert.Empty(m.Plan(R("""{"blockIO":{"weight":0}}""")).Writes);
+        // A refusal by the file that is there names that file.
+        File.Delete(Path.Join(dir, "blkio.bfq.weight_device"));
+        Directory.CreateDirectory(Path.Join(dir, "blkio.bfq.weight_device"));
+        e = Assert.Throws<RuntimeException>(() => m.Apply(m.Plan(R("""{"blockIO":{"weightDevice":[{"major":8,"minor":0,"weight":200}]}}"""))));
+        Assert.Equal("linux.resources.blockIO.weightDevice: writing 8:0 200 to blkio.bfq.weight_device: EISDIR (Is a directory)", e.Message);
+    }
+
     [Fact]
     public void Check_before_update_refuses_a_v2_limit_at_or_below_the_usage()
     {

@@ -51,7 +51,7 @@ public class CgroupZeroTests
         { "cpu.cpus", """{"cpu":{"cpus":""}}""", "cpuset", "cpuset.cpus" },
         { "cpu.mems", """{"cpu":{"mems":""}}""", "cpuset", "cpuset.mems" },
         { "pids.limit", """{"pids":{"limit":0}}""", "pids", "pids.max" },
-        // This host's blkio has no blkio.weight (BFQ only): the zero must not even ask for it.
+        // This host's blkio has BFQ's weight files only, where a weight would go: a zero leaves them be.
         { "blockIO.weight", """{"blockIO":{"weight":0}}""", "blkio", "blkio.bfq.weight" },
         { "blockIO.leafWeight", """{"blockIO":{"leafWeight":0}}""", "blkio", "blkio.bfq.weight" },
         { "blockIO.weightDevice", """{"blockIO":{"weightDevice":[{"major":8,"minor":0,"weight":0,"leafWeight":0}]}}""", "blkio", "blkio.bfq.weight_device" },

@@ -17,6 +17,26 @@ public sealed record Result(int ExitCode, string Stdout, string Stderr)
         Assert.Contains(messagePart, Stderr);
         return this;
     }
+
+    /// <summary>
+    /// A failure as every error reads: exit 1, nothing on stdout, one stderr line "berth: …" that
+    /// names <paramref name="path"/> and each of <paramref name="parts"/> — no stack trace, no
+    /// .NET exception text, no "internal error".
+    /// </summary>
+    public Result FailsNaming(string path, params string[] parts)
+    {
+        Assert.True(ExitCode == 1, $"expected exit 1, got {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}");
+        var lines = Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{Stderr}");
+        var line = lines[0];
+        Assert.StartsWith("berth: ", line);
+        Assert.Contains(path, line);
+        foreach (var part in parts) Assert.Contains(part, line);
+        foreach (var bad in new[] { "internal error", "Exception", "Access to the path", "Could not find" })
+            Assert.DoesNotContain(bad, line);
+        Assert.Equal("", Stdout);
+        return this;
+    }
 }
 
 /// <summary>The binary under test and how the integration tests run it (and other tools).</summary>

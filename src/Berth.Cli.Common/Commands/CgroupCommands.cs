@@ -91,7 +91,7 @@ public static class CgroupCommands
             // containerd passes "-r -" and the resources on stdin.
             byte[] json;
             try { json = source == "-" ? ReadStdin() : RegularFile.Read(source, SpecReader.MaxBytes, followLinks: true); }
-            catch (Exception e) when (e is IOException or LinuxException) { throw new RuntimeException($"update: --resources: {e.Message}"); }
+            catch (LinuxException e) { throw new RuntimeException($"update: --resources: {e.Message}", e); }
             try { r = JsonIn.Parse(json, "resources", Resources.Read); }
             catch (SpecException e) { throw new RuntimeException($"update: --resources: {e.Message}", e); }
         }

@@ -25,7 +25,7 @@ public static class ImageCommands
         {
             return Run(list[0], list.Skip(1).ToList());
         }
-        catch (Exception e) when (e is ImageException or Linux.LinuxException or Oci.SpecException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ImageException or Linux.LinuxException or Oci.SpecException)
         {
             // One line, named by its operation: "berth: image unpack: layer sha256:…: entry "x": …".
             throw new ImageException(Quote.Line($"image {list[0]}: {e.Message}"), e);

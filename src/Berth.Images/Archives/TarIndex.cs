@@ -1,6 +1,6 @@
 using Berth.Images.Layers.Tar;
 using Berth.Images.Store;
-using Microsoft.Win32.SafeHandles;
+using Berth.Linux;
 
 namespace Berth.Images.Archives;
 
@@ -19,12 +19,12 @@ public sealed class TarIndex : IDisposable
 
     const int MaxLinkHops = 16;
 
-    readonly FileStream _file;
+    readonly FdStream _file;
     readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
 
     public string Path { get; }
 
-    TarIndex(string path, FileStream file)
+    TarIndex(string path, FdStream file)
     {
         Path = path;
         _file = file;
@@ -33,7 +33,7 @@ public sealed class TarIndex : IDisposable
     /// <param name="scratch">A private directory for the decompressed copy of a compressed archive.</param>
     public static TarIndex Open(string path, string scratch)
     {
-        var file = LayoutFiles.OpenUserFile(path);
+        var file = LayoutFiles.OpenUserFd(path);
         try
         {
             file = Decompressed(file, scratch);
@@ -57,14 +57,14 @@ public sealed class TarIndex : IDisposable
     }
 
     /// <summary>The archive itself, or an unnamed decompressed copy of it when it starts with a gzip or zstd magic number.</summary>
-    static FileStream Decompressed(FileStream file, string scratch)
+    static FdStream Decompressed(FdStream file, string scratch)
     {
         Span<byte> magic = stackalloc byte[4];
-        int n = RandomAccess.Read(file.SafeFileHandle, magic, 0);
+        int n = file.ReadAt(magic, 0);
         bool gzip = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         bool zstd = n == 4 && magic.SequenceEqual(new byte[] { 0x28, 0xb5, 0x2f, 0xfd });
         if (!gzip && !zstd) return file;
-        var copy = LayoutFiles.AsStream(Transports.VerifiedBlob.ScratchFile(scratch), FileAccess.ReadWrite);
+        var copy = new FdStream(Transports.VerifiedBlob.ScratchFile(scratch), $"the decompressed copy of {file.What}", read: true, write: true);
         try
         {
             using (file)
@@ -131,7 +131,7 @@ public sealed class TarIndex : IDisposable
     public long? SizeOf(string name) => Resolve(name)?.Size;
 
     /// <summary>The member's bytes as a stream of its own (a position of its own on the shared file); null when there is no such member.</summary>
-    public Stream? Open(string name) => Resolve(name) is { } m ? new MemberStream(_file.SafeFileHandle, m.Offset, m.Size) : null;
+    public Stream? Open(string name) => Resolve(name) is { } m ? new MemberStream(_file, m.Offset, m.Size) : null;
 
     /// <summary>A small member (manifest.json, a config) whole, refused past <paramref name="max"/> bytes.</summary>
     public byte[]? ReadAll(string name, long max)
@@ -139,7 +139,7 @@ public sealed class TarIndex : IDisposable
         if (Resolve(name) is not { } m) return null;
         if (m.Size > max) throw new ImageException($"{Path}: {Quote.Of(name)} is {m.Size} bytes, more than {max} for a document");
         var bytes = new byte[m.Size];
-        using var s = new MemberStream(_file.SafeFileHandle, m.Offset, m.Size);
+        using var s = new MemberStream(_file, m.Offset, m.Size);
         s.ReadExactly(bytes);
         return bytes;
     }
@@ -147,14 +147,14 @@ public sealed class TarIndex : IDisposable
     public void Dispose() => _file.Dispose();
 
     /// <summary>A run of the archive file, read with pread: no shared position, so members are read independently.</summary>
-    sealed class MemberStream(SafeFileHandle file, long offset, long size) : Layers.ReadOnlyStream
+    sealed class MemberStream(FdStream file, long offset, long size) : Layers.ReadOnlyStream
     {
         long _read;
 
         public override int Read(Span<byte> buffer)
         {
             if (_read == size || buffer.Length == 0) return 0;
-            int n = RandomAccess.Read(file, buffer[..(int)Math.Min(buffer.Length, size - _read)], offset + _read);
+            int n = file.ReadAt(buffer[..(int)Math.Min(buffer.Length, size - _read)], offset + _read);
             if (n == 0) throw new ImageException($"archive member ends {size - _read} bytes early (the file was truncated)");
             _read += n;
             return n;

@@ -24,7 +24,7 @@ public sealed class BundleWriter
     {
         bundle = Path.GetFullPath(bundle);
         bool existed = Directory.Exists(bundle);
-        if (existed && Directory.EnumerateFileSystemEntries(bundle).Any())
+        if (existed && FileSystem.Names(bundle).Count > 0)
             throw new ImageException($"{bundle}: exists and is not empty");
         using var src = ImageService.Open(r);
         var image = ResolvedImage.Resolve(src, platform);
@@ -42,7 +42,7 @@ public sealed class BundleWriter
             if (overlay) MountOverlay(src, image, bundle, rootfs, maxLayerBytes);
             else Extract(src, image, rootfs, maxLayerBytes);
             var spec = SpecFrom(image.Config, rootfs);
-            File.WriteAllBytes(Path.Combine(bundle, "config.json"), JsonOut.Document(spec, indent: "\t"));
+            FileSystem.WriteNew(Path.Combine(bundle, "config.json"), JsonOut.Document(spec, indent: "\t"));
             return image;
         }
         catch
@@ -76,9 +76,13 @@ public sealed class BundleWriter
         var lowers = new List<string>();
         for (int i = 0; i < image.Layers.Count; i++)
             lowers.Insert(0, snapshots.Ensure(source, image.Layers[i], diffIds[i], chainIds[i], lowers.ToArray(), maxBytes, _images.Store.Root));
-        foreach (var d in new[] { "upper", "work", "rootfs" }) Directory.CreateDirectory(Path.Combine(bundle, d));
-        if (lowers.Count == 0) lowers.Add(Directory.CreateDirectory(Path.Combine(bundle, "empty")).FullName);
-        File.WriteAllLines(Path.Combine(bundle, OverlayMarker), lowers);
+        foreach (var d in new[] { "upper", "work", "rootfs" }) FileSystem.CreateDirectory(Path.Combine(bundle, d));
+        if (lowers.Count == 0)
+        {
+            FileSystem.CreateDirectory(Path.Combine(bundle, "empty"));
+            lowers.Add(Path.Combine(bundle, "empty"));
+        }
+        FileSystem.WriteNew(Path.Combine(bundle, OverlayMarker), System.Text.Encoding.UTF8.GetBytes(string.Concat(lowers.Select(l => l + "\n"))));
         OverlayMount.Mount(rootfs, lowers, Path.Combine(bundle, "upper"), Path.Combine(bundle, "work"));
     }
 
@@ -87,9 +91,9 @@ public sealed class BundleWriter
         var rootfs = Path.Combine(bundle, "rootfs");
         try { Mounts.Unmount(rootfs, Mounts.UMOUNT_NOFOLLOW); }
         catch (LinuxException e) when (e.Errno is Errno.EINVAL or Errno.ENOENT) { /* not mounted, or no rootfs */ }
-        using var dir = Files.Open(bundle, O.PATH | O.DIRECTORY);
-        foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
-            FileTree.Remove(dir, child!);
+        using var dir = Files.Open(bundle, O.RDONLY | O.DIRECTORY);
+        foreach (var child in FileSystem.Names(dir, bundle))
+            FileTree.Remove(dir, child);
     }
 
     /// <summary>Unmounts an overlay bundle's rootfs and removes the bundle.</summary>

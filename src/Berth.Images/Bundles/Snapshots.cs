@@ -1,4 +1,5 @@
 using System.Text;
+using Berth.Linux;
 using Berth.Images.Layers;
 using Berth.Images.Store;
 using Berth.Oci.Image;
@@ -61,9 +62,9 @@ public sealed class Snapshots
                 unpacker.Unpack(stream);
             try
             {
-                Directory.Move(tmp, dir);
+                Files.RenameNoReplace(tmp, dir);
             }
-            catch (IOException) when (Directory.Exists(dir))
+            catch (LinuxException e) when (e.Errno is Errno.EEXIST or Errno.ENOTEMPTY)
             {
                 // Another unpack made the same snapshot meanwhile: theirs is as good as ours.
                 Remove(tmp);
@@ -81,11 +82,11 @@ public sealed class Snapshots
     public int Collect(IReadOnlySet<string> live)
     {
         if (!Directory.Exists(Root)) return 0;
-        var mounted = Linux.MountInfo.Read().SelectMany(m => m.LowerDirs).ToHashSet();
+        var mounted = MountInfo.Read().SelectMany(m => m.LowerDirs).ToHashSet();
         int n = 0;
-        foreach (var dir in Directory.EnumerateDirectories(Root))
+        foreach (var name in FileSystem.Directories(Root))
         {
-            var name = Path.GetFileName(dir);
+            var dir = Path.Combine(Root, name);
             // A snapshot still being extracted (.tmp-*) belongs to another unpack.
             if (live.Contains(name) || name.StartsWith(".tmp-") || mounted.Contains(dir)) continue;
             Remove(dir);
@@ -95,5 +96,5 @@ public sealed class Snapshots
     }
 
     /// <summary>Removal that never follows a symlink out of the snapshot.</summary>
-    static void Remove(string dir) => Linux.FileTree.Remove(dir);
+    static void Remove(string dir) => FileTree.Remove(dir);
 }

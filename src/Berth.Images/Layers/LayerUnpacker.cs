@@ -44,7 +44,7 @@ public sealed class LayerUnpacker : IDisposable
     /// <param name="lowers">In overlay mode, the snapshots below this one, topmost first: where a hard link finds a target this layer does not hold.</param>
     public LayerUnpacker(string root, WhiteoutMode mode, IReadOnlyList<string>? lowers = null)
     {
-        Directory.CreateDirectory(root);
+        FileSystem.CreateDirectory(root);
         _root = Files.Open(root, O.PATH | O.DIRECTORY);
         _mode = mode;
         _lowers = lowers ?? Array.Empty<string>();
@@ -501,7 +501,7 @@ public sealed class LayerUnpacker : IDisposable
     /// </summary>
     void KeepOnlyThisLayer(SafeFd dir, string rel)
     {
-        foreach (var child in Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList())
+        foreach (var child in FileSystem.Names(dir, rel.Length == 0 ? "/" : "/" + rel))
         {
             var childRel = rel.Length == 0 ? child! : $"{rel}/{child}";
             if (!_thisLayer.Contains(childRel) && !_holdsThisLayer.Contains(childRel))

@@ -36,7 +36,7 @@ public sealed class BlobStore
 
     /// <summary>The raw blob, a regular file of the layout; not verified (callers that store it verify on the way in).</summary>
     public Stream Open(Digest d) =>
-        LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}"));
+        LayoutFiles.AsStream(LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") ?? throw new ImageException($"blob {d} is not in {Root}"), PathOf(d));
 
     /// <summary>Reads a small blob whole (a manifest, an index, a config): at most its descriptor's size, then its digest checked.</summary>
     public byte[] ReadAll(Descriptor desc, long max = MaxDocumentBytes)
@@ -69,8 +69,8 @@ public sealed class BlobStore
     }
 
     /// <summary>The blob's file when this layout is private (only this user can write it): see <see cref="Transports.IPrivateBlobs"/>.</summary>
-    public FileStream? OpenPrivate(Digest d) =>
-        _private && LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") is { } fd ? LayoutFiles.AsStream(fd) : null;
+    public Stream? OpenPrivate(Digest d) =>
+        _private && LayoutFiles.TryOpen(_layoutRoot, RelativePath(d), $"blob {d}") is { } fd ? LayoutFiles.AsStream(fd, PathOf(d)) : null;
 
     /// <summary>
     /// Stores <paramref name="content"/>; with an expected digest, refuses content that does not
@@ -83,7 +83,7 @@ public sealed class BlobStore
     {
         var alg = expected?.Algorithm ?? "sha256";
         var dir = Path.Combine(Root, alg);
-        Directory.CreateDirectory(dir);
+        FileSystem.CreateDirectory(dir);
         var tmp = Path.Combine(Root, $".tmp-{tempTag ?? Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}");
         try
         {
@@ -92,7 +92,7 @@ public sealed class BlobStore
             // Content that checks itself (a source's verified blob) is not hashed twice: its end throws unless it is the blob expected.
             bool proved = expected is { } pe && expectedSize is { } ps && content is Transports.ISelfVerifying v && v.Proves(pe, ps);
             using (var h = Digest.NewHash(alg))
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true))
             {
                 var buffer = new byte[1 << 16];
                 int n;
@@ -103,7 +103,7 @@ public sealed class BlobStore
                     size += n;
                     if (expectedSize is { } es && size > es) throw new ImageException($"blob {expected}: more than the {es} bytes announced");
                 }
-                file.Flush(flushToDisk: true);
+                file.Sync();
                 digest = proved ? expected!.Value : Digest.From(alg, h);
             }
             if (expected is { } e && e != digest) throw new ImageException($"blob {e}: content has digest {digest}");
@@ -116,7 +116,7 @@ public sealed class BlobStore
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 
@@ -125,11 +125,9 @@ public sealed class BlobStore
 
     public IEnumerable<Digest> All()
     {
-        if (!Directory.Exists(Root)) yield break;
-        foreach (var algDir in Directory.EnumerateDirectories(Root))
-            foreach (var file in Directory.EnumerateFiles(algDir))
-                yield return new Digest(Path.GetFileName(algDir), Path.GetFileName(file));
+        if (!Directory.Exists(Root)) return Array.Empty<Digest>();
+        return FileSystem.Directories(Root).SelectMany(alg => FileSystem.NonDirectories(Path.Combine(Root, alg)).Select(file => new Digest(alg, file))).ToList();
     }
 
-    public void Delete(Digest d) => File.Delete(PathOf(d));
+    public void Delete(Digest d) => FileSystem.Delete(PathOf(d));
 }

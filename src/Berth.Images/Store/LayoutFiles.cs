@@ -1,5 +1,4 @@
 using Berth.Linux;
-using Microsoft.Win32.SafeHandles;
 
 namespace Berth.Images.Store;
 
@@ -51,7 +50,10 @@ public static class LayoutFiles
     }
 
     /// <summary>A regular file named by the user (an archive, a tarball to import): links followed, as for any path given on a command line, but a FIFO or device refused without being opened for I/O.</summary>
-    public static FileStream OpenUserFile(string path)
+    public static Stream OpenUserFile(string path) => new BufferedStream(OpenUserFd(path), 1 << 16);
+
+    /// <summary><see cref="OpenUserFile"/> unbuffered, for reading at offsets.</summary>
+    public static FdStream OpenUserFd(string path)
     {
         SafeFd node;
         try
@@ -66,17 +68,13 @@ public static class LayoutFiles
         {
             var st = Files.Fstat(node);
             if (!st.IsRegular) throw new ImageException($"{path}: not a regular file but {Kind(st)}");
-            return AsStream(Files.Open(node.ProcPath, O.RDONLY));
+            return new FdStream(Files.Open(node.ProcPath, O.RDONLY), path);
         }
     }
 
-    /// <summary>A stream that owns <paramref name="fd"/>.</summary>
-    public static FileStream AsStream(SafeFd fd, FileAccess access = FileAccess.Read)
-    {
-        var handle = new SafeFileHandle(fd.DangerousGetHandle(), ownsHandle: true);
-        fd.SetHandleAsInvalid();
-        return new FileStream(handle, access, 1 << 16);
-    }
+    /// <summary>A buffered stream that owns <paramref name="fd"/>; its errors name <paramref name="what"/>.</summary>
+    public static Stream AsStream(SafeFd fd, string what, bool write = false) =>
+        new BufferedStream(new FdStream(fd, what, read: true, write: write), 1 << 16);
 
     /// <summary>Reads the whole file, or fails when it holds more than <paramref name="max"/> bytes (one byte over tells).</summary>
     public static byte[] ReadAll(SafeFd fd, long max, string what)

@@ -56,8 +56,8 @@ public sealed class OciLayout
     public static OciLayout Create(string root, bool isPrivate = false)
     {
         var layout = new OciLayout(root, isPrivate);
-        Directory.CreateDirectory(layout.Root);
-        Directory.CreateDirectory(layout.Blobs.Root);
+        FileSystem.CreateDirectory(layout.Root);
+        FileSystem.CreateDirectory(layout.Blobs.Root);
         // Each made whole aside and put in place only if absent: a concurrent Create (two
         // commands on a new store) never sees a half-written file nor replaces a tagged index.
         layout.Place("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8);
@@ -91,7 +91,7 @@ public sealed class OciLayout
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 
@@ -103,11 +103,11 @@ public sealed class OciLayout
         {
             WriteNew(tmp, JsonOut.Document(index));
             // rename replaces index.json itself, a symlink there included, never what a link points at.
-            File.Move(tmp, path, overwrite: true);
+            FileSystem.Rename(tmp, path);
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 
@@ -129,7 +129,7 @@ public sealed class OciLayout
     /// </summary>
     public SafeFd Lock(bool exclusive = true)
     {
-        Directory.CreateDirectory(Root);
+        FileSystem.CreateDirectory(Root);
         var fd = Files.Open(Path.Combine(Root, ".lock"), O.RDWR | O.CREAT | O.NOFOLLOW | O.NONBLOCK, 0x180);
         Files.Flock(fd, exclusive);
         return fd;
@@ -171,9 +171,5 @@ public sealed class OciLayout
     /// Creates <paramref name="path"/> (O_EXCL, so never through a symlink someone put there: a
     /// layout may be another user's directory, and Berth writes as root) with <paramref name="content"/>.
     /// </summary>
-    internal static void WriteNew(string path, ReadOnlySpan<byte> content)
-    {
-        using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        f.Write(content);
-    }
+    internal static void WriteNew(string path, ReadOnlySpan<byte> content) => FileSystem.WriteNew(path, content);
 }

@@ -20,7 +20,7 @@ public static class PrivateDirectory
     {
         path = Path.GetFullPath(path).TrimEnd('/');
         var parent = Path.GetDirectoryName(path);
-        if (parent is not null) Directory.CreateDirectory(parent);
+        if (parent is not null) FileSystem.CreateDirectory(parent);
         // mkdir with 0700 from the start: there is no moment when the directory is open to others.
         bool made = Files.MkdirAt(null, path, 0x1c0);
         SafeFd fd;
@@ -40,9 +40,10 @@ public static class PrivateDirectory
             if (st.Uid != Processes.EffectiveUid)
                 throw new ImageException($"{what}: {path} belongs to uid {st.Uid}; it must be this user's (uid {Processes.EffectiveUid}), or its owner could open it to every user");
             if ((st.Mode & 0x3f) == 0) return;
-            if (!made && Directory.EnumerateFileSystemEntries(fd.ProcPath).Select(Path.GetFileName).Any(n => !isOurs(n!)))
+            if (!made && FileSystem.Names(fd, path).Any(n => !isOurs(n)))
                 throw new ImageException($"{what}: {path} is open to other users and holds what Berth did not put there; not changing its mode");
-            FileMeta.Chmod(fd, st.Mode & 0xfc0);
+            try { FileMeta.Chmod(fd, st.Mode & 0xfc0); }
+            catch (LinuxException e) { throw new LinuxException(e.Errno, "chmod", path); }
         }
     }
 }

@@ -37,7 +37,7 @@ sealed class ArchiveFile : IDisposable
             Tar.WriteFile(nameOf?.Invoke(d) ?? name, size, new VerifyingStream(content, d, size));
             return new Descriptor { MediaType = info.MediaType, Digest = text, Size = size };
         }
-        using var spool = LayoutFiles.AsStream(VerifiedBlob.ScratchFile(Path.GetDirectoryName(_target)!), FileAccess.ReadWrite);
+        using var spool = LayoutFiles.AsStream(VerifiedBlob.ScratchFile(Path.GetDirectoryName(_target)!), $"the spool beside {_target}", write: true);
         using var hashing = new Layers.HashingStream(content, "sha256", leaveOpen: true);
         hashing.CopyTo(spool, 1 << 16);
         spool.Position = 0;

@@ -74,7 +74,7 @@ public sealed class DirSource : IImageSource
     {
         var (d, size) = VerifiedBlob.Describe(blob, "blob");
         var fd = LayoutFiles.TryOpen(_root, d.Encoded, $"blob {d}") ?? throw new ImageException($"blob {d} is not in {_root}");
-        return new VerifyingStream(LayoutFiles.AsStream(fd), d, size);
+        return new VerifyingStream(LayoutFiles.AsStream(fd, Path.Combine(_root, d.Encoded)), d, size);
     }
 
     public bool HasBlob(Descriptor blob)

@@ -115,7 +115,7 @@ public sealed class LayoutSource : IImageSource, IPrivateBlobs
 
     public bool HasBlob(Descriptor blob) => _layout.HasBlob(Digest.Parse(blob.Digest ?? "", "descriptor.digest"));
 
-    public FileStream? OpenPrivateBlob(Descriptor blob) =>
+    public Stream? OpenPrivateBlob(Descriptor blob) =>
         _private?.Blobs.OpenPrivate(Digest.Parse(blob.Digest ?? "", "descriptor.digest"));
 
     Descriptor? IImageSource.Entry => Entry;

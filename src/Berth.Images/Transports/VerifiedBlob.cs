@@ -9,7 +9,7 @@ namespace Berth.Images.Transports;
 public interface IPrivateBlobs
 {
     /// <summary>The blob's file, open for reading and seekable; null when the source does not hold it or its files are not private after all.</summary>
-    FileStream? OpenPrivateBlob(Descriptor blob);
+    Stream? OpenPrivateBlob(Descriptor blob);
 }
 
 /// <summary>How blobs are proved to be what their descriptor names.</summary>
@@ -68,7 +68,7 @@ public static class VerifiedBlob
                     throw;
                 }
             }
-            var copy = LayoutFiles.AsStream(ScratchFile(scratch), FileAccess.ReadWrite);
+            var copy = LayoutFiles.AsStream(ScratchFile(scratch), $"the copy of blob {d} in {scratch}", write: true);
             try
             {
                 using (var blob = source.GetBlob(desc)) Hash(blob, copy, d, size);

@@ -115,6 +115,9 @@ internal static unsafe partial class Libc
 {
     [LibraryImport(Lib, SetLastError = true)]
     public static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial nint pread(int fd, byte* buf, nint count, long offset);
 }
 
 internal static unsafe partial class Libc
@@ -154,6 +157,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int ftruncate(int fd, long length);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fsync(int fd);
 }
 
 internal static unsafe partial class Libc

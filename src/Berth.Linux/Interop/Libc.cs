@@ -46,6 +46,7 @@ internal static class Sys
     public static long Setresuid => Arm64 ? 147 : 117;
     public static long Setresgid => Arm64 ? 149 : 119;
     public static long SchedSetattr => Arm64 ? 274 : 314;
+    public static long Getdents64 => Arm64 ? 61 : 217;
     // Numbers from 424 up are shared by every architecture (asm-generic).
     public const long PidfdSendSignal = 424;
     public const long OpenTree = 428;

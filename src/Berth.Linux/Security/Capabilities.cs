@@ -37,8 +37,7 @@ public static unsafe class Capabilities
     /// <summary>The highest capability this kernel knows (/proc/sys/kernel/cap_last_cap).</summary>
     public static int LastCap()
     {
-        try { return int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim()); }
-        catch (IOException) { return Names.Length - 1; }
+        return int.TryParse(FileSystem.TryReadText("/proc/sys/kernel/cap_last_cap")?.Trim(), out var last) ? last : Names.Length - 1;
     }
 
     /// <summary>This process's bounding set, from /proc/self/status.</summary>
@@ -46,7 +45,7 @@ public static unsafe class Capabilities
 
     public static ulong StatusMask(string field)
     {
-        foreach (var line in File.ReadLines("/proc/self/status"))
+        foreach (var line in FileSystem.ReadText("/proc/self/status").Split('\n'))
             if (line.StartsWith(field + ":"))
                 return Convert.ToUInt64(line[(field.Length + 1)..].Trim(), 16);
         throw new InvalidOperationException($"/proc/self/status has no {field}");

@@ -20,8 +20,7 @@ public static class CgroupFile
     /// <summary>The file's content without its trailing newline; null when it cannot be read.</summary>
     public static string? Read(string dir, string file)
     {
-        try { return File.ReadAllText(Path.Join(dir, file)).Trim(); }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
+        try { return FileSystem.ReadText(Path.Join(dir, file)).Trim(); }
+        catch (LinuxException) { return null; }
     }
 }

@@ -29,6 +29,12 @@ public readonly record struct CgroupWrite(string Dir, string File, string Value,
     /// </summary>
     public bool RetryAfterRest { get; init; }
 
+    /// <summary>
+    /// The file written instead where <see cref="File"/> is absent: runc's blkio rule, blkio.weight
+    /// on CFQ and blkio.bfq.weight on a kernel with BFQ only (CFQ was removed in Linux 5.0).
+    /// </summary>
+    public string? Fallback { get; init; }
+
     public override string ToString() => $"{Path.Join(Dir, File)} = {Value}";
 }
 
@@ -62,7 +68,7 @@ public sealed class CgroupPlan
         foreach (var w in Writes)
         {
             if (TryWrite(w) is not { } e) continue;
-            if (e.Errno == Errno.EINVAL && w.RetryAfterRest) (retry ??= new()).Add(w);
+            if (e.Error.Errno == Errno.EINVAL && w.RetryAfterRest) (retry ??= new()).Add(w);
             else throw Failure(w, e);
         }
         foreach (var w in retry ?? new())
@@ -76,21 +82,30 @@ public sealed class CgroupPlan
     }
 
     /// <summary>Null when written (or skipped as the write allows), else why not.</summary>
-    static LinuxException? TryWrite(CgroupWrite w)
+    static (LinuxException Error, string File)? TryWrite(CgroupWrite w)
     {
+        var file = w.File;
         try
         {
-            Files.WriteFile(Path.Join(w.Dir, w.File), w.Value);
+            try
+            {
+                Files.WriteFile(Path.Join(w.Dir, file), w.Value);
+            }
+            catch (LinuxException e) when (e.Errno == Errno.ENOENT && w.Fallback is { } fallback)
+            {
+                file = fallback;
+                Files.WriteFile(Path.Join(w.Dir, file), w.Value);
+            }
             return null;
         }
         catch (LinuxException e)
         {
-            return e.Errno == Errno.ENOENT && w.IfMissing == IfMissing.Skip ? null : e;
+            return e.Errno == Errno.ENOENT && w.IfMissing == IfMissing.Skip ? null : (e, file);
         }
     }
 
-    static RuntimeException Failure(CgroupWrite w, LinuxException e) => e.Errno == Errno.ENOENT
-        // A file the kernel does not offer here (blkio.weight without CFQ, rt_* without RT_GROUP_SCHED).
-        ? new RuntimeException($"{w.Field}: {w.MissingHint ?? $"this host's {w.Controller} controller has no {w.File}"}", e)
-        : new RuntimeException($"{w.Field}: writing {w.Value} to {w.File}: {Errnos.Describe(e.Errno)}", e);
+    static RuntimeException Failure(CgroupWrite w, (LinuxException Error, string File) f) => f.Error.Errno == Errno.ENOENT
+        // A file the kernel does not offer here (blkio weights with neither CFQ nor BFQ, rt_* without RT_GROUP_SCHED).
+        ? new RuntimeException($"{w.Field}: {w.MissingHint ?? $"this host's {w.Controller} controller has no {w.File}{(w.Fallback is null ? "" : $" (nor {w.Fallback})")}"}", f.Error)
+        : new RuntimeException($"{w.Field}: writing {w.Value} to {f.File}: {Errnos.Describe(f.Error.Errno)}", f.Error);
 }

@@ -1,3 +1,5 @@
+using Berth.Linux;
+
 namespace Berth.Runtime.Cgroups;
 
 /// <summary>pause/resume: v1's freezer.state, or v2's cgroup.freeze, waiting until the kernel says it is done.</summary>
@@ -41,7 +43,7 @@ public sealed class V1Freezer : Freezer
         {
             // A v1 freeze can stall in FREEZING behind a task in an uninterruptible sleep: ask again.
             CgroupFile.Write(Dir, "freezer.state", target, "freezer");
-            if (File.ReadAllText(Path.Join(Dir, "freezer.state")).Trim() == target) return;
+            if (FileSystem.ReadText(Path.Join(Dir, "freezer.state")).Trim() == target) return;
             if (Environment.TickCount64 > deadline) throw new RuntimeException($"freezer: the cgroup did not become {target} in 10 s");
             Thread.Sleep(5);
         }
@@ -61,7 +63,7 @@ public sealed class V2Freezer : Freezer
         var deadline = Environment.TickCount64 + TimeoutMs;
         CgroupFile.Write(Dir, "cgroup.freeze", frozen ? "1" : "0", "freezer");
         var want = frozen ? "frozen 1" : "frozen 0";
-        while (!File.ReadAllLines(Path.Join(Dir, "cgroup.events")).Contains(want))
+        while (!FileSystem.ReadText(Path.Join(Dir, "cgroup.events")).Split('\n').Contains(want))
         {
             if (Environment.TickCount64 > deadline) throw new RuntimeException($"freezer: the cgroup did not reach \"{want}\" in 10 s");
             Thread.Sleep(5);

@@ -24,7 +24,7 @@ public sealed record Hierarchy(string Mountpoint, string MountRoot, bool Unified
     /// /proc/self/mountinfo and /proc/self/cgroup.
     /// </summary>
     public static IReadOnlyList<Hierarchy> Discover() =>
-        Parse(File.ReadAllText("/proc/self/mountinfo"), File.ReadAllText("/proc/self/cgroup"));
+        Parse(FileSystem.ReadText("/proc/self/mountinfo"), FileSystem.ReadText("/proc/self/cgroup"));
 
     public static IReadOnlyList<Hierarchy> Parse(string mountinfo, string procCgroup)
     {

@@ -88,8 +88,8 @@ public sealed class Placement
         foreach (var file in new[] { "cpuset.cpus", "cpuset.mems" })
         {
             var path = Path.Join(dir, file);
-            if (File.ReadAllText(path).Trim().Length > 0) continue;
-            var parent = File.ReadAllText(Path.Join(Path.GetDirectoryName(dir)!, file)).Trim();
+            if (FileSystem.ReadText(path).Trim().Length > 0) continue;
+            var parent = FileSystem.ReadText(Path.Join(Path.GetDirectoryName(dir)!, file)).Trim();
             Files.WriteFile(path, parent);
         }
     }
@@ -108,8 +108,8 @@ public sealed class Placement
         foreach (var dir in dirs)
         {
             string text;
-            try { text = File.ReadAllText(Path.Join(dir, "cgroup.procs")); }
-            catch (IOException) { continue; }
+            try { text = FileSystem.ReadText(Path.Join(dir, "cgroup.procs")); }
+            catch (LinuxException) { continue; }
             return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
         }
         return Array.Empty<int>();

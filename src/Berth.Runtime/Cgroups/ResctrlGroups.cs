@@ -33,7 +33,7 @@ public static class ResctrlGroups
         }
         catch
         {
-            if (created) Directory.Delete(dir);
+            if (created) FileSystem.DeleteDirectory(dir);
             throw;
         }
         return (dir, created);

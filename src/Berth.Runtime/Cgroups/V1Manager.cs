@@ -91,11 +91,15 @@ public sealed class V1Manager : VersionManager
     {
         var dir = DirOf(Controller.BlockIo);
         void W(string file, string value, string field) => b.Write(dir, file, value, $"{F}.blockIO.{field}", "blkio");
-        if (io.Weight is { } weight) W("blkio.weight", weight.ToString(), "weight");
+        // runc: CFQ's blkio.weight, or BFQ's blkio.bfq.weight where the kernel has no CFQ (5.0+).
+        // Leaf weights are CFQ's alone (runc writes them to blkio.leaf_weight whatever the scheduler).
+        void Weight(string file, string value, string field) =>
+            b.Add(new CgroupWrite(dir, file, value, $"{F}.blockIO.{field}", "blkio") { Fallback = file.Replace("blkio.", "blkio.bfq.") });
+        if (io.Weight is { } weight) Weight("blkio.weight", weight.ToString(), "weight");
         if (io.LeafWeight is { } lw) W("blkio.leaf_weight", lw.ToString(), "leafWeight");
         foreach (var d in io.WeightDevice ?? new())
         {
-            if (d.Weight is { } dw) W("blkio.weight_device", $"{d.Major}:{d.Minor} {dw}", "weightDevice");
+            if (d.Weight is { } dw) Weight("blkio.weight_device", $"{d.Major}:{d.Minor} {dw}", "weightDevice");
             if (d.LeafWeight is { } dl) W("blkio.leaf_weight_device", $"{d.Major}:{d.Minor} {dl}", "weightDevice");
         }
         void Throttle(List<ThrottleDevice>? list, string name, string file)

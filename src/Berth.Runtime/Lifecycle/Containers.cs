@@ -92,7 +92,7 @@ public sealed class Containers
                 catch (LinuxException e) when (e.Errno == Errno.EAGAIN) { continue; }
                 if (n > 0)
                 {
-                    if (!started) File.Delete(dir.FifoPath);
+                    if (!started) FileSystem.Delete(dir.FifoPath);
                     started = true;
                     got.AddRange(chunk.AsSpan(0, n).ToArray());
                     continue;
@@ -197,25 +197,31 @@ public sealed class Containers
             return 0;
         }
 
+        // Armed before create: a signal from here on reaches the container's process (held until
+        // it runs), never the default action on the launcher, which would leave the container behind.
+        using var forwarder = new SignalForwarder(_log);
         Processes.BecomeSubreaper();
         var created = new Launcher(_store, _log).Create(o, foreground: true);
         var r = created.Record;
         created.Dir.Dispose();
 
-        var forwarders = new List<PosixSignalRegistration>();
         TerminalProxy? tty = null;
         try
         {
             if (created.TerminalReceiver is { } receiver)
                 using (receiver) tty = new TerminalProxy(Sockets.ReceiveFd(receiver));
-            using var init = Pidfd.OpenIfAlive(r.Pid, r.PidStartTime);
-            foreach (var sig in ForwardedSignals)
-                forwarders.Add(PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
-                {
-                    ctx.Cancel = true;
-                    if (init is not null) Pidfd.SendSignal(init, sig);
-                }));
-            Start(o.Id);
+            var init = Pidfd.OpenIfAlive(r.Pid, r.PidStartTime);
+            try
+            {
+                Start(o.Id);
+            }
+            catch
+            {
+                init?.Dispose();
+                throw;
+            }
+            // Start returns once the process has exec'd: what was held goes to it now.
+            forwarder.DeliverTo(init);
             _log.Debug("run: started");
             var status = WaitFor(r.Pid).ShellCode;
             _log.Debug("run: exited");
@@ -225,14 +231,11 @@ public sealed class Containers
         finally
         {
             tty?.Dispose();
-            foreach (var f in forwarders) f.Dispose();
+            // Still armed while the container is deleted: a signal now must not cut that short.
             if (!keep) TryDelete(o.Id);
             _log.Debug("run: deleted");
         }
     }
-
-    // Raw numbers: PosixSignal accepts them on Unix. SIGCHLD is ours; SIGKILL/SIGSTOP cannot be caught.
-    internal static readonly int[] ForwardedSignals = { 1, 2, 3, 10, 12, 14, 15, 28 };
 
     /// <summary>Reaps children until <paramref name="pid"/> exits; other orphans re-parented to us are reaped on the way.</summary>
     internal static ExitStatus WaitFor(int pid)

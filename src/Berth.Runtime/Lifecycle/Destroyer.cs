@@ -15,7 +15,7 @@ public static class Destroyer
         var cgroups = r.OpenCgroups();
         KillAll(r, cgroups, own, Signals.SIGKILL, log);
         cgroups.Destroy(r.CreatedCgroups, own);
-        if (r.CreatedRdtGroup is { } rdt && Directory.Exists(rdt)) Directory.Delete(rdt);
+        if (r.CreatedRdtGroup is { } rdt) FileSystem.DeleteDirectory(rdt);
         // poststop: after the container is gone, before its state is; a failing hook only warns.
         if (r.Pid > 0 && r.HasPoststop && dir.ReadSpec()?.Hooks?.Poststop is { Count: > 0 } poststop)
             HookRunner.RunAllWarning(poststop, "poststop", HookRunner.StateFor(r.Id, Status.Stopped, 0, r.Bundle, r.Annotations), log);

@@ -29,6 +29,9 @@ public sealed class ExecLauncher
 
     public int Exec(ExecOptions o)
     {
+        // Armed first: a signal from here on reaches the process (held until it runs), never
+        // the default action on the launcher.
+        using var forwarder = o.Detach ? null : new SignalForwarder(_log);
         ContainerRecord r;
         Spec spec;
         using (var dir = _store.Open(o.Id, exclusive: false) ?? throw RuntimeException.NotExist(o.Id))
@@ -109,22 +112,16 @@ public sealed class ExecLauncher
             if (listener is not null)
                 spawn.ListenerState = pid => Launcher.ListenerStateFor(spec, o.Id, r.Bundle, pid, Status.Running);
 
-            var forwarders = new List<PosixSignalRegistration>();
             TerminalProxy? tty = null;
             try
             {
+                // Returns once the process has exec'd (or failed to).
                 spawn.Run(cfg, "exec");
                 theirs?.Dispose();
                 if (o.PidFile is not null) Launcher.WritePidFile(o.PidFile, spawn.InitPid);
                 if (o.Detach) return 0;
+                forwarder!.DeliverTo(Pidfd.OpenIfAlive(spawn.InitPid, spawn.InitStartTime));
                 if (ours is not null) tty = new TerminalProxy(Sockets.ReceiveFd(ours));
-                using var child = Pidfd.OpenIfAlive(spawn.InitPid, spawn.InitStartTime);
-                foreach (var sig in Containers.ForwardedSignals)
-                    forwarders.Add(PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
-                    {
-                        ctx.Cancel = true;
-                        if (child is not null) Pidfd.SendSignal(child, sig);
-                    }));
                 var status = Containers.WaitFor(spawn.InitPid).ShellCode;
                 tty?.Drain();
                 return status;
@@ -134,7 +131,6 @@ public sealed class ExecLauncher
                 tty?.Dispose();
                 ours?.Dispose();
                 theirs?.Dispose();
-                foreach (var f in forwarders) f.Dispose();
             }
         }
         finally

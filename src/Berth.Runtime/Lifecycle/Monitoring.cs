@@ -32,17 +32,13 @@ public sealed class Monitoring
         var sb = new StringBuilder("UID        PID     PPID    STAT  CMD\n");
         foreach (var pid in Pids(id))
         {
-            try
-            {
-                var status = File.ReadAllLines($"/proc/{pid}/status");
-                string Field(string name) => status.FirstOrDefault(l => l.StartsWith(name + ":"))?[(name.Length + 1)..].Trim() ?? "";
-                var cmd = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
-                sb.Append($"{Field("Uid").Split('\t')[0],-10} {pid,-7} {Field("PPid"),-7} {Field("State").Split(' ')[0],-5} {(cmd.Length > 0 ? cmd : $"[{Field("Name")}]")}\n");
-            }
-            catch (IOException)
-            {
-                // Gone between the cgroup read and now.
-            }
+            // Null: gone between the cgroup read and now.
+            if (FileSystem.TryReadText($"/proc/{pid}/status")?.Split('\n') is not { } status
+                || FileSystem.TryReadText($"/proc/{pid}/cmdline") is not { } cmdline)
+                continue;
+            string Field(string name) => status.FirstOrDefault(l => l.StartsWith(name + ":"))?[(name.Length + 1)..].Trim() ?? "";
+            var cmd = cmdline.Replace('\0', ' ').Trim();
+            sb.Append($"{Field("Uid").Split('\t')[0],-10} {pid,-7} {Field("PPid"),-7} {Field("State").Split(' ')[0],-5} {(cmd.Length > 0 ? cmd : $"[{Field("Name")}]")}\n");
         }
         return sb.ToString();
     }

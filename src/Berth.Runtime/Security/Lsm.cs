@@ -11,9 +11,16 @@ public static class Lsm
 {
     public static bool AppArmorEnabled =>
         File.Exists("/sys/kernel/security/apparmor/profiles") ||
-        (File.Exists("/sys/module/apparmor/parameters/enabled") && File.ReadAllText("/sys/module/apparmor/parameters/enabled").Trim() == "Y");
+        ReadFlag("/sys/module/apparmor/parameters/enabled") == "Y";
 
     public static bool SelinuxEnabled => File.Exists("/sys/fs/selinux/enforce");
+
+    /// <summary>A sysfs flag; null when it cannot be read (the module is not loaded).</summary>
+    static string? ReadFlag(string path)
+    {
+        try { return FileSystem.TryReadText(path)?.Trim(); }
+        catch (LinuxException) { return null; }
+    }
 
     /// <summary>Launcher-side check of every label the config sets.</summary>
     public static void Check(Spec spec)

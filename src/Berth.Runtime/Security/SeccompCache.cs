@@ -60,7 +60,7 @@ public sealed class SeccompCache
             RegularFile.WriteAtomic(path, $"{path}.{Environment.ProcessId}.tmp", bytes, 0x180 /* 0600 */);
             Evict(path);
         }
-        catch (Exception e) when (e is LinuxException or IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
             log.Debug($"seccomp: not caching the program: {e.Message}");
         }
@@ -80,16 +80,26 @@ public sealed class SeccompCache
     /// </summary>
     void Evict(string keep)
     {
-        var entries = new List<(string Path, DateTime Written, long Size)>();
-        foreach (var info in new DirectoryInfo(_dir).EnumerateFiles())
+        var entries = new List<(string Path, DateTimeOffset Written, long Size)>();
+        using var dir = Files.Open(_dir, O.RDONLY | O.DIRECTORY | O.NOFOLLOW);
+        foreach (var e in FileSystem.Entries(dir, _dir))
         {
-            if (info.Name.EndsWith(".tmp", StringComparison.Ordinal))
+            if (e.IsDirectory == true) continue;
+            var path = Path.Combine(_dir, e.Name);
+            if (e.Name.EndsWith(".tmp", StringComparison.Ordinal))
             {
-                if (info.Name.Split('.') is [_, var pid, _] && int.TryParse(pid, out var p) && ProcStat.Read(p) is not { IsGone: false })
-                    TryDelete(info.FullName);
+                if (e.Name.Split('.') is [_, var pid, _] && int.TryParse(pid, out var p) && ProcStat.Read(p) is not { IsGone: false })
+                    FileSystem.TryDelete(path);
                 continue;
             }
-            entries.Add((info.FullName, info.LastWriteTimeUtc, info.Length));
+            SafeFd entry;
+            try { entry = Files.OpenAt(dir, e.Name, O.PATH | O.NOFOLLOW); }
+            catch (LinuxException) { continue; } // evicted by another writer meanwhile
+            using (entry)
+            {
+                var st = Files.Fstat(entry);
+                if (st.IsRegular) entries.Add((path, FileCopy.ModificationTime(entry), (long)st.Size));
+            }
         }
         long total = entries.Sum(e => e.Size);
         int count = entries.Count;
@@ -97,16 +107,10 @@ public sealed class SeccompCache
         {
             if (count <= MaxEntries && total <= MaxBytes) break;
             if (e.Path == keep) continue;
-            TryDelete(e.Path);
+            FileSystem.TryDelete(e.Path);
             count--;
             total -= e.Size;
         }
-    }
-
-    static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>An entry is used only if it was compiled from exactly this profile: the hash finds it, the bytes decide.</summary>
@@ -117,7 +121,7 @@ public sealed class SeccompCache
         {
             bytes = RegularFile.TryRead(path, MaxEntryBytes, followLinks: false);
         }
-        catch (Exception e) when (e is LinuxException or IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
             log.Debug($"seccomp: cache entry unreadable: {e.Message}");
             return null;

@@ -45,7 +45,12 @@ public sealed class StateStore
     /// barrier and the seccomp cache are root's alone. Missing parents are made 0700 too; an
     /// existing directory is left as it is (it may be one the caller shares on purpose).
     /// </summary>
-    public void EnsureRoot() => MakeDirectory(Root);
+    public void EnsureRoot()
+    {
+        MakeDirectory(Root);
+        if (!Files.TryStat(null, Root, follow: true, out var st, out _) || !st.IsDirectory)
+            throw new RuntimeException($"--root: {Root} is not a directory");
+    }
 
     static void MakeDirectory(string path)
     {
@@ -140,9 +145,9 @@ public sealed class StateStore
     public void RemoveAbandoned(string id)
     {
         ContainerId.Validate(id);
-        IEnumerable<string> names;
-        try { names = Directory.EnumerateFileSystemEntries(Root, ".*").Select(Path.GetFileName).ToList()!; }
-        catch (DirectoryNotFoundException) { return; }
+        List<string> names;
+        try { names = FileSystem.Names(Root).Where(n => n.StartsWith('.')).ToList(); }
+        catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR) { return; }
         foreach (var name in names)
         {
             if (ParseOwner(name, TempPrefix, out int pid, out var rest) && rest == id && !ProcessAlive(pid))
@@ -204,16 +209,15 @@ public sealed class StateStore
         return (true, dir.Read(), dir.FifoExists);
     }
 
+    /// <summary>The containers under the root (none when it does not exist yet); a root that is not a directory is an error.</summary>
     public IEnumerable<string> Ids()
     {
-        if (!Directory.Exists(Root)) return Array.Empty<string>();
+        List<string> dirs;
+        try { dirs = FileSystem.Directories(Root); }
+        catch (LinuxException e) when (e.Errno == Errno.ENOENT) { return Array.Empty<string>(); }
         // The id rule decides what is a container: the root's own dot entries, and anything else
         // that is not an id, are not listed.
-        return Directory.EnumerateDirectories(Root)
-            .Select(Path.GetFileName)
-            .Where(n => n is not null && ContainerId.IsValid(n))
-            .Select(n => n!)
-            .Order(StringComparer.Ordinal);
+        return dirs.Where(ContainerId.IsValid).Order(StringComparer.Ordinal);
     }
 }
 
