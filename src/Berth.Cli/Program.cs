@@ -71,6 +71,8 @@ namespace Berth.Cli
                     "spec" => SpecCommand.Run(rest),
                     "features" => FeaturesCommand.Run(rest),
                     "image" => ImageCommands.Run(rest),
+                    "login" => LoginCommands.Login(rest),
+                    "logout" => LoginCommands.Logout(rest),
                     _ => throw new UsageException($"unknown command \"{command}\" (see berth --help)"),
                 };
             }
