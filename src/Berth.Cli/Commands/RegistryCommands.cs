@@ -146,7 +146,6 @@ public static class RegistryCommands
         {
             w.WriteStartObject();
             w.WriteString("Name", resolved.Name);
-            if (resolved.Tag is { } tag && resolved.Digest is null) w.WriteString("Tag", tag);
             w.WriteString("Digest", top.Digest);
             w.WriteStartArray("RepoTags");
             foreach (var t in repoTags) w.WriteStringValue(t);
@@ -195,6 +194,8 @@ public static class RegistryCommands
         }, indent: "    ");
     }
 
+    const int PageSize = 100;
+
     /// <summary>`image list-tags docker://REPO`: skopeo's {"Repository", "Tags"}, every page of the Link header followed.</summary>
     public static int ListTags(ImageService images, CommandLine cl)
     {
@@ -204,7 +205,8 @@ public static class RegistryCommands
         if (r.Qualified is { } q && (q.Digest is not null || (q.Tag is not null && q.Tag != Reference.DefaultTag && cl.Positional[0].EndsWith(":" + q.Tag, StringComparison.Ordinal))))
             throw new UsageException($"image list-tags: {r} names an image; give the repository alone");
         var repo = r.Candidates()[0];
-        var tags = Sync(settings.Pool.FromFirstSourceAsync(repo, (client, source) => client.ListTagsAsync(source.Repository)));
+        // Pages of 100 (?n=100), each next one where the Link header says: a registry's default page may be anything.
+        var tags = Sync(settings.Pool.FromFirstSourceAsync(repo, (client, source) => client.ListTagsAsync(source.Repository, PageSize)));
         Output.WriteLine(JsonOut.Write(w =>
         {
             w.WriteStartObject();

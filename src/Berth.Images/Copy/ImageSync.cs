@@ -153,13 +153,13 @@ public static class ImageSync
         var results = new List<SyncResult>();
         foreach (var item in items)
         {
-            starting?.Invoke(item);
             using var src = ImageService.Open(item.Source);
             var wanted = Written(src, options);
             SyncResult result;
             if (wanted is { } w && Holds(item.Destination, w)) result = new SyncResult(item, w.ToString(), true);
             else
             {
+                starting?.Invoke(item);
                 using var dst = item.Destination.OpenDestination();
                 var d = ImageCopier.Copy(src, dst, options);
                 result = new SyncResult(item, d.Digest!, false);
