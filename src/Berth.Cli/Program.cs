@@ -17,7 +17,11 @@ return Cli.Dispatch(args, new Cli.Extension(
     (command, rest, ctx) => command switch
     {
         "image" => ImageCommands.Run(rest),
+        "login" => LoginCommands.Login(rest),
+        "logout" => LoginCommands.Logout(rest),
         _ => null,
     },
-    "  image    images: ls, inspect, rm, tag, gc, import, copy, unpack, umount",
-    e => e is Berth.Images.ImageException));
+    "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +
+    "  login    log in to a registry (credentials in containers' auth.json)\n" +
+    "  logout   forget a registry's credentials",
+    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException));

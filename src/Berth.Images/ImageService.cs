@@ -1,6 +1,7 @@
 using Berth.Images.Bundles;
 using Berth.Images.Copy;
 using Berth.Images.Layers;
+using Berth.Images.Registry;
 using Berth.Images.Store;
 using Berth.Images.Transports;
 using Berth.Oci.Image;
@@ -24,17 +25,22 @@ public sealed class ImageService
     /// <summary>The transports references are parsed with: a prefix per transport, plain names for the store.</summary>
     public TransportRegistry Transports { get; }
 
-    public ImageService(string storeRoot)
+    /// <summary>docker://, the registries: its settings are the command's (--tls-verify, --creds…), used only when a reference is opened.</summary>
+    public DockerTransport Docker { get; }
+
+    public ImageService(string storeRoot, RegistrySettings? registries = null)
     {
         Store = OciLayout.CreatePrivate(storeRoot);
         SnapshotsRoot = Path.Combine(Path.GetDirectoryName(Store.Root.TrimEnd('/'))!, Path.GetFileName(Store.Root.TrimEnd('/')) + "-snapshots");
         StoreTransport = new StoreTransport(Store);
-        // One Register per transport; docker:// (the registry client) is added here the same way.
+        Docker = new DockerTransport(registries ?? new RegistrySettings());
+        // One Register per transport.
         Transports = new TransportRegistry(StoreTransport)
             .Register(new OciLayoutTransport())
             .Register(new OciArchiveTransport())
             .Register(new DirTransport())
-            .Register(new DockerArchiveTransport());
+            .Register(new DockerArchiveTransport())
+            .Register(Docker);
     }
 
     public ImageReference Parse(string text) => Transports.Parse(text);
@@ -72,6 +78,20 @@ public sealed class ImageService
         {
             throw new ImageException($"{from} to {to}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// `image pull`: the image a registry reference names (a short name resolved first) copied into
+    /// the store under podman's name for it, HOST[:PORT]/NAME:TAG (or @DIGEST), through the store's
+    /// destination and its lease. Returns what was written and the name.
+    /// </summary>
+    public (Descriptor Written, string Name) Pull(DockerReference reference, CopyOptions? options = null)
+    {
+        using var src = Open(reference);
+        var name = src.Reference.Name ?? throw new ImageException($"{reference}: it resolved to no name");
+        var to = new StoreReference(StoreTransport, StoreTransport.Normalize(name));
+        using var dst = to.OpenDestination();
+        return (ImageCopier.Copy(src, dst, options ?? new CopyOptions()), name);
     }
 
     /// <summary>A name in the store for an image: another entry for a store image, a copy into the store for any other.</summary>

@@ -4,13 +4,15 @@ using Berth.Images.Bundles;
 using Berth.Images.Copy;
 using Berth.Images.Layers;
 using Berth.Images.Store;
+using Berth.Images.Transports;
 
 namespace Berth.Cli.Commands;
 
-/// <summary>`berth image ...`: the store and every transport (oci:, oci-archive:, dir:, docker-archive:).</summary>
+/// <summary>`berth image ...`: the store and every transport (oci:, oci-archive:, dir:, docker-archive:, docker://).</summary>
 public static class ImageCommands
 {
-    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|unpack|umount [--store DIR] ... (IMAGE: NAME, oci:PATH[:REF], oci-archive:FILE[:REF], dir:PATH, docker-archive:FILE[:REF])";
+    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|pull|push|list-tags|delete|sync|unpack|umount [--store DIR] ... " +
+        "(IMAGE: NAME, oci:PATH[:REF], oci-archive:FILE[:REF], dir:PATH, docker-archive:FILE[:REF], docker://HOST/NAME[:TAG|@DIGEST])";
 
     public static int Run(IReadOnlyList<string> args)
     {
@@ -25,7 +27,7 @@ public static class ImageCommands
         {
             return Run(list[0], list.Skip(1).ToList());
         }
-        catch (Exception e) when (e is ImageException or Linux.LinuxException or Oci.SpecException)
+        catch (Exception e) when (e is ImageException or Images.Registry.RegistryException or Linux.LinuxException or Oci.SpecException)
         {
             // One line, named by its operation: "berth: image unpack: layer sha256:…: entry "x": …".
             throw new ImageException(Quote.Line($"image {list[0]}: {e.Message}"), e);
@@ -37,15 +39,44 @@ public static class ImageCommands
         var flags = new List<Flag> { new("store", null, true) };
         switch (sub)
         {
-            case "inspect": flags.AddRange(new Flag[] { new("raw"), new("config"), new("platform", null, true) }); break;
+            case "inspect": flags.AddRange(new Flag[] { new("raw"), new("config"), new("platform", null, true), new("no-tags", 'n') }); flags.AddRange(RegistryCommands.SharedFlags); break;
             case "unpack": flags.AddRange(new Flag[] { new("overlay"), new("platform", null, true), new("max-layer-size", null, true) }); break;
             // skopeo copy's names.
             case "copy":
                 flags.AddRange(new Flag[]
                 {
                     new("all", 'a'), new("platform", null, true), new("preserve-digests"), new("dest-compress-format", null, true), new("dest-compress-level", null, true),
-                    new("format", 'f', true), new("remove-signatures"),
+                    new("format", 'f', true, Repeated: true), new("remove-signatures"),
                 });
+                flags.AddRange(RegistryCommands.SharedFlags);
+                flags.AddRange(RegistryCommands.SideFlags("src"));
+                flags.AddRange(RegistryCommands.SideFlags("dest"));
+                break;
+            case "pull":
+                flags.AddRange(new Flag[] { new("all", 'a'), new("platform", null, true), new("format", 'f', true, Repeated: true) });
+                flags.AddRange(RegistryCommands.SharedFlags);
+                break;
+            case "push":
+                flags.AddRange(new Flag[]
+                {
+                    new("all", 'a'), new("platform", null, true), new("format", 'f', true, Repeated: true), new("remove-signatures"),
+                    new("dest-compress-format", null, true),
+                });
+                flags.AddRange(RegistryCommands.SharedFlags);
+                flags.AddRange(RegistryCommands.SideFlags("dest"));
+                break;
+            case "list-tags" or "delete":
+                flags.AddRange(RegistryCommands.SharedFlags);
+                break;
+            case "sync":
+                flags.AddRange(new Flag[]
+                {
+                    new("src", 's', true), new("dest", 'd', true), new("scoped"), new("all", 'a'), new("platform", null, true),
+                    new("format", 'f', true, Repeated: true), new("preserve-digests"), new("remove-signatures"),
+                });
+                flags.AddRange(RegistryCommands.SharedFlags);
+                flags.AddRange(RegistryCommands.SideFlags("src"));
+                flags.AddRange(RegistryCommands.SideFlags("dest"));
                 break;
         }
         // Unlike runc's commands, image commands take flags anywhere (skopeo and umoci do).
@@ -81,7 +112,17 @@ public static class ImageCommands
             {
                 NoMore(1);
                 var view = cl.Has("raw") ? "raw" : cl.Has("config") ? "config" : "summary";
-                Output.WriteLine(images.Inspect(images.Parse(Arg(0, "an image")), platform, view));
+                var target = images.Parse(Arg(0, "an image"));
+                if (target is DockerReference docker)
+                {
+                    using var settings = RegistryCommands.Settings(cl, null);
+                    // --raw prints the exact bytes: no newline is added to a manifest whose digest is over them.
+                    var bytes = RegistryCommands.Inspect(images, docker.WithSettings(settings), platform, view, tags: !cl.Has("no-tags"));
+                    if (view == "raw") Output.Write(bytes);
+                    else Output.WriteLine(bytes);
+                    return 0;
+                }
+                Output.WriteLine(images.Inspect(target, platform, view));
                 return 0;
             }
             case "rm":
@@ -109,18 +150,32 @@ public static class ImageCommands
             case "copy":
             {
                 NoMore(2);
+                var (manifests, json) = RegistryCommands.Formats(cl);
                 var options = new CopyOptions
                 {
                     All = cl.Has("all"), Platform = platform, PreserveDigests = cl.Has("preserve-digests"), RemoveSignatures = cl.Has("remove-signatures"),
                     DestCompressFormat = cl.Value("dest-compress-format") is { } c ? CopyOptions.ParseCompression(c) : null,
                     DestCompressLevel = cl.Value("dest-compress-level") is { } lv ? CopyOptions.ParseLevel(lv) : null,
-                    Format = cl.Value("format") is { } f ? CopyOptions.ParseFormat(f) : null,
+                    Format = manifests, ParallelBlobs = RegistryCommands.Parallel(cl),
                 };
                 if (options.All && platform is not null) throw new UsageException("image copy: --all and --platform: one or the other");
-                var d = images.Copy(images.Parse(Arg(0, "a source")), images.Parse(Arg(1, "a destination")), options);
-                Output.Write(d.Digest + "\n");
-                return 0;
+                using var srcSettings = RegistryCommands.Settings(cl, "src");
+                using var dstSettings = RegistryCommands.Settings(cl, "dest");
+                var from = RegistryCommands.WithSide(images.Parse(Arg(0, "a source")), srcSettings);
+                var to = RegistryCommands.WithSide(images.Parse(Arg(1, "a destination")), dstSettings);
+                return RegistryCommands.Report(cl, json, to.ToString(), progress => (images.Copy(from, to, options with { Progress = progress }), null));
             }
+            case "pull":
+                if (cl.Has("all") && platform is not null) throw new UsageException("image pull: --all and --platform: one or the other");
+                return RegistryCommands.Pull(images, cl, platform);
+            case "push":
+                return RegistryCommands.Push(images, cl, platform);
+            case "list-tags":
+                return RegistryCommands.ListTags(images, cl);
+            case "delete":
+                return RegistryCommands.Delete(images, cl);
+            case "sync":
+                return RegistryCommands.SyncImages(images, cl, platform);
             case "unpack":
             {
                 NoMore(2);

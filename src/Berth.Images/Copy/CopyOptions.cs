@@ -36,6 +36,12 @@ public sealed record CopyOptions
     /// <summary>--remove-signatures: accepted; Berth copies no signatures yet (they come with the supply chain).</summary>
     public bool RemoveSignatures { get; init; }
 
+    /// <summary>Told about every blob and manifest as the copy goes (progress bars, log lines, the JSON result); null: nothing is told.</summary>
+    public ICopyProgress? Progress { get; init; }
+
+    /// <summary>Blobs in flight at once for one image; by default one per core (at most 4), or what a network source or destination asks for.</summary>
+    public int? ParallelBlobs { get; init; }
+
     public static ManifestFormat ParseFormat(string text) => text switch
     {
         "oci" => ManifestFormat.Oci,

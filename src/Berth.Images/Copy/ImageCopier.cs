@@ -20,12 +20,14 @@ public sealed class ImageCopier
     readonly IImageSource _src;
     readonly IImageDestination _dst;
     readonly CopyOptions _o;
+    readonly ICopyProgress? _progress;
 
     ImageCopier(IImageSource src, IImageDestination dst, CopyOptions options)
     {
         _src = src;
         _dst = dst;
         _o = options;
+        _progress = options.Progress;
     }
 
     /// <summary>Copies and commits; returns the descriptor of the top manifest written (an index with --all, else the image's manifest).</summary>
@@ -38,6 +40,7 @@ public sealed class ImageCopier
 
     Descriptor Run()
     {
+        (_dst as ISourceAware)?.SourceIs(_src);
         var (desc, raw) = ResolvedImage.Top(_src);
         var entry = _src.Entry is { } e ? ManifestConversion.Clone(e) : new Descriptor();
         if (raw.IsIndex && !_o.All)
@@ -101,6 +104,7 @@ public sealed class ImageCopier
             RefuseChange(what, raw, output);
         }
         _dst.PutManifest(output, top ? null : output.Digest);
+        _progress?.ManifestWritten(output.Descriptor, null, top);
         return output.Descriptor;
     }
 
@@ -112,13 +116,19 @@ public sealed class ImageCopier
         var format = TargetFormat(raw.MediaType, index: false);
         // The diff_ids prove a layer whose compression changes, uncompressed on the way.
         List<string>? diffIds = null;
+        Platform? platform = null;
         if (image)
         {
+            _progress?.BlobStarted(manifest.Config, isConfig: true);
             var configBytes = VerifiedBlob.ReadAll(_src, manifest.Config, "config");
-            diffIds = Documents.ParseConfig(configBytes, $"config {manifest.Config.Digest}").Rootfs?.DiffIds;
+            var config = Documents.ParseConfig(configBytes, $"config {manifest.Config.Digest}");
+            diffIds = config.Rootfs?.DiffIds;
+            platform = new Platform { Os = config.Os, Architecture = config.Architecture, Variant = config.Variant };
             if (diffIds?.Count != manifest.Layers!.Count)
                 throw new ImageException($"{what}: {manifest.Layers!.Count} layers but the config lists {diffIds?.Count ?? 0} diff_ids");
-            if (_dst.TryReusingBlob(manifest.Config) is null) _dst.PutBlob(new MemoryStream(configBytes, writable: false), ManifestConversion.Clone(manifest.Config), isConfig: true);
+            var reused = _dst.TryReusingBlob(manifest.Config);
+            var stored = reused ?? _dst.PutBlob(new MemoryStream(configBytes, writable: false), ManifestConversion.Clone(manifest.Config), isConfig: true);
+            _progress?.BlobDone(manifest.Config, stored, reused is null ? BlobOutcome.Copied : BlobOutcome.Skipped, isConfig: true);
         }
         else CopyBlob(manifest.Config, isConfig: true);
 
@@ -129,7 +139,7 @@ public sealed class ImageCopier
             : CopyBlob(layers[i], isConfig: false);
         // Layers in parallel where the destination takes concurrent blobs (not an archive, which is one stream):
         // (de)compression is the cost of a copy, and it runs on every core.
-        if (_dst.HasThreadSafePutBlob && layers.Count > 1) Parallel(layers.Count, One);
+        if (_dst.HasThreadSafePutBlob && layers.Count > 1) Parallel(layers.Count, Degree, One);
         else for (int i = 0; i < layers.Count; i++) One(i);
         bool changed = false;
         for (int i = 0; i < layers.Count; i++)
@@ -145,23 +155,51 @@ public sealed class ImageCopier
             RefuseChange(what, raw, output);
         }
         _dst.PutManifest(output, top ? null : output.Digest);
+        _progress?.ManifestWritten(output.Descriptor, platform, top);
         return output.Descriptor;
     }
 
-    /// <summary>At most this many blobs at once: one per core (this VM has 2), and no more than 4, as memory is a few buffers per blob.</summary>
+    /// <summary>At most this many blobs at once from files: one per core (this VM has 2), and no more than 4, as memory is a few buffers per blob.</summary>
     static readonly int MaxParallel = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
-    static void Parallel(int count, Action<int> body)
+    /// <summary>--image-parallel-copies, else the most a network source or destination wants (its transfers wait on the network, not a core), else <see cref="MaxParallel"/>.</summary>
+    int Degree => _o.ParallelBlobs ?? Math.Max(MaxParallel, Math.Max((_src as INetworkBlobs)?.ParallelBlobs ?? 0, (_dst as INetworkBlobs)?.ParallelBlobs ?? 0));
+
+    /// <summary>
+    /// <paramref name="body"/> for 0..count-1 on <paramref name="degree"/> threads of the copy's own
+    /// (the caller's and new ones), not the thread pool's: a registry's blob is read synchronously
+    /// over asynchronous I/O whose completions need pool threads, which a copy must not hold.
+    /// After a failure no new blob is started; the first failure is thrown, as a sequential copy would.
+    /// </summary>
+    static void Parallel(int count, int degree, Action<int> body)
     {
-        try
+        int next = -1;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        void Work()
         {
-            System.Threading.Tasks.Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = MaxParallel }, body);
+            int i;
+            while (Volatile.Read(ref failure) is null && (i = Interlocked.Increment(ref next)) < count)
+            {
+                try
+                {
+                    body(i);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref failure, System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e), null);
+                }
+            }
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        var threads = new List<Thread>();
+        for (int t = 1; t < Math.Min(degree, count); t++)
         {
-            // The first failure, as a sequential copy would report it.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+            var thread = new Thread(Work) { IsBackground = true, Name = "copy" };
+            thread.Start();
+            threads.Add(thread);
         }
+        Work();
+        foreach (var t in threads) t.Join();
+        failure?.Throw();
     }
 
     void RefuseChange(string what, RawManifest before, RawManifest after)
@@ -173,11 +211,27 @@ public sealed class ImageCopier
     /// <summary>A blob as it is: reused when the destination has it, else streamed through (checked on both sides).</summary>
     Descriptor CopyBlob(Descriptor blob, bool isConfig)
     {
-        if (_dst.TryReusingBlob(blob) is { } there) return Keep(blob, there);
+        _progress?.BlobStarted(blob, isConfig);
+        if (_dst.TryReusingBlob(blob) is { } there) return Skipped(blob, there, isConfig);
         // A foreign layer lives at its URLs: a source without it copies the descriptor alone.
-        if (blob.Urls is { Count: > 0 } && !_src.HasBlob(blob)) return blob;
-        using var content = _src.GetBlob(blob);
-        return Keep(blob, _dst.PutBlob(content, ManifestConversion.Clone(blob), isConfig));
+        if (blob.Urls is { Count: > 0 } && !_src.HasBlob(blob)) return Skipped(blob, blob, isConfig);
+        using var content = GetBlob(blob);
+        return Copied(blob, Keep(blob, _dst.PutBlob(content, ManifestConversion.Clone(blob), isConfig)), isConfig);
+    }
+
+    Stream GetBlob(Descriptor blob) => _progress is { } p ? new ProgressStream(_src.GetBlob(blob), blob, p) : _src.GetBlob(blob);
+
+    Descriptor Skipped(Descriptor blob, Descriptor there, bool isConfig = false)
+    {
+        var kept = Keep(blob, there);
+        _progress?.BlobDone(blob, kept, BlobOutcome.Skipped, isConfig);
+        return kept;
+    }
+
+    Descriptor Copied(Descriptor blob, Descriptor stored, bool isConfig = false)
+    {
+        _progress?.BlobDone(blob, stored, BlobOutcome.Copied, isConfig);
+        return stored;
     }
 
     static Descriptor Keep(Descriptor original, Descriptor stored)
@@ -216,9 +270,10 @@ public sealed class ImageCopier
             typed.MediaType = ManifestConversion.LayerType(layer.MediaType!, format, c, what);
             return typed;
         }
-        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Keep(Typed(declared.Value), there);
+        _progress?.BlobStarted(layer, isConfig: false);
+        if (Wanted(declared.Value) == declared && _dst.TryReusingBlob(layer) is { } there) return Skipped(layer, Keep(Typed(declared.Value), there));
 
-        var blob = new PeekedStream(_src.GetBlob(layer), LayerCodecs.MagicBytes);
+        var blob = new PeekedStream(GetBlob(layer), LayerCodecs.MagicBytes);
         try
         {
             // The bytes say what the blob is (a docker-archive's layers are uncompressed under a gzip type).
@@ -230,7 +285,7 @@ public sealed class ImageCopier
                     throw new ImageException($"--preserve-digests: {what} is {LayerCodecs.Name(actual)}, and compressing it with {LayerCodecs.Name(asked)} would alter its digest");
                 // Named for what it holds, as containers/image does, unless no digest may change.
                 var typed = Typed(_o.PreserveDigests ? declared.Value : actual);
-                return Keep(typed, _dst.PutBlob(blob, ManifestConversion.Clone(layer)));
+                return Copied(layer, Keep(typed, _dst.PutBlob(blob, ManifestConversion.Clone(layer))));
             }
             // Changed: through the decompressor, proved against the diff_id, into the compressor.
             var info = Typed(want);
@@ -254,7 +309,7 @@ public sealed class ImageCopier
                 throw new ImageException($"{what}: the {LayerCodecs.Name(actual)} data is corrupt ({e.Message.TrimEnd('.')})", e);
             }
             (info.Digest, info.Size) = (stored.Digest, stored.Size);
-            return info;
+            return Copied(layer, info);
         }
         finally
         {

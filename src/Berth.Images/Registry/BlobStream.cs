@@ -12,7 +12,7 @@ namespace Berth.Images.Registry;
 /// nothing unverified. A connection that breaks mid-blob is resumed with Range from the byte
 /// reached (hashing goes on where it was), as containers/image's bodyReader does.
 /// </summary>
-public sealed class BlobStream : Stream
+public sealed class BlobStream : Stream, Transports.ISelfVerifying
 {
     readonly RegistryClient _client;
     readonly string _repository;
@@ -47,6 +47,9 @@ public sealed class BlobStream : Stream
         _permit = permit;
         _hash = digest.NewHash();
     }
+
+    /// <summary>The end of this stream proves digest and size (its last read throws otherwise): a store writing it need not hash it again.</summary>
+    public bool Proves(Digest digest, long size) => digest == Digest && size >= 0 && size == _size;
 
     /// <summary>Sends the first GET: a missing blob fails here, before any byte is handed out.</summary>
     internal async Task OpenAsync(CancellationToken ct) => await ConnectAsync(ct).ConfigureAwait(false);

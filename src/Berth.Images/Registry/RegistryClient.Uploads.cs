@@ -63,6 +63,45 @@ public sealed partial class RegistryClient
         }
     }
 
+    /// <summary>
+    /// Mounts a blob from another repository of this registry (POST ?mount=&amp;from=, nothing sent):
+    /// true when the registry did (201). A registry that cannot (202, an upload session instead)
+    /// has that session cancelled, and the caller uploads.
+    /// </summary>
+    public async Task<bool> MountBlobAsync(string repository, Digest digest, string from, CancellationToken ct = default)
+    {
+        if (from == repository) return false;
+        var what = $"{Registry}/{repository}@{digest}";
+        var scopes = new[] { PushScope(repository), PullScope(from) };
+        var start = $"/v2/{repository}/blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(from)}";
+        Uri? session = null;
+        using (var response = await SendAsync(new Request(HttpMethod.Post, start, what, "mounting blob", scopes)
+        {
+            Content = () => new ByteArrayContent([]),
+        }, ct).ConfigureAwait(false))
+        {
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                CheckStored(response, digest, what);
+                return true;
+            }
+            if (response.StatusCode != HttpStatusCode.Accepted) throw await FailureAsync(response, what, "mounting blob", ct).ConfigureAwait(false);
+            if (response.Headers.Location is not null) session = UploadLocation(response, what);
+        }
+        if (session is not null)
+        {
+            // Best effort: a registry purges abandoned sessions anyway.
+            try
+            {
+                using var cancel = await SendAsync(new Request(HttpMethod.Delete, session.ToString(), what, "cancelling upload", scopes) { Retry = false }, ct).ConfigureAwait(false);
+            }
+            catch (RegistryException)
+            {
+            }
+        }
+        return false;
+    }
+
     async Task<BlobPushOutcome> UploadOnceAsync(string repository, Digest digest, long size, Func<Stream> open, BlobPushOptions options, string what, CancellationToken ct)
     {
         var scopes = options.MountFrom is { } from && from != repository

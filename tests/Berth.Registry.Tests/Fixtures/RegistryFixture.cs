@@ -50,6 +50,38 @@ public class RegistryFixture : IDisposable
     public int Pid => _process?.Id ?? 0;
 
     Process? _process;
+    string _config = "";
+
+    /// <summary>Starts the registry (again, after <see cref="Kill"/>): same port, config and storage.</summary>
+    public void Start()
+    {
+        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        // exec: the pid is the registry's own, so it is stopped by that pid.
+        psi.ArgumentList.Add("exec \"$0\" serve \"$1\" </dev/null >>\"$2\" 2>&1");
+        psi.ArgumentList.Add(Binary);
+        psi.ArgumentList.Add(_config);
+        psi.ArgumentList.Add(LogPath);
+        _process = Process.Start(psi)!;
+        Ports.WaitListening(Port, TimeSpan.FromSeconds(20), () => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "no log");
+    }
+
+    /// <summary>Kills the registry by its pid (SIGKILL: a crash, mid-transfer), leaving its storage for <see cref="Start"/>.</summary>
+    public void Kill()
+    {
+        if (_process is null) return;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+        _process = null;
+    }
 
     public RegistryFixture(RegistryMode mode)
     {
@@ -112,15 +144,8 @@ public class RegistryFixture : IDisposable
                   relativeurls: {(mode == RegistryMode.Plain ? "true" : "false")}
                 {tls}{auth}
                 """);
-            var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            psi.ArgumentList.Add("-c");
-            // exec: the pid is the registry's own, so it is stopped by that pid.
-            psi.ArgumentList.Add("exec \"$0\" serve \"$1\" </dev/null >>\"$2\" 2>&1");
-            psi.ArgumentList.Add(Binary);
-            psi.ArgumentList.Add(config);
-            psi.ArgumentList.Add(LogPath);
-            _process = Process.Start(psi)!;
-            Ports.WaitListening(Port, TimeSpan.FromSeconds(20), () => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "no log");
+            _config = config;
+            Start();
         }
         catch
         {
@@ -168,20 +193,7 @@ public class RegistryFixture : IDisposable
 
     public void Dispose()
     {
-        if (_process is not null)
-        {
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    _process.Kill();
-                    _process.WaitForExit(10_000);
-                }
-            }
-            catch (InvalidOperationException) { }
-            _process.Dispose();
-            _process = null;
-        }
+        Kill();
         Tokens?.Dispose();
         Pki?.Dispose();
         try { Directory.Delete(Dir, recursive: true); } catch (DirectoryNotFoundException) { }
