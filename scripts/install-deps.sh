@@ -2,6 +2,9 @@
 # Installs what Berth needs from Debian: `run` for building and the demo, `test` for tests and benchmarks.
 set -euo pipefail
 want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
+# The engine (`berth run IMAGE`): conmon as each container's monitor, CNI plugins and iptables for
+# networks, catatonit for --init.
+want+=(conmon containernetworking-plugins iptables catatonit)
 if [ "${1:-run}" = test ]; then
   # docker.io (dockerd 20.10 + its CLI), containerd (1.6, ctr) and uidmap (newuidmap for rootless podman): the real-client tests.
   # docker-registry (distribution 2.8), apache2-utils (htpasswd) and openssl: the registry tests start their own registries.
