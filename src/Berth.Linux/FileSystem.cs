@@ -23,6 +23,13 @@ public static unsafe class FileSystem
         catch (LinuxException e) { throw Named(e, "reading", path); }
     }
 
+    /// <summary>The whole regular file, at most <paramref name="maxBytes"/>.</summary>
+    public static byte[] ReadBytes(string path, long maxBytes = MaxTextBytes)
+    {
+        try { return RegularFile.Read(path, maxBytes, followLinks: true); }
+        catch (LinuxException e) { throw Named(e, "reading", path); }
+    }
+
     /// <summary>Like <see cref="ReadText"/>, null when nothing is at the path (or, for /proc/PID files, the process is gone).</summary>
     public static string? TryReadText(string path, long maxBytes = MaxTextBytes)
     {

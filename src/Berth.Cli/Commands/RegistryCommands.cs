@@ -312,7 +312,7 @@ public static class RegistryCommands
             };
             return new SyncItem(src, dst);
         }).ToList();
-        if (dstKind == "dir") Directory.CreateDirectory(dstText);
+        if (dstKind == "dir") Linux.FileSystem.CreateDirectory(dstText);
 
         using var view = new CopyProgressView(json ? ProgressMode.Quiet : CopyProgressView.ModeFor(cl.Has("quiet")));
         var options = new CopyOptions

@@ -1,3 +1,4 @@
+using Berth.Linux;
 using System.Text.RegularExpressions;
 using Berth.Images.Registry;
 using Berth.Images.Store;
@@ -35,11 +36,11 @@ public static class ImageSync
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = FileSystem.ReadText(path, 16 << 20);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
-            throw new ImageException($"{path}: {e.Message}");
+            throw new ImageException($"sync --src yaml: {e.Message}");
         }
         var stream = new YamlStream();
         try

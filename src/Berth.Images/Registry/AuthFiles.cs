@@ -1,3 +1,4 @@
+using Berth.Linux;
 using System.Text;
 using System.Text.Json;
 using Berth.Oci.Json;
@@ -119,15 +120,15 @@ internal sealed class AuthFile
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = FileSystem.ReadBytes(path, 4 << 20);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
         {
             return null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
-            throw new RegistryException($"auth file {path}: {e.Message}");
+            throw new RegistryException($"auth file: {e.Message}");
         }
         var file = new AuthFile(path);
         if (bytes.Length == 0) return file;
@@ -259,29 +260,26 @@ internal sealed class AuthFile
             w.WriteEndObject();
         }, "\t");
         var dir = Path.GetDirectoryName(Path.GetFullPath(_path))!;
-        if (!Directory.Exists(dir)) Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(_path)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
-            using (var f = new FileStream(tmp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
+            // Credentials: a new directory is the user's alone, and so is the file.
+            if (!Directory.Exists(dir)) FileSystem.CreateDirectory(dir, 0x1c0 /* 0700 */);
+            using (var f = new FdStream(FileSystem.CreateNew(tmp, 0x180 /* 0600 */), tmp, read: false, write: true))
             {
                 f.Write(bytes);
                 f.WriteByte((byte)'\n');
-                f.Flush(flushToDisk: true);
+                f.Sync();
             }
-            File.Move(tmp, _path, overwrite: true);
+            FileSystem.Rename(tmp, _path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
-            throw new RegistryException($"auth file {_path}: {e.Message}");
+            throw new RegistryException($"auth file: {e.Message}");
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 }

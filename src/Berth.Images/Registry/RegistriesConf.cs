@@ -1,3 +1,4 @@
+using Berth.Linux;
 using Tomlyn;
 using Tomlyn.Model;
 using Tomlyn.Serialization;
@@ -61,7 +62,7 @@ public sealed class RegistriesConf
         var dropIns = new List<string>();
         foreach (var dir in new[] { SystemDropIns, user is null ? null : user + ".d" })
             if (dir is not null && Directory.Exists(dir))
-                dropIns.AddRange(Directory.EnumerateFiles(dir, "*.conf").Order(StringComparer.Ordinal));
+                dropIns.AddRange(FileSystem.NonDirectories(dir).Where(n => n.EndsWith(".conf", StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(n => Path.Combine(dir, n)));
         foreach (var file in dropIns) conf = conf.Merge(ReadFile(file));
         return conf;
     }
@@ -71,11 +72,11 @@ public sealed class RegistriesConf
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = FileSystem.ReadText(path, 4 << 20);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (LinuxException e)
         {
-            throw new RegistryException($"registries.conf {path}: {e.Message}");
+            throw new RegistryException($"registries.conf: {e.Message}");
         }
         return Parse(text, path);
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Berth.Linux;
 using Berth.Oci.Image;
 
 namespace Berth.Images.Registry;
@@ -64,34 +65,32 @@ public sealed partial class RegistryClient
     public async Task DownloadBlobAsync(string repository, Digest digest, long size, string path, CancellationToken ct = default)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
+        FileSystem.CreateDirectory(dir);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             await using (var blob = await OpenBlobAsync(repository, digest, size, ct).ConfigureAwait(false))
-            await using (var file = new FileStream(tmp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0, Options = FileOptions.Asynchronous,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-            }))
+            using (var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true))
             {
                 var buffer = new byte[1 << 20];
                 int n;
-                while ((n = await blob.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0) await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                // The disk write is synchronous: a local file, and the network read is what waits.
+                while ((n = await blob.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0) file.Write(buffer, 0, n);
                 if (!blob.Verified) throw new RegistryException($"{Registry}/{repository}@{digest}: the blob was not verified");
-                file.Flush(flushToDisk: true);
+                file.Sync();
             }
             try
             {
-                File.Move(tmp, path, overwrite: false);
+                Files.RenameNoReplace(tmp, path);
             }
-            catch (IOException) when (File.Exists(path))
+            catch (LinuxException e) when (e.Errno == Errno.EEXIST)
             {
+                // Another writer's copy: the same bytes, by digest.
             }
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 }

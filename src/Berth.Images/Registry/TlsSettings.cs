@@ -1,3 +1,4 @@
+using Berth.Linux;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
@@ -48,9 +49,9 @@ public sealed class TlsSettings
     void Read(string dir, string host)
     {
         if (!Directory.Exists(dir)) return;
-        foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+        foreach (var name in FileSystem.NonDirectories(dir).Order(StringComparer.Ordinal))
         {
-            var name = Path.GetFileName(file);
+            var file = Path.Combine(dir, name);
             try
             {
                 if (name.EndsWith(".crt"))

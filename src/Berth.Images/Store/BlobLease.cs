@@ -57,7 +57,7 @@ public sealed class BlobLease : IDisposable
         catch
         {
             fd.Dispose();
-            File.Delete(path);
+            FileSystem.TryDelete(path);
             throw;
         }
     }
@@ -77,7 +77,7 @@ public sealed class BlobLease : IDisposable
 
     public void Dispose()
     {
-        File.Delete(_path);
+        FileSystem.TryDelete(_path);
         _fd.Dispose();
     }
 
@@ -90,8 +90,9 @@ public sealed class BlobLease : IDisposable
         var claimed = new HashSet<string>(StringComparer.Ordinal);
         var dir = Path.Combine(store.Root, DirectoryName);
         if (!Directory.Exists(dir)) return claimed;
-        foreach (var path in Directory.EnumerateFiles(dir))
+        foreach (var name in FileSystem.NonDirectories(dir))
         {
+            var path = Path.Combine(dir, name);
             SafeFd fd;
             try
             {
@@ -106,8 +107,9 @@ public sealed class BlobLease : IDisposable
                 if (Files.Flock(fd, exclusive: true, nonBlocking: true))
                 {
                     var id = Path.GetFileName(path);
-                    foreach (var tmp in Directory.EnumerateFiles(store.Blobs.Root, $".tmp-{id}-*")) File.Delete(tmp);
-                    File.Delete(path);
+                    foreach (var tmp in FileSystem.NonDirectories(store.Blobs.Root).Where(n => n.StartsWith($".tmp-{id}-", StringComparison.Ordinal)))
+                        FileSystem.TryDelete(Path.Combine(store.Blobs.Root, tmp));
+                    FileSystem.TryDelete(path);
                     continue;
                 }
                 // Written whole under the shared lock, which this gc excludes: no line is half there.

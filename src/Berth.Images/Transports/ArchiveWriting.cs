@@ -1,5 +1,6 @@
 using Berth.Images.Archives;
 using Berth.Images.Store;
+using Berth.Linux;
 using Berth.Oci.Image;
 
 namespace Berth.Images.Transports;
@@ -15,7 +16,8 @@ namespace Berth.Images.Transports;
 sealed class ArchiveFile : IDisposable
 {
     readonly string _target, _temp;
-    readonly FileStream _file;
+    readonly FdStream _fd;
+    readonly BufferedStream _file;
     bool _done;
 
     public TarWriter Tar { get; }
@@ -24,7 +26,8 @@ sealed class ArchiveFile : IDisposable
     {
         _target = Path.GetFullPath(target);
         _temp = $"{_target}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        _file = new FileStream(_temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+        _fd = new FdStream(FileSystem.CreateNew(_temp, 0x1a4 /* 0644 */), _temp, read: false, write: true);
+        _file = new BufferedStream(_fd, 1 << 16);
         Tar = new TarWriter(_file);
     }
 
@@ -49,16 +52,17 @@ sealed class ArchiveFile : IDisposable
     public void Commit()
     {
         Tar.Finish();
-        _file.Flush(flushToDisk: true);
+        _file.Flush();
+        _fd.Sync();
         _file.Dispose();
-        File.Move(_temp, _target, overwrite: true);
+        FileSystem.Rename(_temp, _target);
         _done = true;
     }
 
     public void Dispose()
     {
         _file.Dispose();
-        if (!_done) File.Delete(_temp);
+        if (!_done) FileSystem.TryDelete(_temp);
     }
 }
 

@@ -102,9 +102,9 @@ public sealed class DirDestination : IImageDestination
     {
         Reference = reference;
         _root = Path.GetFullPath(path);
-        Directory.CreateDirectory(_root);
+        FileSystem.CreateDirectory(_root);
         using var dir = Files.Open(_root, O.RDONLY | O.DIRECTORY);
-        var entries = Directory.EnumerateFileSystemEntries(dir.ProcPath).Select(Path.GetFileName).ToList();
+        var entries = FileSystem.Names(dir, _root);
         if (entries.Count > 0)
         {
             string? version = null;
@@ -113,7 +113,7 @@ public sealed class DirDestination : IImageDestination
             if (version != DirTransport.Version)
                 throw new ImageException($"{_root}: not empty and not a dir: image (no version file saying {Quote.Of(DirTransport.Version.TrimEnd('\n'))}); not overwriting it");
             // One image per directory: what was there goes (links removed, never followed).
-            foreach (var child in entries) FileTree.Remove(dir, child!);
+            foreach (var child in entries) FileTree.Remove(dir, child);
         }
         Place("version", new MemoryStream(System.Text.Encoding.ASCII.GetBytes(DirTransport.Version)), null, null);
     }
@@ -150,7 +150,7 @@ public sealed class DirDestination : IImageDestination
             Digest digest;
             bool proved = expected is { } pe && expectedSize is { } ps && content is ISelfVerifying v && v.Proves(pe, ps);
             using (var h = Digest.NewHash(expected?.Algorithm ?? "sha256"))
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true))
             {
                 var buffer = new byte[1 << 16];
                 int n;
@@ -161,17 +161,17 @@ public sealed class DirDestination : IImageDestination
                     size += n;
                     if (expectedSize is { } es && size > es) throw new ImageException($"blob {expected?.ToString() ?? name}: more than the {es} bytes announced");
                 }
-                file.Flush(flushToDisk: true);
+                file.Sync();
                 digest = proved ? expected!.Value : Digest.From(expected?.Algorithm ?? "sha256", h);
             }
             if (expected is { } e && e != digest) throw VerifiedBlob.WrongDigest(e, digest);
             if (expectedSize is { } sz && sz != size) throw VerifiedBlob.TooShort(digest, size, sz);
-            File.Move(tmp, Path.Combine(_root, name ?? digest.Encoded), overwrite: true);
+            FileSystem.Rename(tmp, Path.Combine(_root, name ?? digest.Encoded));
             return (digest, size);
         }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            FileSystem.TryDelete(tmp);
         }
     }
 
