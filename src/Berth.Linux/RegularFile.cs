@@ -47,7 +47,10 @@ public static class RegularFile
         if (!st.IsRegular) throw new LinuxException(Errno.EINVAL, "read", path, $"is {Describe(st.Mode)}, not a regular file");
         if ((long)st.Size > maxBytes) throw TooLarge(path, maxBytes);
         // Sized from the file, one byte over to see it end: a file that grows while read is still capped.
-        var buffer = new byte[(int)Math.Min((long)st.Size + 1, maxBytes + 1)];
+        // A pseudo-file (/proc, sysfs) says 0 and must be read in one call: a sysctl read from an
+        // offset past 0 is end of file, so a 1-byte first read would keep only "4" of "40".
+        long first = st.Size == 0 ? 64 << 10 : (long)st.Size + 1;
+        var buffer = new byte[(int)Math.Min(first, maxBytes + 1)];
         int total = 0;
         while (true)
         {

@@ -162,7 +162,8 @@ public class TransportTests
     [InlineData("oci:{0}/nothing:app", "oci:{0}/nothing:app: ")]
     [InlineData("dir:{0}/nothing", "dir:{0}/nothing: ")]
     [InlineData("docker-archive:{0}/nothing.tar", "docker-archive:{0}/nothing.tar: ")]
-    [InlineData("docker://example.com/app", "unknown transport \"docker\"")]
+    [InlineData("docker://localhost/Bad_Name", "invalid reference \"localhost/Bad_Name\": repository name must be lowercase")]
+    [InlineData("docker://127.0.0.1:1/app", "127.0.0.1:1: pinging the registry: Connection refused")]
     public void A_bad_reference_is_one_line_naming_it(string reference, string expected)
     {
         using var s = new Scratch();

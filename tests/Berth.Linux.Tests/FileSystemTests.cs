@@ -79,4 +79,18 @@ public sealed class FileSystemTests : IDisposable
         var e = Assert.Throws<LinuxException>(() => FileSystem.Rename(P("none"), P("other")));
         Assert.Equal($"rename {P("none")} to {P("other")}: ENOENT (No such file or directory)", e.Message);
     }
+
+    [Theory]
+    [InlineData("/proc/sys/kernel/cap_last_cap")]
+    [InlineData("/proc/sys/kernel/pid_max")]
+    [InlineData("/proc/sys/net/core/somaxconn")]
+    public void A_sysctl_file_is_read_whole_though_it_says_it_is_empty(string path)
+    {
+        // A sysctl read from an offset past 0 is end of file: read in pieces, "40" would be "4".
+        var expected = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("cat", path) { RedirectStandardOutput = true })!;
+        var text = expected.StandardOutput.ReadToEnd();
+        expected.WaitForExit();
+        Assert.Equal(text, FileSystem.ReadText(path));
+        Assert.True(text.Length > 2, text);
+    }
 }

@@ -26,7 +26,15 @@ sealed class ArchiveFile : IDisposable
     {
         _target = Path.GetFullPath(target);
         _temp = $"{_target}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        _fd = new FdStream(FileSystem.CreateNew(_temp, 0x1a4 /* 0644 */), _temp, read: false, write: true);
+        try
+        {
+            _fd = new FdStream(FileSystem.CreateNew(_temp, 0x1a4 /* 0644 */), _temp, read: false, write: true);
+        }
+        catch (LinuxException e)
+        {
+            // The temporary name is Berth's business; the archive is what could not be written.
+            throw new LinuxException(e.Errno, "writing", _target);
+        }
         _file = new BufferedStream(_fd, 1 << 16);
         Tar = new TarWriter(_file);
     }
