@@ -81,7 +81,7 @@ public sealed class CliPlainRegistryTests(PlainRegistry registry) : IClassFixtur
     }
 
     [Fact]
-    public async Task List_tags_follows_the_Link_header_past_100_tags()
+    public async Task List_tags_lists_past_100_tags_as_skopeo_does()
     {
         using var cli = new BerthCli();
         var image = new TestImage(layers: 1, layerBytes: 1_000, seed: 103);
@@ -96,9 +96,9 @@ public sealed class CliPlainRegistryTests(PlainRegistry registry) : IClassFixtur
         var j = BerthCli.Json(r.Stdout);
         Assert.Equal($"{registry.Host}/{repo}", j.GetProperty("Repository").GetString());
         Assert.Equal(tags, j.GetProperty("Tags").EnumerateArray().Select(e => e.GetString()).Order());
-        // Two pages: ?n=100, then the Link header's next page.
+        // Asked in pages of 100. (distribution 2.8 ignores n and answers all 150 with no Link
+        // header; following Link across pages is proved against a server that pages, in PushPullTests.)
         Assert.Contains($"GET /v2/{repo}/tags/list?n=100 ", registry.Log());
-        Assert.Contains($"GET /v2/{repo}/tags/list?last=", registry.Log());
         var skopeo = BerthCli.Json(cli.Exec("skopeo", "list-tags", "--tls-verify=false", $"docker://{registry.Host}/{repo}").Ok().Stdout);
         Assert.Equal(skopeo.GetProperty("Tags").EnumerateArray().Select(e => e.GetString()).Order(), j.GetProperty("Tags").EnumerateArray().Select(e => e.GetString()).Order());
     }
@@ -126,7 +126,7 @@ public sealed class CliPlainRegistryTests(PlainRegistry registry) : IClassFixtur
         var amd = new TestImage(layers: 1, layerBytes: 20_000, seed: 105, architecture: "amd64");
         var arm = new TestImage(layers: 1, layerBytes: 20_000, seed: 106, architecture: "arm64");
         var repo = Repo("multi");
-        var index = Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.Index}}","manifests":[{"mediaType":"{{MediaTypes.Manifest}}","digest":"{{amd.Digest}}","size":{{amd.Manifest.Length}},"platform":{"architecture":"amd64","os":"linux"}},{"mediaType":"{{MediaTypes.Manifest}}","digest":"{{arm.Digest}}","size":{{arm.Manifest.Length}},"platform":{"architecture":"arm64","os":"linux","variant":"v8"}}]}""");
+        var index = Encoding.UTF8.GetBytes($$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.Index}}}","manifests":[{"mediaType":"{{{MediaTypes.Manifest}}}","digest":"{{{amd.Digest}}}","size":{{{amd.Manifest.Length}}},"platform":{"architecture":"amd64","os":"linux"}},{"mediaType":"{{{MediaTypes.Manifest}}}","digest":"{{{arm.Digest}}}","size":{{{arm.Manifest.Length}}},"platform":{"architecture":"arm64","os":"linux","variant":"v8"}}]}""");
         using (var client = registry.Client())
         {
             await amd.PushAsync(client, repo, amd.Digest.ToString());
@@ -190,7 +190,8 @@ public sealed class CliPlainRegistryTests(PlainRegistry registry) : IClassFixtur
         var tty = cli.Exec("script", "-qec", $"{Commands.Binary} image pull --store {store2} --tls-verify=false {Ref(repo, "v1")}", "/dev/null").Ok();
         Assert.Contains("\x1b[", tty.Stdout);
         Assert.Contains("Total", tty.Stdout);
-        Assert.Matches(@"\x1b\[\d+A", tty.Stdout);
+        // Erased and redrawn where it stands, not appended (how often depends on the pull's speed).
+        Assert.Contains("\r\x1b[J", tty.Stdout);
     }
 
     [Fact]
