@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Pull and push of a ~200 MB, 6-layer image through a loopback docker-registry: Berth's registry
-# client (bench/registry-client, NativeAOT) vs skopeo, side by side in one hyperfine run each;
-# medians, ratios and peak RSS. Until `berth image copy docker://…` exists, the client is driven by
-# the bench tool; the registry, the image and the commands are what that comparison will use.
+# Pull and push of a ~200 MB, 6-layer image through a loopback docker-registry, side by side in one
+# hyperfine run each: `berth image copy docker://… oci:DIR` vs `skopeo copy`, the same for push, and
+# pull-into-the-store + unpack vs `skopeo copy` + `umoci unpack`; medians, ratios and peak RSS.
+# Target: every ratio <= 0.5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
@@ -14,8 +14,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dotnet publish bench/registry-client -c Release -o out/registry-bench --nologo -v quiet >/dev/null
-tool=$PWD/out/registry-bench/registry-bench
+berth=$PWD/out/berth
+[ -x "$berth" ] || { echo "out/berth is missing: make build" >&2; exit 1; }
 
 # Two registries: one to pull from, one to push to whose storage is wiped before every push (so
 # neither tool can skip or cross-mount a blob it pushed before; skopeo's blob-info cache would).
@@ -70,17 +70,24 @@ echo "image: $(du -sm "$layout/blobs" | cut -f1) MB in 6 layers"
 skopeo copy --quiet --dest-tls-verify=false "oci:$layout:v1" "docker://$host/bench/src:v1"
 
 hyperfine --runs "$runs" --warmup 1 --export-json "$work/pull.json" \
-  -n berth --prepare "rm -rf $work/pull-berth" "$tool pull $host bench/src v1 $work/pull-berth" \
+  -n berth --prepare "rm -rf $work/pull-berth" "$berth image copy -q --src-tls-verify=false docker://$host/bench/src:v1 oci:$work/pull-berth:v1" \
   -n skopeo --prepare "rm -rf $work/pull-skopeo" "skopeo copy --quiet --src-tls-verify=false docker://$host/bench/src:v1 oci:$work/pull-skopeo:v1"
 hyperfine --runs "$runs" --warmup 1 --export-json "$work/push.json" \
-  -n berth --prepare "rm -rf $dst_storage/docker" "$tool push $layout $dst_host bench/push v1" \
+  -n berth --prepare "rm -rf $dst_storage/docker" "$berth image copy -q --dest-tls-verify=false oci:$layout:v1 docker://$dst_host/bench/push:v1" \
   -n skopeo --prepare "rm -rf $dst_storage/docker" "skopeo copy --quiet --dest-tls-verify=false oci:$layout:v1 docker://$dst_host/bench/push:v1"
+# To a runnable root filesystem: Berth pulls into its store and unpacks; skopeo copies to a layout
+# and umoci unpacks it.
+hyperfine --runs "$runs" --warmup 1 --export-json "$work/unpack.json" \
+  -n berth --prepare "rm -rf $work/store $work/bundle-berth" \
+    "$berth image pull -q --store $work/store --tls-verify=false docker://$host/bench/src:v1 && $berth image unpack --store $work/store $host/bench/src:v1 $work/bundle-berth" \
+  -n skopeo --prepare "rm -rf $work/pull-skopeo $work/bundle-umoci" \
+    "skopeo copy --quiet --src-tls-verify=false docker://$host/bench/src:v1 oci:$work/pull-skopeo:v1 && umoci unpack --image $work/pull-skopeo:v1 $work/bundle-umoci >/dev/null"
 
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 rm -rf "$work/pull-berth" "$work/pull-skopeo" "$dst_storage/docker"
-pull_berth_rss=$(rss "$tool" pull "$host" bench/src v1 "$work/pull-berth")
+pull_berth_rss=$(rss "$berth" image copy -q --src-tls-verify=false "docker://$host/bench/src:v1" "oci:$work/pull-berth:v1")
 pull_skopeo_rss=$(rss skopeo copy --quiet --src-tls-verify=false "docker://$host/bench/src:v1" "oci:$work/pull-skopeo:v1")
-push_berth_rss=$(rss "$tool" push "$layout" "$dst_host" bench/push v1)
+push_berth_rss=$(rss "$berth" image copy -q --dest-tls-verify=false "oci:$layout:v1" "docker://$dst_host/bench/push:v1")
 rm -rf "$dst_storage/docker"
 push_skopeo_rss=$(rss skopeo copy --quiet --dest-tls-verify=false "oci:$layout:v1" "docker://$dst_host/bench/push:v1")
 
@@ -94,3 +101,4 @@ summary pull "$work/pull.json"
 echo "  peak RSS: berth ${pull_berth_rss} KB, skopeo ${pull_skopeo_rss} KB"
 summary push "$work/push.json"
 echo "  peak RSS: berth ${push_berth_rss} KB, skopeo ${push_skopeo_rss} KB"
+summary "pull+unpack" "$work/unpack.json"
