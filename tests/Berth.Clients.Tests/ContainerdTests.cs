@@ -189,7 +189,7 @@ public sealed class ContainerdTests : IClassFixture<ContainerdTests.Containerd>,
     public void Pause_freezes_the_task_and_resume_thaws_it()
     {
         var id = NewId();
-        var run = _c.Ok(_c.Run(id, new[] { "-d" }, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"));
+        var run = _c.Ok(_c.Run(id, new[] { "-d" }, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.05; done"));
         WaitForStatus(id, "RUNNING", run);
         var pause = _c.Ok(_c.Ctr("task", "pause", id));
         WaitForStatus(id, "PAUSED", pause);
@@ -198,6 +198,7 @@ public sealed class ContainerdTests : IClassFixture<ContainerdTests.Containerd>,
         var resume = _c.Ok(_c.Ctr("task", "resume", id));
         WaitForStatus(id, "RUNNING", resume);
         _c.Holds(HostCgroup.Frozen(pid) == false, "the task's freezer cgroup is thawed", resume);
+        // The counter is renamed into place: a read never sees the file half-written.
         var first = long.Parse(_c.Ok(_c.Exec(id, "n1", "cat", "/tmp/n")).Stdout.Trim());
         Thread.Sleep(500);
         var second = _c.Ok(_c.Exec(id, "n2", "cat", "/tmp/n"));
