@@ -200,8 +200,13 @@ public sealed class ContainerdTests : IClassFixture<ContainerdTests.Containerd>,
         _c.Holds(HostCgroup.Frozen(pid) == false, "the task's freezer cgroup is thawed", resume);
         // The counter is renamed into place: a read never sees the file half-written.
         var first = long.Parse(_c.Ok(_c.Exec(id, "n1", "cat", "/tmp/n")).Stdout.Trim());
-        Thread.Sleep(500);
+        // Bounded wait for the counter to move: however slow the machine, a thawed loop advances.
         var second = _c.Ok(_c.Exec(id, "n2", "cat", "/tmp/n"));
+        for (int i = 3; i < 60 && long.Parse(second.Stdout.Trim()) <= first; i++)
+        {
+            Thread.Sleep(100);
+            second = _c.Ok(_c.Exec(id, $"n{i}", "cat", "/tmp/n"));
+        }
         _c.Holds(long.Parse(second.Stdout.Trim()) > first, $"the loop runs again after resume (counter {first} then {second.Stdout.Trim()})", second);
     }
 
