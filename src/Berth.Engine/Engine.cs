@@ -397,7 +397,10 @@ public sealed class Engine
         var runtime = RuntimeFor(r);
         runtime.ForceDelete(r.Id);
         var conmonPid = r.ConmonPid > 0 ? r.ConmonPid : ReadPid(Store.ConmonPidFileOf(r.Id));
-        if (conmonPid > 0 && ProcStat.Read(conmonPid) is { IsGone: false } && IsConmonOf(conmonPid, r.Id))
+        // A conmon whose container has exited is only running its exit command, which may be
+        // waiting for the lock held here: it is left to finish (its cleanup finds nothing).
+        bool exited = File.Exists(Store.ExitFileOf(r.Id));
+        if (!exited && conmonPid > 0 && ProcStat.Read(conmonPid) is { IsGone: false } && IsConmonOf(conmonPid, r.Id))
         {
             using var fd = Pidfd.Open(conmonPid);
             // conmon exits once its container is gone; a conmon still waiting on a runtime that

@@ -519,12 +519,12 @@ public static class EngineCommands
             }, indent: "  "))).Append('\n');
         else if (format == "table")
         {
-            sb.Append($"{"CONTAINER ID",-14}{"IMAGE",-28}{"COMMAND",-22}{"CREATED",-18}{"STATUS",-28}{"PORTS",-22}NAMES\n");
+            sb.Append($"{"CONTAINER ID",-14}{"IMAGE",-28}{"COMMAND",-23}{"CREATED",-24}{"STATUS",-36}{"PORTS",-22}NAMES\n");
             foreach (var (r, s) in rows)
             {
                 var cmd = string.Join(' ', r.Command);
                 if (cmd.Length > 20) cmd = cmd[..17] + "...";
-                sb.Append($"{r.ShortId,-14}{r.Image,-28}{'"' + cmd + '"',-22}{Ago(r.Created) + " ago",-18}{StatusText(r, s),-28}{string.Join(", ", r.Ports),-22}{r.Name}\n");
+                sb.Append($"{r.ShortId,-14}{Cell(r.Image, 28)}{Cell('"' + cmd + '"', 23)}{Cell(Ago(r.Created) + " ago", 24)}{Cell(StatusText(r, s), 36)}{Cell(string.Join(", ", r.Ports), 22)}{r.Name}\n");
             }
         }
         else
@@ -532,6 +532,9 @@ public static class EngineCommands
         Output.Write(sb.ToString());
         return 0;
     }
+
+    /// <summary>A table cell: padded to its column, and at least one space from the next.</summary>
+    static string Cell(string text, int width) => text.Length >= width ? text + " " : text.PadRight(width);
 
     /// <summary>Go-template fields as docker's --format has them: {{.Field}} and nothing cleverer.</summary>
     static string Template(string format, Dictionary<string, string> fields)

@@ -118,6 +118,9 @@ public static class Conmon
     public static EngineException RuntimeError(string message)
     {
         var text = message.Trim().ReplaceLineEndings(" ");
+        // The runtime's line is "berth-runtime: …" (or runc's "…"): the CLI adds its own prefix.
+        foreach (var prefix in new[] { "berth-runtime: ", "berth: " })
+            if (text.StartsWith(prefix, StringComparison.Ordinal)) text = text[prefix.Length..];
         int code = 125;
         if (text.Contains("not found") || text.Contains("ENOENT") || text.Contains("no such file")) code = 127;
         else if (text.Contains("EACCES") || text.Contains("permission denied") || text.Contains("Permission denied") || text.Contains("not executable")) code = 126;
