@@ -107,6 +107,12 @@ public static class EngineCommands
             Log.Stderr($"berth: {command}: {e.Message.ReplaceLineEndings(" ")}");
             return 125;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug, not bad input: one line, named as what it is, and docker's engine-error code.
+            Log.Stderr($"berth: {command}: internal error: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            return 125;
+        }
     }
 
     /// <summary>"-it" is "-i -t" (docker's combined short flags); a flag's value is never split.</summary>
@@ -690,7 +696,7 @@ public static class EngineCommands
                 var acc = partial.TryGetValue(l.Stream, out var b) ? b : partial["stdout"];
                 acc.Append(l.Text);
                 if (l.Partial) continue;
-                var text = (cl.Has("timestamps") ? l.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffffZ") + " " : "") + acc + "\n";
+                var text = (cl.Has("timestamps") ? l.Time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ") + " " : "") + acc + "\n";
                 acc.Clear();
                 try { Files.WriteAll(l.Stream == "stderr" ? stderr : stdout, Encoding.UTF8.GetBytes(text), "output"); }
                 catch (LinuxException e) when (e.Errno == Errno.EPIPE) { return; }
