@@ -414,7 +414,8 @@ public sealed class Engine
         try { Networking.Teardown(NetworkRequestOf(r)); } catch (EngineException) { }
         UnmountRootfs(r.Id);
         if (Directory.Exists(Store.DirOf(r.Id))) FileTree.Remove(Store.DirOf(r.Id));
-        if (!r.Attached) FileSystem.TryDelete(Store.ExitFileOf(r.Id));
+        // A foreground CLI still alive reads the exit file after this; a dead one never will.
+        if (!r.Attached || !ProcStat.IsAlive(r.CreatorPid, r.CreatorStart)) FileSystem.TryDelete(Store.ExitFileOf(r.Id));
     }
 
     /// <summary>A recorded pid is conmon's for this id only if its command line says so: pids are reused.</summary>

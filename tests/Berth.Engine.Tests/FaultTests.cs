@@ -11,12 +11,28 @@ public sealed class FaultTests : IDisposable
 
     public void Dispose() => _e.Dispose();
 
-    void AssertNothingLeft()
+    void AssertNothingLeft(IEnumerable<string>? ids = null)
     {
         Assert.Empty(_e.ContainerDirs());
+        Assert.Empty(Directory.Exists(Path.Combine(_e.Store, "exits")) ? Directory.GetFiles(Path.Combine(_e.Store, "exits")) : Array.Empty<string>());
+        foreach (var id in ids ?? Array.Empty<string>()) Assert.Empty(Cgroups(id));
         Assert.Empty(_e.Mounts());
         Assert.Equal("", _e.RuntimeList());
         Assert.Empty(_e.Conmons());
+    }
+
+    /// <summary>The container's cgroup directories (berth-ID, under the CLI's own cgroup) in every hierarchy.</summary>
+    static List<string> Cgroups(string id)
+    {
+        var found = new List<string>();
+        foreach (var line in File.ReadAllLines("/proc/self/cgroup"))
+        {
+            var parts = line.Split(':', 3);
+            var hierarchy = parts[1].Length == 0 ? "unified" : parts[1].Replace("name=", "");
+            var dir = Path.Combine("/sys/fs/cgroup", hierarchy) + parts[2];
+            if (Directory.Exists(Path.Combine(dir, "berth-" + id))) found.Add(Path.Combine(dir, "berth-" + id));
+        }
+        return found;
     }
 
     [Theory]
@@ -76,8 +92,10 @@ public sealed class FaultTests : IDisposable
         Assert.Equal(20, tasks.Select(t => t.Result.Stdout.Trim()).Distinct().Count());
         var running = _e.Run("ps", "-q").Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(20, running.Length);
+        var ids = tasks.Select(t => t.Result.Stdout.Trim()).ToList();
+        Assert.NotEmpty(Cgroups(ids[0])); // the check below is not vacuous
         _e.Run("rm", "-f", "-a").Ok();
-        AssertNothingLeft();
+        AssertNothingLeft(ids);
     }
 
     [Fact]
@@ -98,12 +116,13 @@ public sealed class FaultTests : IDisposable
         }
         _e.Run("ps", "-a").Ok();
         var all = _e.Run("ps", "-a", "-q", "--no-trunc").Ok().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(all);
         if (all.Length > 0) _e.Run(new[] { "rm", "-f" }.Concat(all.Take(all.Length / 2)).ToArray());
         _e.Run("container", "prune").Ok();
         // Whatever prune keeps is created or running (a run killed after its create): rm -f takes it.
         _e.Run("rm", "-f", "-a").Ok();
         EngineSandbox.Eventually(() => _e.Conmons().Count == 0, "conmons to exit");
-        AssertNothingLeft();
+        AssertNothingLeft(all);
         Assert.Equal("", _e.Run("ps", "-a", "-q").Ok().Stdout);
         // The store still works.
         Assert.Equal("ok\n", _e.Run("run", "--rm", Image, "echo", "ok").Ok().Stdout);
