@@ -36,6 +36,7 @@ bench: test-deps build
 	bench/run.sh
 	bench/podman.sh
 	bench/images.sh
+	bench/engine.sh
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj
