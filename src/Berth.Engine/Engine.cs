@@ -292,7 +292,7 @@ public sealed class Engine
         {
             if (File.Exists(Store.ExitFileOf(r.Id))) return true;
             if (r.ConmonPid > 0 && ProcStat.Read(r.ConmonPid) is not { IsGone: false } && !File.Exists(Store.ExitFileOf(r.Id))) return false;
-            Thread.Sleep(10);
+            Thread.Sleep(2);
         }
         return false;
     }
@@ -394,8 +394,8 @@ public sealed class Engine
     /// </summary>
     void Destroy(ContainerRecord r)
     {
-        var runtime = RuntimeFor(r);
-        runtime.ForceDelete(r.Id);
+        // A stopped container's runtime state went at cleanup: one runtime call fewer per `run --rm`.
+        if (r.Phase != Phase.Stopped) RuntimeFor(r).ForceDelete(r.Id);
         var conmonPid = r.ConmonPid > 0 ? r.ConmonPid : ReadPid(Store.ConmonPidFileOf(r.Id));
         // A conmon whose container has exited is only running its exit command, which may be
         // waiting for the lock held here: it is left to finish (its cleanup finds nothing).

@@ -73,9 +73,11 @@ public sealed class ContainerStore
 
     public ContainerRecord? TryRead(string id)
     {
-        var text = FileSystem.TryReadText(Path.Combine(DirOf(id), RecordFile));
-        if (text is null) return null;
-        try { return ContainerRecord.Parse(System.Text.Encoding.UTF8.GetBytes(text), $"container {id}"); }
+        byte[]? bytes;
+        try { bytes = RegularFile.TryRead(Path.Combine(DirOf(id), RecordFile), 1 << 20, followLinks: false); }
+        catch (LinuxException e) when (e.Errno is Errno.ENOTDIR) { return null; }
+        if (bytes is null) return null;
+        try { return ContainerRecord.Parse(bytes, $"container {id}"); }
         catch (Oci.SpecException) { return null; }
     }
 
