@@ -58,8 +58,12 @@ namespace Berth.Cli
                 if (command == "runtime" && ext.TakesOverRuntimeVerbs)
                 {
                     if (rest.Count == 0) throw new UsageException($"runtime: usage: {ext.Name} runtime COMMAND [options] (the OCI runtime's commands, as berth-runtime has them)");
-                    command = rest[0];
-                    rest = rest.Skip(1).ToList();
+                    // runc's global flags may come after `runtime` too: `berth runtime --root R list`.
+                    var inner = CommandLine.Parse(rest, GlobalFlags);
+                    if (inner.Positional.Count == 0) throw new UsageException("runtime: a command is required");
+                    if (inner.Value("root") is { } innerRoot) ctx = ctx with { Root = innerRoot };
+                    command = inner.Positional[0];
+                    rest = inner.Positional.Skip(1).ToList();
                 }
                 return RuntimeCommand(command, rest, ctx, ext);
             }

@@ -374,7 +374,7 @@ public sealed class Engine
     {
         var status = StatusOf(r);
         if (status.State == "creating") throw new EngineException($"container {r.Name} is being created by process {r.CreatorPid}");
-        if ((status.Running || status.State == "created") && !force)
+        if (status.Running && !force)
             throw new EngineException($"container {r.Name} is {status.State}: stop it first, or rm -f");
         using (Store.Lock())
         {

@@ -831,32 +831,45 @@ public static class EngineCommands
         return 0;
     }
 
-    /// <summary>`cp CONTAINER:SRC DST` and `cp SRC CONTAINER:DST`, through the container's mounted rootfs (cp -a, paths resolved by the kernel inside it: the rootfs is reached by /proc/self/fd of an O_PATH fd, and a path is never followed out of it by checks here).</summary>
+    /// <summary>
+    /// `cp CONTAINER:SRC DST` and `cp SRC CONTAINER:DST` (cp -a). A running container is reached
+    /// through /proc/PID/root, so its tmpfs and volume mounts are there too; a stopped one through
+    /// its mounted rootfs. The container's side is opened with RESOLVE_IN_ROOT (a symlink in the
+    /// image cannot lead the copy to the host) and handed to cp as /proc/self/fd/N/NAME.
+    /// </summary>
     static int Cp(Context ctx, IReadOnlyList<string> args)
     {
         var cl = Parse(args, new Flag[] { new("archive", 'a') });
         if (cl.Positional.Count != 2) throw new UsageException("cp: CONTAINER:SRC DST or SRC CONTAINER:DST");
         var engine = EngineOf(ctx);
-        string Resolve(string arg, out bool inContainer)
+        var fds = new List<ChildFd>();
+        try
         {
-            int colon = arg.IndexOf(':');
-            inContainer = colon > 0 && !arg.StartsWith('/') && !arg.StartsWith('.');
-            if (!inContainer) return arg;
-            var r = engine.Store.Find(arg[..colon]);
-            var rootfs = Path.Combine(engine.Store.BundleOf(r.Id), "rootfs");
-            if (!MountInfo.Read().Any(m => m.MountPoint == rootfs)) throw new EngineException($"cp: container {r.Name} is not running (its root is not mounted)");
-            var inside = arg[(colon + 1)..];
-            using var root = Files.Open(rootfs, O.PATH | O.DIRECTORY);
-            // RESOLVE_IN_ROOT: a symlink in the image cannot lead the copy to the host.
-            var parent = InRoot.Split(inside);
-            using var dir = Files.OpenAt2(root, parent.Dir.TrimStart('/'), O.PATH | O.DIRECTORY, Linux.Resolve.InRoot);
-            return Path.Combine(Files.ReadLinkAt(null, dir.ProcPath) ?? rootfs, parent.Name);
+            string Side(string arg)
+            {
+                int colon = arg.IndexOf(':');
+                if (colon <= 0 || arg.StartsWith('/') || arg.StartsWith('.')) return arg;
+                var r = engine.Store.Find(arg[..colon]);
+                var root = engine.StatusOf(r).Running ? $"/proc/{r.Pid}/root" : Path.Combine(engine.Store.BundleOf(r.Id), "rootfs");
+                if (!engine.StatusOf(r).Running && !MountInfo.Read().Any(m => m.MountPoint == root))
+                    throw new EngineException($"container {r.Name} is not running and its root is not mounted");
+                using var rootFd = Files.Open(root, O.PATH | O.DIRECTORY | O.CLOEXEC);
+                var (dir, name) = InRoot.Split(arg[(colon + 1)..]);
+                var dirFd = Files.OpenAt2(rootFd, dir.TrimStart('/') is { Length: > 0 } d ? d : ".", O.PATH | O.DIRECTORY | O.CLOEXEC, Linux.Resolve.InRoot);
+                var target = 3 + fds.Count;
+                fds.Add(new ChildFd(dirFd, target));
+                return $"/proc/self/fd/{target}/{(name.Length == 0 ? "." : name)}";
+            }
+            var src = Side(cl.Positional[0]);
+            var dst = Side(cl.Positional[1]);
+            if (fds.Count != 1) throw new UsageException("cp: exactly one side is in a container (CONTAINER:PATH)");
+            var pid = Processes.Spawn("/bin/cp", new[] { "cp", "-a", "--", src, dst }, Processes.Environment(), fds);
+            return Processes.Wait(pid)!.Value.Status.ShellCode == 0 ? 0 : throw new EngineException($"copying {cl.Positional[0]} to {cl.Positional[1]} failed");
         }
-        var src = Resolve(cl.Positional[0], out var a);
-        var dst = Resolve(cl.Positional[1], out var b);
-        if (a == b) throw new UsageException("cp: one side must be in a container (CONTAINER:PATH)");
-        var pid = Processes.Spawn("/bin/cp", new[] { "cp", "-a", "--", src, dst }, Processes.Environment(), Array.Empty<ChildFd>());
-        return Processes.Wait(pid)!.Value.Status.ShellCode == 0 ? 0 : throw new EngineException($"cp: copying {cl.Positional[0]} to {cl.Positional[1]} failed");
+        finally
+        {
+            foreach (var f in fds) f.Fd.Dispose();
+        }
     }
 
     // ---- volumes and images ------------------------------------------------------------------------
