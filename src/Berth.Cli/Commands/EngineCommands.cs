@@ -947,6 +947,12 @@ public static class EngineCommands
     {
         var cl = Parse(args, new Flag[] { new("input", 'i', true) });
         var file = cl.Value("input") ?? throw new UsageException("load: -i FILE is required");
-        return Image(ctx, "copy", new[] { $"docker-archive:{Path.GetFullPath(file)}", "store:" });
+        var source = $"docker-archive:{Path.GetFullPath(file)}";
+        // The name is the archive's own tag (docker load's rule).
+        string? name = cl.Positional.FirstOrDefault();
+        if (name is null)
+            using (var src = Images.ImageService.Open(new Images.ImageService(ImagesRoot(ctx)).Parse(source))) name = src.Reference.Name;
+        if (name is null) throw new EngineException($"load: {file} holds no tag Berth reads; name it: berth load -i {file} NAME");
+        return Image(ctx, "copy", new[] { source, name });
     }
 }
