@@ -47,7 +47,9 @@ public static class RegularFile
         if (!st.IsRegular) throw new LinuxException(Errno.EINVAL, "read", path, $"is {Describe(st.Mode)}, not a regular file");
         if ((long)st.Size > maxBytes) throw TooLarge(path, maxBytes);
         // Sized from the file, one byte over to see it end: a file that grows while read is still capped.
-        var buffer = new byte[(int)Math.Min((long)st.Size + 1, maxBytes + 1)];
+        // /proc and /sys files say size 0, and an integer sysctl answers only a read at offset 0
+        // (proc_dointvec: EOF at any other position): a 1-byte first read made cap_last_cap "4".
+        var buffer = new byte[(int)Math.Min(st.Size == 0 ? 4096 : (long)st.Size + 1, maxBytes + 1)];
         int total = 0;
         while (true)
         {

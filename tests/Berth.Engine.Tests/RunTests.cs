@@ -37,9 +37,10 @@ public sealed class RunTests : IDisposable
     public void Hardened_by_default_caps_nnp_seccomp_and_a_read_only_root_are_visible_inside()
     {
         var r = _e.Run("run", "--rm", Image, "sh", "-c",
-            "grep -E '^(CapEff|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status; touch /probe 2>/dev/null && echo root-writable || echo root-read-only; touch /tmp/ok && echo tmp-writable; id -u").Ok();
+            "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; touch /probe 2>/dev/null && echo root-writable || echo root-read-only; touch /tmp/ok && echo tmp-writable; id -u").Ok();
         Assert.Contains("CapEff:\t0000000000000400", r.Stdout); // CAP_NET_BIND_SERVICE only
         Assert.Contains("CapPrm:\t0000000000000400", r.Stdout);
+        Assert.Contains("CapBnd:\t0000000000000400", r.Stdout);
         Assert.Contains("NoNewPrivs:\t1", r.Stdout);
         Assert.Contains("Seccomp:\t2", r.Stdout);
         Assert.Contains("root-read-only", r.Stdout);
