@@ -12,7 +12,14 @@ namespace Berth.Cli
     public static class Cli
     {
         /// <summary>What an executable adds: its name, more commands, their usage lines, and which of its exceptions are the user's errors (one line) rather than bugs.</summary>
-        public sealed record Extension(string Name, Func<string, IReadOnlyList<string>, Context, int?> Commands, string UsageLines, Func<Exception, bool> IsUserError);
+        /// <remarks>
+        /// An extension's commands are looked up before the runtime's: `berth` (the engine's face)
+        /// takes over the colliding verbs (run, create, start, exec, kill, ps, …) and reaches the
+        /// runtime's as `berth runtime COMMAND …` (when <paramref name="TakesOverRuntimeVerbs"/>).
+        /// <paramref name="GlobalFlags"/> are more global flags (berth: --store).
+        /// </remarks>
+        public sealed record Extension(string Name, Func<string, IReadOnlyList<string>, Context, int?> Commands, string UsageLines, Func<Exception, bool> IsUserError,
+            IReadOnlyList<Flag>? GlobalFlags = null, string? UsageText = null, bool TakesOverRuntimeVerbs = false);
         static readonly Flag[] GlobalFlags =
         {
             new("root", null, true), new("log", null, true), new("log-format", null, true),
@@ -26,7 +33,7 @@ namespace Berth.Cli
             string? command = null;
             try
             {
-                var global = CommandLine.Parse(args, GlobalFlags);
+                var global = CommandLine.Parse(args, ext.GlobalFlags is null ? GlobalFlags : GlobalFlags.Concat(ext.GlobalFlags).ToArray());
                 if (global.Has("version"))
                 {
                     Output.Write(VersionText(ext.Name));
@@ -40,32 +47,25 @@ namespace Berth.Cli
                 var format = global.Value("log-format") ?? "text";
                 if (format is not ("text" or "json")) throw new UsageException($"--log-format: \"{format}\" is not text or json");
                 log = new Log(global.Value("log"), format == "json", global.Has("debug"));
-                var ctx = new Context(global.Value("root") ?? Runtime.Store.StateStore.DefaultRoot(), log, global.Value("rootless"));
+                var ctx = new Context(global.Value("root") ?? Runtime.Store.StateStore.DefaultRoot(), log, global.Value("rootless")) { Global = global };
 
                 command = global.Positional[0];
                 var rest = global.Positional.Skip(1).ToList();
                 // go-runc passes it to every container command; cgroupfs is the only driver here.
                 if (global.Has("systemd-cgroup") && command is not ("spec" or "features" or "image"))
                     throw new RuntimeException("--systemd-cgroup: this host has no systemd; use the cgroupfs driver (the default)");
-                return command switch
+                if (ext.TakesOverRuntimeVerbs && ext.Commands(command, rest, ctx) is { } handled) return handled;
+                if (command == "runtime" && ext.TakesOverRuntimeVerbs)
                 {
-                    "create" => LifecycleCommands.Create(ctx, rest),
-                    "start" => LifecycleCommands.Start(ctx, rest),
-                    "run" => LifecycleCommands.Run(ctx, rest),
-                    "state" => LifecycleCommands.State(ctx, rest),
-                    "kill" => LifecycleCommands.Kill(ctx, rest),
-                    "delete" => LifecycleCommands.Delete(ctx, rest),
-                    "exec" => LifecycleCommands.Exec(ctx, rest),
-                    "pause" => CgroupCommands.Pause(ctx, rest),
-                    "resume" => CgroupCommands.Resume(ctx, rest),
-                    "ps" => CgroupCommands.Ps(ctx, rest),
-                    "events" => CgroupCommands.Events(ctx, rest),
-                    "update" => CgroupCommands.Update(ctx, rest),
-                    "list" => LifecycleCommands.List(ctx, rest),
-                    "spec" => SpecCommand.Run(rest),
-                    "features" => FeaturesCommand.Run(rest),
-                    _ => ext.Commands(command, rest, ctx) ?? throw new UsageException($"unknown command \"{command}\" (see {ext.Name} --help)"),
-                };
+                    if (rest.Count == 0) throw new UsageException($"runtime: usage: {ext.Name} runtime COMMAND [options] (the OCI runtime's commands, as berth-runtime has them)");
+                    // runc's global flags may come after `runtime` too: `berth runtime --root R list`.
+                    var inner = CommandLine.Parse(rest, GlobalFlags);
+                    if (inner.Positional.Count == 0) throw new UsageException("runtime: a command is required");
+                    if (inner.Value("root") is { } innerRoot) ctx = ctx with { Root = innerRoot };
+                    command = inner.Positional[0];
+                    rest = inner.Positional.Skip(1).ToList();
+                }
+                return RuntimeCommand(command, rest, ctx, ext);
             }
             catch (LinuxException e)
             {
@@ -94,6 +94,30 @@ namespace Berth.Cli
             }
         }
 
+        /// <summary>The OCI runtime's commands (runc's), the face `berth-runtime` shows and `berth runtime` reaches.</summary>
+        static int RuntimeCommand(string command, List<string> rest, Context ctx, Extension ext)
+        {
+                return command switch
+                {
+                    "create" => LifecycleCommands.Create(ctx, rest),
+                    "start" => LifecycleCommands.Start(ctx, rest),
+                    "run" => LifecycleCommands.Run(ctx, rest),
+                    "state" => LifecycleCommands.State(ctx, rest),
+                    "kill" => LifecycleCommands.Kill(ctx, rest),
+                    "delete" => LifecycleCommands.Delete(ctx, rest),
+                    "exec" => LifecycleCommands.Exec(ctx, rest),
+                    "pause" => CgroupCommands.Pause(ctx, rest),
+                    "resume" => CgroupCommands.Resume(ctx, rest),
+                    "ps" => CgroupCommands.Ps(ctx, rest),
+                    "events" => CgroupCommands.Events(ctx, rest),
+                    "update" => CgroupCommands.Update(ctx, rest),
+                    "list" => LifecycleCommands.List(ctx, rest),
+                    "spec" => SpecCommand.Run(rest),
+                    "features" => FeaturesCommand.Run(rest),
+                    _ => (ext.TakesOverRuntimeVerbs ? null : ext.Commands(command, rest, ctx)) ?? throw new UsageException($"unknown command \"{command}\" (see {ext.Name} --help)"),
+                };
+        }
+
         /// <summary>runc's --version layout: tools parse the first line and "spec:".</summary>
         static string VersionText(string name)
         {
@@ -104,7 +128,9 @@ namespace Berth.Cli
                    $"dotnet: {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}\n";
         }
 
-        static string Usage(Extension ext) => $"""
+        static string Usage(Extension ext) => ext.UsageText ?? RuntimeUsage(ext);
+
+        static string RuntimeUsage(Extension ext) => $"""
             {ext.Name}: an OCI container runtime
 
             Usage: {ext.Name} [global options] COMMAND [options] [arguments]
@@ -141,6 +167,9 @@ namespace Berth.Cli
     /// <summary>What every command gets from the global flags.</summary>
     public sealed record Context(string Root, Log Log, string? RootlessFlag = null)
     {
+        /// <summary>The global flags as parsed (an extension's own among them).</summary>
+        public CommandLine? Global { get; init; }
+
         /// <summary>--rootless auto|true|false, resolved when a command asks.</summary>
         public bool Rootless => Runtime.Lifecycle.Rootless.Resolve(RootlessFlag);
         public Runtime.Store.StateStore Store => new(Root);

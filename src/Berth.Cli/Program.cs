@@ -6,22 +6,31 @@ using Berth.Runtime;
 // puts it in the container's namespaces and native/init.c runs the launcher's plan and execs.
 if (args.Length > 0 && args[0] == "init")
 {
-    Log.Stderr("berth: init is started by `berth create`, `run` or `exec`, not by hand");
+    Log.Stderr("berth: init is started by `berth runtime create`, `run` or `exec`, not by hand");
     return 2;
 }
 
-// `berth`: the runtime's commands and the image toolkit. (`berth-runtime` is the runtime alone,
-// a smaller binary that starts faster: what engines are given.)
+// `berth`: the engine's face (podman's habits: run IMAGE, ps, logs, exec …), the image toolkit,
+// and the OCI runtime's commands as `berth runtime COMMAND`. (`berth-runtime` is the runtime
+// alone, a smaller binary that starts faster: what conmon and other engines are given.)
 return Cli.Dispatch(args, new Cli.Extension(
     "berth",
     (command, rest, ctx) => command switch
     {
-        "image" => ImageCommands.Run(rest),
+        "image" when ctx.Global?.Value("store") is null => ImageCommands.Run(rest),
         "login" => LoginCommands.Login(rest),
         "logout" => LoginCommands.Logout(rest),
-        _ => null,
+        _ => EngineCommands.Run(command, rest, ctx),
     },
-    "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +
-    "  login    log in to a registry (credentials in containers' auth.json)\n" +
-    "  logout   forget a registry's credentials",
-    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException));
+    "",
+    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException,
+    GlobalFlags: new Flag[] { new("store", null, true) },
+    UsageText: "berth: containers from images, hardened by default, no daemon\n\n" +
+        "Usage: berth [--store DIR] [--root DIR] COMMAND [options] [arguments]\n\nCommands:\n" +
+        EngineCommands.UsageLines +
+        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n\n" +
+        "Global options:\n" +
+        "  --store DIR   the engine's store: containers, volumes, images (DIR/images) (default /var/lib/berth)\n" +
+        "  --root DIR    the runtime's state (default /run/berth)\n" +
+        "  --debug, --log FILE, --log-format text|json, --version\n",
+    TakesOverRuntimeVerbs: true));

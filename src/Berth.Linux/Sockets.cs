@@ -6,7 +6,8 @@ namespace Berth.Linux;
 /// <summary>Unix socket pairs and the little network setup init needs.</summary>
 public static unsafe class Sockets
 {
-    const int AF_UNIX = 1, AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = O.CLOEXEC;
+    const int AF_UNIX = 1, AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = O.CLOEXEC;
+    public const int SOCK_STREAM = 1;
 
     public static (SafeFd, SafeFd) UnixStreamPair()
     {
@@ -51,10 +52,12 @@ public static unsafe class Sockets
         return new SafeFd(((int*)control)[4]);
     }
 
-    /// <summary>A stream socket connected to the Unix socket at <paramref name="path"/>.</summary>
-    public static SafeFd ConnectUnix(string path)
+    public const int SOCK_SEQPACKET = 5;
+
+    /// <summary>A stream socket (or <paramref name="type"/>: SOCK_SEQPACKET, conmon's attach socket) connected to the Unix socket at <paramref name="path"/>.</summary>
+    public static SafeFd ConnectUnix(string path, int type = SOCK_STREAM)
     {
-        var fd = new SafeFd(LinuxException.ThrowIfError(Libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), "socket"));
+        var fd = new SafeFd(LinuxException.ThrowIfError(Libc.socket(AF_UNIX, type | SOCK_CLOEXEC, 0), "socket"));
         var bytes = System.Text.Encoding.UTF8.GetBytes(path);
         if (bytes.Length >= 108)
         {
@@ -79,4 +82,11 @@ public static unsafe class Sockets
         return fd;
     }
 
+    /// <summary>shutdown(2) of one direction (or both); a socket already disconnected is not an error.</summary>
+    public static void Shutdown(SafeFd socket, bool write = true, bool read = false)
+    {
+        int how = write && read ? 2 : write ? 1 : 0;
+        if (Libc.shutdown(socket.Number, how) < 0 && Marshal.GetLastPInvokeError() is not (107 /* ENOTCONN */ or Errno.EBADF))
+            throw LinuxException.FromLastError("shutdown");
+    }
 }

@@ -13,6 +13,14 @@ public sealed class FileSystemTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public void A_sysctl_file_that_says_size_0_is_read_whole()
+    {
+        // proc_dointvec answers only a read at offset 0: a short first read loses the rest.
+        Assert.Equal(File.ReadAllText("/proc/sys/kernel/cap_last_cap"), FileSystem.ReadText("/proc/sys/kernel/cap_last_cap"));
+        Assert.Equal(File.ReadAllText("/proc/sys/kernel/pid_max"), FileSystem.ReadText("/proc/sys/kernel/pid_max"));
+    }
+
+    [Fact]
     public void Create_directory_makes_parents_and_names_what_is_in_the_way()
     {
         FileSystem.CreateDirectory(P("a/b/c"));

@@ -23,6 +23,9 @@ internal static unsafe partial class Libc
     public static partial int connect(int fd, byte* addr, uint len);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial int shutdown(int fd, int how);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int poll(PollFd* fds, ulong nfds, int timeout);
 }
 
