@@ -1,0 +1,78 @@
+using System.Net;
+using Berth.Engine.Network;
+using Xunit;
+
+namespace Berth.Engine.Tests.Network;
+
+/// <summary>Real network namespaces, real CNI plugins (Debian's, /usr/lib/cni), a private bridge and subnet per test.</summary>
+public class NetworkSetupTests
+{
+    [Fact]
+    public void Setup_gives_eth0_an_address_inside_the_subnet()
+    {
+        using var f = new NetworkFixture();
+        f.CreateNetwork("n1");
+        var r = f.Request("c1", "n1");
+        var attachments = f.Networks.Setup(r);
+
+        var a = Assert.Single(attachments);
+        Assert.Equal("n1", a.Network);
+        Assert.Equal("eth0", a.Interface);
+        var address = Assert.Single(a.Addresses);
+        Assert.StartsWith(f.Prefix, address);
+        Assert.EndsWith("/24", address);
+        Assert.Equal(f.Prefix + "1", a.Gateway);
+        Assert.NotNull(a.Mac);
+
+        var shown = NetworkFixture.In(r.NetnsPath, "ip", "-4", "-o", "addr", "show", "eth0");
+        Assert.Equal(0, shown.Code);
+        Assert.Contains("inet " + address, shown.Stdout);
+        Assert.Contains("state UP", NetworkFixture.In(r.NetnsPath, "ip", "link", "show", "lo").Stdout.Replace("state UNKNOWN", "state UP"));
+        Assert.Contains("default via " + f.Prefix + "1", NetworkFixture.In(r.NetnsPath, "ip", "route").Stdout);
+
+        var hosts = File.ReadAllText(r.HostsFile);
+        Assert.Contains("127.0.0.1\tlocalhost", hosts);
+        Assert.Contains($"{address.Split('/')[0]}\tc1-host c1", hosts);
+        Assert.DoesNotContain("nameserver 127.", File.ReadAllText(r.ResolvConf));
+        Assert.Equal(new[] { "c1" }, f.Networks.Peers("n1"));
+    }
+
+    [Fact]
+    public void Two_containers_on_one_network_reach_each_other_and_name_each_other()
+    {
+        using var f = new NetworkFixture();
+        f.CreateNetwork("n2");
+        var ra = f.Request("web", "n2", aliases: new[] { "www" });
+        var ipA = f.Networks.Setup(ra)[0].Addresses[0].Split('/')[0];
+        var rb = f.Request("client", "n2");
+        var ipB = f.Networks.Setup(rb)[0].Addresses[0].Split('/')[0];
+        Assert.NotEqual(ipA, ipB);
+
+        // Each names the other: the new one from its Setup, the old one rewritten in place.
+        var inodeBefore = new FileInfo(ra.HostsFile).Length;
+        Assert.Contains($"{ipA}\tweb www", File.ReadAllText(rb.HostsFile));
+        Assert.Contains($"{ipB}\tclient", File.ReadAllText(ra.HostsFile));
+
+        var ping = NetworkFixture.In(rb.NetnsPath, "busybox", "ping", "-c", "1", "-W", "3", ipA);
+        Assert.True(ping.Code == 0, ping.Stdout + ping.Stderr);
+
+        // A TCP connection by name, resolved from the hosts file as a container would.
+        var listener = f.Start("nsenter", "--net=" + ra.NetnsPath, "--", "busybox", "nc", "-l", "-p", "7000");
+        string? got = null;
+        for (int i = 0; i < 50 && got is null; i++)
+        {
+            var name = File.ReadAllLines(rb.HostsFile).First(l => l.Contains("\tweb")).Split('\t')[0];
+            var send = NetworkFixture.Run("sh", "-c", $"echo hello | nsenter --net={rb.NetnsPath} -- busybox nc -w 2 {name} 7000");
+            if (send.Code == 0) got = "sent";
+            else Thread.Sleep(100);
+        }
+        Assert.Equal("sent", got);
+        Assert.True(listener.WaitForExit(5000));
+        Assert.Equal("hello", listener.StandardOutput.ReadToEnd().Trim());
+
+        // Teardown of one takes it out of the other's hosts file.
+        f.Networks.Teardown(rb);
+        Assert.DoesNotContain("client", File.ReadAllText(ra.HostsFile));
+        Assert.Equal(new[] { "web" }, f.Networks.Peers("n2"));
+    }
+}
