@@ -44,14 +44,16 @@ public class NetworkSetupTests
         f.CreateNetwork("n2");
         var ra = f.Request("web", "n2", aliases: new[] { "www" });
         var ipA = f.Networks.Setup(ra)[0].Addresses[0].Split('/')[0];
+        var inode = Inode(ra.HostsFile);
         var rb = f.Request("client", "n2");
         var ipB = f.Networks.Setup(rb)[0].Addresses[0].Split('/')[0];
         Assert.NotEqual(ipA, ipB);
 
         // Each names the other: the new one from its Setup, the old one rewritten in place.
-        var inodeBefore = new FileInfo(ra.HostsFile).Length;
         Assert.Contains($"{ipA}\tweb www", File.ReadAllText(rb.HostsFile));
         Assert.Contains($"{ipB}\tclient", File.ReadAllText(ra.HostsFile));
+
+        Assert.Equal(inode, Inode(ra.HostsFile));
 
         var ping = NetworkFixture.In(rb.NetnsPath, "busybox", "ping", "-c", "1", "-W", "3", ipA);
         Assert.True(ping.Code == 0, ping.Stdout + ping.Stderr);
@@ -75,4 +77,6 @@ public class NetworkSetupTests
         Assert.DoesNotContain("client", File.ReadAllText(ra.HostsFile));
         Assert.Equal(new[] { "web" }, f.Networks.Peers("n2"));
     }
+
+    static string Inode(string path) => NetworkFixture.Run("stat", "-c", "%i", path).Stdout.Trim();
 }
