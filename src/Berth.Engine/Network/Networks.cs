@@ -272,15 +272,50 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
     /// <summary>DEL of one network's chain, last plugin first (spec: "Deleting a network attachment").</summary>
     void Delete(ContainerRecord rec, NetworkRecord net, List<string> errors)
     {
-        var netns = NetNs.Exists(rec.Netns) ? rec.Netns : "";
         Conflist conf;
         try { conf = Conflist.Parse(net.Name, net.Conflist); }
         catch (NetworkException e) { errors.Add(e.Message); return; }
         JsonNode? prev = net.Result is null ? null : JsonNode.Parse(net.Result);
-        foreach (var plugin in conf.Plugins.Reverse())
+        var netns = NetNs.Exists(rec.Netns) ? rec.Netns : null;
+        // bridge 1.1.1 finds the addresses whose ipMasq rules it removes on the container's eth0:
+        // with the netns gone it would leave them. So DEL then runs in a stand-in namespace whose
+        // eth0 holds the addresses ADD gave (and is deleted by the plugin as the real one would be).
+        var standIn = netns is null ? StandIn(rec, net) : null;
+        try
         {
-            try { _cni.Exec(net.Name, "DEL", CniPlugins.Derive(plugin, conf.Name, conf.Version, prev, net.Ports), rec.Id, netns, net.Interface); }
-            catch (NetworkException e) { errors.Add(e.Message); }
+            foreach (var plugin in conf.Plugins.Reverse())
+            {
+                try { _cni.Exec(net.Name, "DEL", CniPlugins.Derive(plugin, conf.Name, conf.Version, prev, net.Ports), rec.Id, netns ?? standIn ?? "", net.Interface); }
+                catch (NetworkException e) { errors.Add(e.Message); }
+            }
+        }
+        finally
+        {
+            if (standIn is not null) NetNs.Remove(standIn);
+        }
+    }
+
+    /// <summary>A netns with <paramref name="net"/>'s interface and addresses (a veth pair: both ends inside); null when there are none or it cannot be made.</summary>
+    string? StandIn(ContainerRecord rec, NetworkRecord net)
+    {
+        var addresses = ToAttachment(net).Addresses;
+        if (addresses.Count == 0) return null;
+        var path = Path.Combine(_stateDir, "standin", $"{rec.Id}-{net.Interface}");
+        try
+        {
+            if (File.Exists(path)) NetNs.Remove(path);
+            NetNs.Create(path);
+            var commands = new List<string[]> { new[] { "ip", "link", "add", net.Interface, "type", "veth", "peer", "name", "berth-standin" } };
+            commands.AddRange(addresses.Select(a => new[] { "ip", "addr", "add", a, "dev", net.Interface }));
+            foreach (var c in commands)
+                if (RunTool("nsenter", new[] { "--net=" + path, "--" }.Concat(c).ToArray()) is { } err)
+                    throw new NetworkException(err);
+            return path;
+        }
+        catch (Exception e) when (e is NetworkException or LinuxException)
+        {
+            try { NetNs.Remove(path); } catch (LinuxException) { }
+            return null;
         }
     }
 
@@ -483,15 +518,32 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
     static void DeleteLink(string name)
     {
         if (!Directory.Exists("/sys/class/net/" + name)) return;
-        var psi = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "link", "delete", name }) psi.ArgumentList.Add(a);
+        if (RunTool("ip", "link", "delete", name) is { } err && Directory.Exists("/sys/class/net/" + name))
+            throw new NetworkException(err);
+    }
+
+    /// <summary>Runs a host tool (ip, nsenter); null when it succeeds, else one line saying how it failed.</summary>
+    static string? RunTool(string file, params string[] args)
+    {
+        var what = $"{file} {string.Join(' ', args)}";
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(30_000)) { p.Kill(); throw new NetworkException($"ip link delete {name}: no answer within 30 s"); }
-        if (p.ExitCode != 0 && Directory.Exists("/sys/class/net/" + name))
-            throw new NetworkException($"ip link delete {name}: {err.Result.Trim().Replace('\n', ' ')}");
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception e) { return $"{what}: {e.Message}"; }
+        using (p)
+        {
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(30_000))
+            {
+                try { p.Kill(); } catch (InvalidOperationException) { }
+                return $"{what}: no answer within 30 s";
+            }
+            p.WaitForExit();
+            return p.ExitCode == 0 ? null : $"{what}: {err.Result.Trim().Replace('\n', ' ')}";
+        }
     }
 
     // ---- names ----
