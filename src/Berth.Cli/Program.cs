@@ -19,6 +19,7 @@ return Cli.Dispatch(args, new Cli.Extension(
         "image" => ImageCommands.Run(rest),
         "login" => LoginCommands.Login(rest),
         "logout" => LoginCommands.Logout(rest),
+        "network" => NetworkCommands.Run(rest),
         _ => null,
     },
     "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +

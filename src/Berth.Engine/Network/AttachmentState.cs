@@ -42,3 +42,10 @@ internal sealed class NetworkRecord
 [JsonSerializable(typeof(List<NetworkInfo>))]
 [JsonSerializable(typeof(NetworkInfo))]
 internal sealed partial class StateJson : JsonSerializerContext;
+
+/// <summary>`berth network ls --format json` and `inspect`: NetworkInfo as JSON (source-generated, no reflection).</summary>
+public static class NetworkJson
+{
+    public static string Of(IReadOnlyList<NetworkInfo> networks) =>
+        System.Text.Json.JsonSerializer.Serialize(networks.ToList(), StateJson.Default.ListNetworkInfo) + "\n";
+}
