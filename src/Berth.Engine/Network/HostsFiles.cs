@@ -10,7 +10,7 @@ namespace Berth.Engine.Network;
 /// one rewrites its peers' files: in place (truncate and write the same inode), because the engine
 /// bind-mounts each file into its container and a rename would leave the container the old one.
 /// </summary>
-internal static class HostsFiles
+public static class HostsFiles
 {
     /// <summary>A container's own addresses (no prefix) with the names it answers to.</summary>
     public sealed record Entry(string Address, IReadOnlyList<string> Names);
@@ -21,7 +21,7 @@ internal static class HostsFiles
         int colon = value.IndexOf(':');
         var host = colon > 0 ? value[..colon] : "";
         var ip = colon > 0 ? value[(colon + 1)..].Trim('[', ']') : "";
-        if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) || !IPAddress.TryParse(ip, out var address))
+        if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) || !Subnets.TryParseAddress(ip, out var address))
             throw new NetworkException($"--add-host {PortMapping.Quote(value)}: expected HOST:IP (e.g. db:10.89.0.5)");
         return (host, address.ToString());
     }
@@ -65,12 +65,12 @@ internal static class HostsFiles
         {
             servers = new();
             foreach (var d in dns)
-                servers.Add(IPAddress.TryParse(d, out var a) ? a.ToString() : throw new NetworkException($"--dns {PortMapping.Quote(d)}: not an IP address"));
+                servers.Add(Subnets.TryParseAddress(d, out var a) ? a.ToString() : throw new NetworkException($"--dns {PortMapping.Quote(d)}: not an IP address"));
         }
         else
         {
             var all = lines.Where(IsNameserver).Select(Server).ToList();
-            servers = all.Where(s => !(IPAddress.TryParse(s.Split('%')[0], out var a) && IPAddress.IsLoopback(a))).ToList();
+            servers = all.Where(s => !(Subnets.TryParseAddress(s.Split('%')[0], out var a) && IPAddress.IsLoopback(a))).ToList();
             if (servers.Count == 0) servers = all;
         }
         var sb = new StringBuilder();

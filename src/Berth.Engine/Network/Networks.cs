@@ -78,7 +78,7 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
         }
         IPAddress gw;
         if (gateway is null) gw = Subnets.FirstHost(net);
-        else if (!IPAddress.TryParse(gateway, out gw!) || !net.Contains(gw) || gw.Equals(net.BaseAddress))
+        else if (!Subnets.TryParseAddress(gateway, out gw!) || !net.Contains(gw) || gw.Equals(net.BaseAddress))
             throw new NetworkException($"--gateway {PortMapping.Quote(gateway)}: not a host address of {net}");
         var bridges = existing.Select(c => c.BridgeName).Where(b => b is not null).ToHashSet();
         if (bridge is not null && bridges.Contains(bridge)) throw new NetworkException($"--interface-name {bridge}: used by another network");
@@ -334,7 +334,7 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
         {
             if (p.ContainerPort is < 1 or > 65535 || p.HostPort is < 0 or > 65535 || p.Protocol is not ("tcp" or "udp" or "sctp"))
                 throw new NetworkException($"-p {p}: not a valid port mapping");
-            var ip = p.HostIp.Length == 0 ? IPAddress.Any : IPAddress.TryParse(p.HostIp, out var a) ? a : throw new NetworkException($"-p {p}: \"{p.HostIp}\" is not an IP address");
+            var ip = p.HostIp.Length == 0 ? IPAddress.Any : Subnets.TryParseAddress(p.HostIp, out var a) ? a : throw new NetworkException($"-p {p}: \"{p.HostIp}\" is not an IP address");
             bool Clash(PortMapping o, int port) => o.Protocol == p.Protocol && o.HostPort == port && (o.HostIp == p.HostIp || o.HostIp.Length == 0 || p.HostIp.Length == 0);
             int hostPort = p.HostPort;
             if (hostPort != 0)

@@ -52,7 +52,7 @@ public sealed record PortMapping(string HostIp, int HostPort, int ContainerPort,
         }
         if (ip.Length > 0)
         {
-            if (!IPAddress.TryParse(ip, out var address) || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
+            if (!Subnets.TryParseAddress(ip, out var address) || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
                 throw Bad($"\"{ip}\" is not an IP address");
             ip = address.ToString();
         }

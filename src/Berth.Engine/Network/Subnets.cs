@@ -24,6 +24,15 @@ internal static class Subnets
         return net;
     }
 
+    /// <summary>IPAddress.TryParse without inet_aton's shorthands ("1.2.3", "10"): a user who typed them meant something else.</summary>
+    public static bool TryParseAddress(string text, out IPAddress address)
+    {
+        address = IPAddress.None;
+        if (text.Contains(':')) return IPAddress.TryParse(text, out address!) && address.AddressFamily == AddressFamily.InterNetworkV6;
+        var parts = text.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit)) && IPAddress.TryParse(text, out address!);
+    }
+
     public static bool Overlap(IPNetwork a, IPNetwork b) =>
         a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
 
