@@ -7,7 +7,7 @@ namespace Berth.Cli.Commands;
 /// <summary>`berth network create|ls|inspect|rm|prune` (podman's names and flags).</summary>
 public static class NetworkCommands
 {
-    const string Usage = "network: usage: berth network create|ls|inspect|rm|prune [--store DIR] [--network-config-dir DIR] ...";
+    const string Usage = "network: usage: berth network create|ls|inspect|rm|prune|attach|detach [--store DIR] [--network-config-dir DIR] [--cni-plugin-dir DIR] ...";
 
     /// <summary>The store's default, as the engine's: STORE/networks holds the network state.</summary>
     public const string DefaultStore = "/var/lib/berth";
@@ -33,6 +33,15 @@ public static class NetworkCommands
             case "inspect": flags.Add(new("format", 'f', true)); break;
             case "rm" or "remove": flags.Add(new("force", 'f')); break;
             case "prune": flags.Add(new("force", 'f')); break;
+            case "attach":
+                flags.AddRange(new Flag[]
+                {
+                    new("netns", null, true), new("name", null, true), new("alias", null, true, Repeated: true), new("publish", 'p', true, Repeated: true),
+                    new("hosts-file", null, true), new("resolv-conf", null, true), new("hostname", null, true),
+                    new("add-host", null, true, Repeated: true), new("dns", null, true, Repeated: true),
+                });
+                break;
+            case "detach": break;
             default: throw new UsageException($"network: unknown command \"{sub}\" ({Usage})");
         }
         var cl = CommandLine.Parse(args.Skip(1).ToList(), flags, stopAtPositional: false);
@@ -108,6 +117,23 @@ public static class NetworkCommands
                 }
                 return 0;
             }
+            case "attach":
+            {
+                // Low level, for scripts and tests: what `run --network` does for a container's netns.
+                Count(2, int.MaxValue, "a container id and a network");
+                string Need(string flag) => cl.Value(flag) ?? throw new UsageException($"network attach: --{flag} is required");
+                var id = cl.Positional[0];
+                var ports = cl.Values("publish").SelectMany(PortMapping.Parse).ToList();
+                var request = new ContainerNetworkRequest(id, cl.Value("name") ?? id, cl.Values("alias"), Need("netns"), cl.Positional.Skip(1).ToList(), ports,
+                    Need("hosts-file"), Need("resolv-conf"), cl.Value("hostname") ?? id, cl.Values("add-host"), cl.Values("dns"));
+                foreach (var a in networks.Setup(request))
+                    Output.Write($"{a.Network} {a.Interface} {string.Join(',', a.Addresses)} {a.Gateway ?? "-"} {a.Mac ?? "-"}\n");
+                return 0;
+            }
+            case "detach":
+                Count(1, 1, "a container id");
+                networks.Teardown(cl.Positional[0]);
+                return 0;
             default: // prune
             {
                 Count(0, 0, "");

@@ -19,6 +19,12 @@ internal sealed class ContainerRecord
     public List<string> AddHosts { get; set; } = new();
     public List<PortMapping> Ports { get; set; } = new();
     public List<NetworkRecord> Networks { get; set; } = new();
+    /// <summary>
+    /// The plugin Setup is running (pid and /proc start time), 0 when none: a plugin whose CLI was
+    /// killed runs on, and its ADD must not finish after Teardown's DEL.
+    /// </summary>
+    public int PluginPid { get; set; }
+    public ulong PluginStartTime { get; set; }
     /// <summary>False until every network is attached and the files are written.</summary>
     public bool Complete { get; set; }
 }

@@ -61,7 +61,7 @@ internal sealed class CniPlugins(string path)
     /// Runs one plugin; the parsed stdout (ADD's result; null for DEL and CHECK, which print
     /// nothing). A failure is one line: network, plugin, command, the plugin's msg and details.
     /// </summary>
-    public JsonNode? Exec(string network, string command, JsonObject conf, string containerId, string netns, string ifName)
+    public JsonNode? Exec(string network, string command, JsonObject conf, string containerId, string netns, string ifName, Action<int>? started = null)
     {
         var type = conf["type"]?.GetValue<string>() ?? throw new NetworkException($"network {network}: a plugin has no \"type\"");
         var exe = Find(network, type);
@@ -94,6 +94,7 @@ internal sealed class CniPlugins(string path)
         }
         using (process)
         {
+            started?.Invoke(process.Id);
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             try

@@ -209,19 +209,26 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
         var bridgesBefore = confs.Select(c => c.BridgeName).Where(b => b is not null && !Directory.Exists("/sys/class/net/" + b)).ToList();
         // Recorded before any plugin runs: a CLI killed from here on leaves what Teardown needs.
         SaveRecord(rec);
+        void Started(int pid)
+        {
+            rec.PluginPid = pid;
+            rec.PluginStartTime = ProcStat.Read(pid)?.StartTime ?? 0;
+            SaveRecord(rec);
+        }
         try
         {
             var lo = new JsonObject { ["cniVersion"] = Conflist.CniVersion, ["name"] = "lo", ["type"] = "loopback" };
-            _cni.Exec("lo", "ADD", lo, r.ContainerId, r.NetnsPath, "lo");
+            _cni.Exec("lo", "ADD", lo, r.ContainerId, r.NetnsPath, "lo", Started);
             foreach (var net in rec.Networks)
             {
                 var conf = Conflist.Parse(net.Name, net.Conflist);
                 JsonNode? prev = null;
                 foreach (var plugin in conf.Plugins)
                 {
-                    prev = _cni.Exec(net.Name, "ADD", CniPlugins.Derive(plugin, conf.Name, conf.Version, prev, net.Ports), r.ContainerId, r.NetnsPath, net.Interface)
+                    prev = _cni.Exec(net.Name, "ADD", CniPlugins.Derive(plugin, conf.Name, conf.Version, prev, net.Ports), r.ContainerId, r.NetnsPath, net.Interface, Started)
                         ?? throw new NetworkException($"network {net.Name}: CNI plugin {plugin["type"]} ADD: printed no result");
                     net.Result = CniPlugins.Serialize(prev);
+                    rec.PluginPid = 0;
                     SaveRecord(rec);
                 }
             }
@@ -262,11 +269,23 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
 
     void TeardownLocked(ContainerRecord rec)
     {
+        WaitForPlugin(rec);
         var errors = new List<string>();
         for (int i = rec.Networks.Count - 1; i >= 0; i--) Delete(rec, rec.Networks[i], errors);
         if (errors.Count > 0) throw new NetworkException(errors[0] + (errors.Count > 1 ? $" (and {errors.Count - 1} more)" : ""));
         FileSystem.Delete(RecordFile(rec.Id));
         RewritePeers(rec, rec.Networks.Select(n => n.Name).ToList());
+    }
+
+    /// <summary>The plugin a killed Setup left running: given time to finish its ADD (which DEL then undoes), killed after that.</summary>
+    static void WaitForPlugin(ContainerRecord rec)
+    {
+        if (rec.PluginPid <= 0) return;
+        for (int i = 0; i < 600 && ProcStat.IsAlive(rec.PluginPid, rec.PluginStartTime); i++) Thread.Sleep(50);
+        using var pidfd = Pidfd.OpenIfAlive(rec.PluginPid, rec.PluginStartTime);
+        if (pidfd is null) return;
+        Pidfd.SendSignal(pidfd, 9);
+        Pidfd.WaitExit(pidfd, 5000);
     }
 
     /// <summary>DEL of one network's chain, last plugin first (spec: "Deleting a network attachment").</summary>
@@ -462,8 +481,12 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
     {
         if (!Directory.Exists(ContainersDir)) return new();
         var list = new List<ContainerRecord>();
-        foreach (var f in FileSystem.NonDirectories(ContainersDir).Where(f => f.EndsWith(".json") && !f.StartsWith('.')))
-            if (ReadRecord(f[..^5]) is { } r) list.Add(r);
+        foreach (var f in FileSystem.NonDirectories(ContainersDir))
+        {
+            // Every writer holds the lock we hold: a temporary file is one a killed CLI left.
+            if (f.StartsWith('.') && f.EndsWith(".tmp")) FileSystem.TryDelete(Path.Combine(ContainersDir, f));
+            else if (f.EndsWith(".json") && !f.StartsWith('.') && ReadRecord(f[..^5]) is { } r) list.Add(r);
+        }
         return list;
     }
 

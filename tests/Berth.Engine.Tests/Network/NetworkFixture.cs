@@ -13,7 +13,8 @@ public sealed class NetworkFixture : IDisposable
 {
     public string Root { get; } = Directory.CreateTempSubdirectory("berth-net-").FullName;
     public string ConfigDir => Path.Combine(Root, "net.d");
-    public string StateDir => Path.Combine(Root, "state");
+    /// <summary>STORE/networks, as the CLI makes it from --store Root.</summary>
+    public string StateDir => Path.Combine(Root, "networks");
     public string Bridge { get; } = "bt" + Guid.NewGuid().ToString("N")[..8];
     public string Subnet { get; }
     public string Prefix { get; }
