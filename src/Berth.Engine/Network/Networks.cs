@@ -277,6 +277,27 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
         RewritePeers(rec, rec.Networks.Select(n => n.Name).ToList());
     }
 
+    /// <summary>
+    /// CNI CHECK of every network a container is attached to (each plugin, the stored result as
+    /// prevResult): an error naming the plugin when an interface, address or rule has gone. Skipped
+    /// for a conflist with "disableCheck" (spec).
+    /// </summary>
+    public void Check(string containerId)
+    {
+        CheckId(containerId);
+        using var _ = Lock();
+        var rec = ReadRecord(containerId) ?? throw new NetworkException($"container {containerId}: not attached to any network");
+        if (!rec.Complete) throw new NetworkException($"container {containerId}: its network setup did not finish (tear it down)");
+        foreach (var net in rec.Networks)
+        {
+            var conf = Conflist.Parse(net.Name, net.Conflist);
+            if (conf.Json["disableCheck"] is JsonValue v && v.TryGetValue(out bool off) && off) continue;
+            var prev = net.Result is null ? null : JsonNode.Parse(net.Result);
+            foreach (var plugin in conf.Plugins)
+                _cni.Exec(net.Name, "CHECK", CniPlugins.Derive(plugin, conf.Name, conf.Version, prev, net.Ports), rec.Id, rec.Netns, net.Interface);
+        }
+    }
+
     /// <summary>The plugin a killed Setup left running: given time to finish its ADD (which DEL then undoes), killed after that.</summary>
     static void WaitForPlugin(ContainerRecord rec)
     {

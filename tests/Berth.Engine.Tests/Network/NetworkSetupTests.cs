@@ -80,3 +80,24 @@ public class NetworkSetupTests
 
     static string Inode(string path) => NetworkFixture.Run("stat", "-c", "%i", path).Stdout.Trim();
 }
+
+public class NetworkCheckTests
+{
+    [Fact]
+    public void Check_passes_after_setup_and_names_the_plugin_when_the_interface_is_gone()
+    {
+        using var f = new NetworkFixture();
+        f.CreateNetwork("chk");
+        // No ports: portmap 1.1.1's CHECK looks for an IPv6 DNAT chain even on an IPv4 network and fails.
+        var r = f.Request("c1", "chk");
+        f.Networks.Setup(r);
+        f.Networks.Check("c1");
+
+        Assert.Equal(0, NetworkFixture.In(r.NetnsPath, "ip", "link", "delete", "eth0").Code);
+        var e = Assert.Throws<NetworkException>(() => f.Networks.Check("c1"));
+        Assert.StartsWith("network chk: CNI plugin bridge CHECK: ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        f.Networks.Teardown(r);
+        Assert.Equal("container c1: not attached to any network", Assert.Throws<NetworkException>(() => f.Networks.Check("c1")).Message);
+    }
+}
