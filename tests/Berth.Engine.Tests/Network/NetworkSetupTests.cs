@@ -101,3 +101,27 @@ public class NetworkCheckTests
         Assert.Equal("container c1: not attached to any network", Assert.Throws<NetworkException>(() => f.Networks.Check("c1")).Message);
     }
 }
+
+public class NetworkFilesTests
+{
+    [Fact]
+    public void Add_hosts_and_dns_reach_the_files_and_bad_ones_are_refused_first()
+    {
+        using var f = new NetworkFixture();
+        f.CreateNetwork("files");
+        var r = f.Request("c1", "files") with { AddHosts = new[] { "db:10.9.9.9" }, Dns = new[] { "10.2.2.2" } };
+        var ip = f.Networks.Setup(r)[0].Addresses[0].Split('/')[0];
+        var hosts = File.ReadAllText(r.HostsFile);
+        Assert.Contains($"{ip}\tc1-host c1\n", hosts);
+        Assert.Contains("10.9.9.9\tdb\n", hosts);
+        var resolv = File.ReadAllText(r.ResolvConf);
+        Assert.Contains("nameserver 10.2.2.2\n", resolv);
+        Assert.Single(resolv.Split('\n'), l => l.StartsWith("nameserver"));
+
+        var bad = f.Request("c2", "files") with { AddHosts = new[] { "nocolon" } };
+        Assert.Equal("--add-host \"nocolon\": expected HOST:IP (e.g. db:10.89.0.5)", Assert.Throws<NetworkException>(() => f.Networks.Setup(bad)).Message);
+        var badDns = f.Request("c3", "files") with { Dns = new[] { "dns.example" } };
+        Assert.Equal("--dns \"dns.example\": not an IP address", Assert.Throws<NetworkException>(() => f.Networks.Setup(badDns)).Message);
+        Assert.Equal(new[] { "c1" }, f.Networks.Peers("files"));
+    }
+}
