@@ -18,6 +18,9 @@ public sealed class NetworkFixture : IDisposable
     public string Bridge { get; } = "bt" + Guid.NewGuid().ToString("N")[..8];
     public string Subnet { get; }
     public string Prefix { get; }
+    /// <summary>A second bridge and subnet, for a container on two networks.</summary>
+    public string Bridge2 { get; } = "bu" + Guid.NewGuid().ToString("N")[..8];
+    public string Prefix2 { get; }
     public Networks Networks { get; }
     readonly List<string> _netns = new();
     readonly List<string> _ids = new();
@@ -35,7 +38,14 @@ public sealed class NetworkFixture : IDisposable
             if (i > 100) throw new InvalidOperationException("no free 10.2xx.N.0/24 for the test");
         }
         Subnet = Prefix + "0/24";
+        for (int i = 0; ; i++)
+        {
+            var prefix = $"10.{200 + Random.Shared.Next(50)}.{Random.Shared.Next(1, 250)}.";
+            if (!used.Contains(prefix) && prefix != Prefix) { Prefix2 = prefix; break; }
+            if (i > 100) throw new InvalidOperationException("no free 10.2xx.N.0/24 for the test");
+        }
         _bridges.Add(Bridge);
+        _bridges.Add(Bridge2);
     }
 
     /// <summary>A network on the fixture's subnet and bridge.</summary>

@@ -125,3 +125,29 @@ public class NetworkFilesTests
         Assert.Equal(new[] { "c1" }, f.Networks.Peers("files"));
     }
 }
+
+public class NetworkMultiTests
+{
+    [Fact]
+    public void A_container_on_two_networks_gets_eth0_and_eth1_and_peers_see_only_the_shared_one()
+    {
+        using var f = new NetworkFixture();
+        f.CreateNetwork("front");
+        f.Networks.Create("back", f.Prefix2 + "0/24", null, false, new Dictionary<string, string>(), f.Bridge2);
+        var both = f.Request("both", "front") with { Networks = new[] { "front", "back" } };
+        var a = f.Networks.Setup(both);
+        Assert.Equal(new[] { ("front", "eth0"), ("back", "eth1") }, a.Select(x => (x.Network, x.Interface)));
+        Assert.StartsWith(f.Prefix2, a[1].Addresses[0]);
+        Assert.Contains("inet " + a[1].Addresses[0], NetworkFixture.In(both.NetnsPath, "ip", "-4", "-o", "addr", "show", "eth1").Stdout);
+
+        var backOnly = f.Request("backonly", "back");
+        f.Networks.Setup(backOnly);
+        var hosts = File.ReadAllText(backOnly.HostsFile);
+        Assert.Contains($"{a[1].Addresses[0].Split('/')[0]}\tboth\n", hosts);
+        Assert.DoesNotContain(a[0].Addresses[0].Split('/')[0], hosts);
+
+        f.Networks.Teardown(both);
+        Assert.DoesNotContain("both", File.ReadAllText(backOnly.HostsFile));
+        Assert.Empty(f.Networks.Peers("front"));
+    }
+}
