@@ -248,7 +248,10 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
             var left = Records();
             foreach (var c in confs.Where(c => bridgesBefore.Contains(c.BridgeName)))
                 if (!left.Any(x => x.Networks.Any(n => all.Any(o => o.Name == n.Name && o.BridgeName == c.BridgeName))))
-                    DeleteLink(c.BridgeName!);
+                {
+                    try { DeleteLink(c.BridgeName!); }
+                    catch (NetworkException) { /* the Setup's error is the one to report */ }
+                }
             throw;
         }
     }
@@ -256,7 +259,8 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
     /// <summary>
     /// Detaches a container from every network Setup attached (or began to): CNI DEL of each plugin
     /// in reverse order with the stored result as prevResult, so host-local releases the address
-    /// and portmap its iptables rules. Idempotent; works when the netns is gone (DEL without CNI_NETNS).
+    /// and portmap, firewall and bridge their iptables rules. Idempotent; works when the netns is gone
+    /// (see <see cref="StandIn"/>) and after a Setup that was killed at any point.
     /// </summary>
     public void Teardown(ContainerNetworkRequest r) => Teardown(r.ContainerId);
 
