@@ -170,12 +170,14 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
     /// Attaches a container's netns to each of <see cref="ContainerNetworkRequest.Networks"/> (eth0, eth1…)
     /// with its conflist's plugins, publishes its ports on the first, writes its hosts file and
     /// resolv.conf, and adds it to its peers' hosts files. On failure everything done is undone
-    /// and the error is one line naming the network and the plugin.
+    /// and the error is one line naming the network and the plugin. No networks (--network none):
+    /// the loopback plugin only, and the files.
     /// </summary>
     public IReadOnlyList<Attachment> Setup(ContainerNetworkRequest r)
     {
         CheckId(r.ContainerId);
-        if (r.Networks.Count == 0) throw new NetworkException($"container {r.ContainerId}: no network to attach");
+        // No network (--network none): lo only, and the two files.
+        if (r.Networks.Count == 0 && r.Ports.Count > 0) throw new NetworkException($"container {r.ContainerId}: -p needs a network (not --network none)");
         if (r.Networks.Distinct().Count() != r.Networks.Count) throw new NetworkException($"container {r.ContainerId}: a network is named twice");
         foreach (var a in r.AddHosts) HostsFiles.ParseAddHost(a);
         var resolv = HostsFiles.RenderResolvConf(FileSystem.TryReadText("/etc/resolv.conf"), r.Dns);

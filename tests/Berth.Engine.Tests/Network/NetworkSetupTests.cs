@@ -151,3 +151,20 @@ public class NetworkMultiTests
         Assert.Empty(f.Networks.Peers("front"));
     }
 }
+
+public class NetworkNoneTests
+{
+    [Fact]
+    public void No_network_brings_up_lo_only_and_writes_the_files()
+    {
+        using var f = new NetworkFixture();
+        var r = f.Request("solo", "unused") with { Networks = Array.Empty<string>() };
+        Assert.Empty(f.Networks.Setup(r));
+        Assert.Contains("inet 127.0.0.1/8", NetworkFixture.In(r.NetnsPath, "ip", "-4", "-o", "addr", "show", "lo").Stdout);
+        Assert.DoesNotContain("eth0", NetworkFixture.In(r.NetnsPath, "ip", "-o", "link").Stdout);
+        Assert.StartsWith("127.0.0.1\tlocalhost\n", File.ReadAllText(r.HostsFile));
+        Assert.True(File.Exists(r.ResolvConf));
+        f.Networks.Teardown(r);
+        Assert.Contains("-p needs a network", Assert.Throws<NetworkException>(() => f.Networks.Setup(r with { Ports = PortMapping.Parse("80") })).Message);
+    }
+}
