@@ -322,10 +322,10 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
         try { conf = Conflist.Parse(net.Name, net.Conflist); }
         catch (NetworkException e) { errors.Add(e.Message); return; }
         JsonNode? prev = net.Result is null ? null : JsonNode.Parse(net.Result);
-        var netns = NetNs.Exists(rec.Netns) ? rec.Netns : null;
+        var netns = NetNs.Exists(rec.Netns) && HasInterface(rec.Netns, net.Interface) ? rec.Netns : null;
         // bridge 1.1.1 finds the addresses whose ipMasq rules it removes on the container's eth0:
-        // with the netns gone it would leave them. So DEL then runs in a stand-in namespace whose
-        // eth0 holds the addresses ADD gave (and is deleted by the plugin as the real one would be).
+        // with the netns (or the interface) gone it would leave them. So DEL then runs in a stand-in
+        // namespace whose eth0 holds the addresses ADD gave (deleted by the plugin as the real one would be).
         var standIn = netns is null ? StandIn(rec, net) : null;
         try
         {
@@ -340,6 +340,8 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
             if (standIn is not null) NetNs.Remove(standIn);
         }
     }
+
+    static bool HasInterface(string netns, string name) => RunTool("nsenter", "--net=" + netns, "--", "ip", "link", "show", name) is null;
 
     /// <summary>A netns with <paramref name="net"/>'s interface and addresses (a veth pair: both ends inside); null when there are none or it cannot be made.</summary>
     string? StandIn(ContainerRecord rec, NetworkRecord net)
