@@ -76,20 +76,23 @@ public class NetworkPortAndCleanupTests
     {
         using var f = new NetworkFixture();
         f.CreateNetwork("clean");
-        var linksBefore = NetworkFixture.Run("ip", "-o", "link").Stdout.Split('\n').Length;
         var r = f.Request("c1", "clean", PortMapping.Parse($"127.0.0.1:{FreePort()}:80"));
         var ip = f.Networks.Setup(r)[0].Addresses[0].Split('/')[0];
         Assert.NotEmpty(NetworkFixture.IptablesLines(ip));
         var ipamDir = Path.Combine(f.StateDir, "ipam", "clean");
         Assert.True(File.Exists(Path.Combine(ipamDir, ip)));
+        // The host end of the container's veth: the one interface on the test's bridge.
+        var veth = NetworkFixture.Run("ip", "-o", "link", "show", "master", f.Bridge).Stdout.Split(':')[1].Trim().Split('@')[0];
+        Assert.True(NetworkFixture.LinkExists(veth));
 
         f.Networks.Teardown(r);
 
         Assert.Empty(NetworkFixture.IptablesLines(ip));
         Assert.False(File.Exists(Path.Combine(ipamDir, ip)));
         Assert.DoesNotContain(Directory.GetFiles(ipamDir), n => Path.GetFileName(n).StartsWith(f.Prefix));
-        // The bridge stays (the network does); its veth is gone.
-        Assert.Equal(linksBefore + 1, NetworkFixture.Run("ip", "-o", "link").Stdout.Split('\n').Length);
+        // The bridge stays (the network does); the veth is gone.
+        Assert.True(NetworkFixture.LinkExists(f.Bridge));
+        Assert.False(NetworkFixture.LinkExists(veth));
         Assert.Empty(NetworkFixture.Run("ip", "-o", "link", "show", "master", f.Bridge).Stdout.Trim());
         Assert.Empty(f.Networks.Peers("clean"));
         // Again: nothing to do, no error.
