@@ -44,7 +44,6 @@ internal sealed class NetworkRecord
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ContainerRecord))]
-[JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(List<NetworkInfo>))]
 [JsonSerializable(typeof(NetworkInfo))]
 internal sealed partial class StateJson : JsonSerializerContext;

@@ -82,7 +82,8 @@ public sealed record PortMapping(string HostIp, int HostPort, int ContainerPort,
         return n;
     }
 
-    internal static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s, StateJson.Default.String);
+    /// <summary>A user's string in an error: quoted, control characters escaped (one line whatever it holds).</summary>
+    internal static string Quote(string s) => Images.Quote.Of(s);
 
     /// <summary>How docker prints it: 127.0.0.1:8080->80/tcp.</summary>
     public override string ToString() =>
