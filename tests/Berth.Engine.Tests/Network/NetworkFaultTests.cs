@@ -118,3 +118,32 @@ public class NetworkFaultTests
         }
     }
 }
+
+public class NetworkConcurrentCliTests
+{
+    [Fact]
+    public void Ten_clis_attaching_at_once_get_distinct_addresses_and_name_each_other()
+    {
+        using var f = new NetworkFixture();
+        f.CreateNetwork("crowd");
+        var requests = Enumerable.Range(0, 10).Select(i => f.Request($"q{i}", "crowd")).ToList();
+        var clis = requests.Select(r => f.Start(Commands.Binary, "network", "attach", "--store", f.Root, "--network-config-dir", f.ConfigDir,
+            "--netns", r.NetnsPath, "--hosts-file", r.HostsFile, "--resolv-conf", r.ResolvConf, "--name", r.Name, r.ContainerId, "crowd")).ToList();
+        var lines = new List<string>();
+        foreach (var c in clis)
+        {
+            var output = c.StandardOutput.ReadToEndAsync();
+            Assert.True(c.WaitForExit(120_000));
+            Assert.True(c.ExitCode == 0, c.StandardError.ReadToEnd());
+            lines.Add(output.Result.Trim());
+        }
+        // "crowd eth0 10.x.y.z/24 GATEWAY MAC"
+        var addresses = lines.Select(l => l.Split(' ')[2]).ToList();
+        Assert.Equal(10, addresses.Distinct().Count());
+        Assert.All(addresses, a => Assert.StartsWith(f.Prefix, a));
+        foreach (var r in requests)
+            foreach (var other in requests) Assert.Contains("\t" + other.Name, File.ReadAllText(r.HostsFile));
+        foreach (var r in requests) f.Networks.Teardown(r);
+        Assert.Empty(f.Networks.Peers("crowd"));
+    }
+}
