@@ -20,6 +20,8 @@ return Cli.Dispatch(args, new Cli.Extension(
         "image" when ctx.Global?.Value("store") is null => ImageCommands.Run(rest),
         "login" => LoginCommands.Login(rest),
         "logout" => LoginCommands.Logout(rest),
+        // The engine's global --store holds the networks' state too (STORE/networks).
+        "network" => NetworkCommands.Run(ctx.Global?.Value("store") is { } st ? rest.Take(1).Concat(new[] { "--store", st }).Concat(rest.Skip(1)).ToList() : rest),
         _ => EngineCommands.Run(command, rest, ctx),
     },
     "",

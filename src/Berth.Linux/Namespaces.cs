@@ -23,6 +23,13 @@ public static class Namespaces
     };
 
     /// <summary>
+    /// unshare(2) of namespaces other than user and mount: in a multi-threaded process it moves
+    /// only the calling thread (a dedicated thread that then exits, for a network namespace to bind-mount).
+    /// </summary>
+    public static void UnshareThread(int flags) =>
+        LinuxException.ThrowIfError(Libc.unshare(flags), "unshare");
+
+    /// <summary>
     /// Whether this process runs in a user namespace other than the initial one (rootless
     /// podman runs its runtime as uid 0 in one): there, the initial namespace's map is the
     /// identity over all 2^32-1 ids.

@@ -66,4 +66,7 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int sched_setaffinity(int pid, nint size, ulong* mask);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int unshare(int flags);
 }
