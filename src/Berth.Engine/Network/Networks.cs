@@ -130,6 +130,12 @@ public sealed class Networks(string configDir, string stateDir, string pluginDir
             rec.Networks.Remove(net);
             SaveRecord(rec);
             RewritePeers(rec, new[] { name });
+            // Its own file loses the peers it had on that network.
+            if (rec.Complete)
+            {
+                try { HostsFiles.WriteInPlace(rec.HostsFile, RenderHosts(rec, Records()), create: false); }
+                catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR) { }
+            }
         }
         FileSystem.Delete(conf.File);
         RemoveTree(Path.Combine(IpamDir, name));

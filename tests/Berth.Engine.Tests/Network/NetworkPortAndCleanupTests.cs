@@ -23,13 +23,15 @@ public class NetworkPortAndCleanupTests
         return reader.ReadToEnd();
     }
 
-    [Fact]
-    public void A_port_published_on_127_0_0_1_reaches_a_server_in_the_netns()
+    [Theory]
+    [InlineData("127.0.0.1:{0}:8080")]
+    [InlineData("{0}:8080")]
+    public void A_port_published_on_127_0_0_1_reaches_a_server_in_the_netns(string flag)
     {
         using var f = new NetworkFixture();
         f.CreateNetwork("web");
         int hostPort = FreePort();
-        var r = f.Request("httpd1", "web", PortMapping.Parse($"127.0.0.1:{hostPort}:8080"));
+        var r = f.Request("httpd1", "web", PortMapping.Parse(string.Format(flag, hostPort)));
         f.Networks.Setup(r);
         var www = Path.Combine(f.Root, "www");
         Directory.CreateDirectory(www);
