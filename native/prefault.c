@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/auxv.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -51,4 +52,22 @@ static int populate_rw_segment(struct dl_phdr_info *info, size_t size, void *dat
 __attribute__((constructor(102))) static void prefault(void)
 {
 	dl_iterate_phdr(populate_rw_segment, NULL);
+}
+
+/*
+ * A process starts with the signal state its parent left: conmon runs its exit command (berth
+ * container cleanup) with SIGCHLD and SIGUSR1 blocked, and a parent may ignore SIGCHLD. The
+ * .NET runtime learns of a child's exit from SIGCHLD: blocked on every thread (threads inherit
+ * the mask of the thread that made them), no child is ever reaped and Process.WaitForExit
+ * waits for ever. So, before the runtime makes its first thread: nothing blocked, SIGCHLD at
+ * its default. (Other inherited dispositions, nohup's SIGHUP, are the caller's to keep.)
+ */
+__attribute__((constructor(103))) static void clear_inherited_signal_state(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	struct sigaction old;
+	if (sigaction(SIGCHLD, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		signal(SIGCHLD, SIG_DFL);
 }
