@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Berth.Engine;
 using Berth.Engine.Monitor;
+using Berth.Engine.Network;
+using Berth.Engine.Networking;
 using Berth.Engine.Specs;
 using Berth.Engine.Store;
 using Berth.Linux;
@@ -53,7 +55,16 @@ public static class EngineCommands
         var self = Files.ReadLinkAt(null, "/proc/self/exe") ?? "berth";
         var store = ctx.Global?.Value("store") ?? DefaultStore;
         var runtime = Path.Combine(Path.GetDirectoryName(self) ?? "/", "berth-runtime");
-        return new Engine.Engine(new EngineSettings(Path.GetFullPath(store), Path.GetFullPath(ctx.Root), runtime, self, Path.Combine(Path.GetFullPath(store), "images")));
+        store = Path.GetFullPath(store);
+        var root = Path.GetFullPath(ctx.Root);
+        // CNI as podman calls it: conflists in /etc/berth/net.d, plugins in /usr/lib/cni (both
+        // overridable, as CNI's own CNI_PATH), the network state beside the containers. The default
+        // network is the `berth` bridge; BERTH_DEFAULT_NETWORK (containers.conf's default_network) changes it.
+        var networks = new Networks(Environment.GetEnvironmentVariable("BERTH_NETWORK_CONFIG_DIR") ?? Networks.DefaultConfigDir,
+            Path.Combine(store, "networks"), Environment.GetEnvironmentVariable("CNI_PATH") ?? "/usr/lib/cni");
+        var networking = new CniNetworking(networks, Path.Combine(root, "netns"),
+            Environment.GetEnvironmentVariable("BERTH_DEFAULT_NETWORK") is { Length: > 0 } d ? d : Networks.DefaultNetwork);
+        return new Engine.Engine(new EngineSettings(store, root, runtime, self, Path.Combine(store, "images")), networking);
     }
 
     /// <summary>The engine's commands; null for the others (the runtime's spec and features, image, login).</summary>
@@ -235,7 +246,11 @@ public static class EngineCommands
             var parts = t.Split(':', 2);
             o.Mounts.Add(new MountRequest("tmpfs", "tmpfs", parts[0], false, parts.Length > 1 ? parts[1].Split(',') : Array.Empty<string>()));
         }
-        foreach (var p in cl.Values("publish")) o.Ports.Add(PortFlag(p));
+        foreach (var p in cl.Values("publish"))
+        {
+            try { o.Ports.AddRange(PortMapping.Parse(p)); }
+            catch (NetworkException e) { throw new EngineException(e.Message); }
+        }
         return o;
     }
 
@@ -304,29 +319,6 @@ public static class EngineCommands
                 : new MountRequest("volume", source, target, ro, opts),
             "tmpfs" => new MountRequest("tmpfs", "tmpfs", target, ro, opts),
             _ => throw new EngineException($"--mount \"{m}\": type= must be bind, volume or tmpfs"),
-        };
-    }
-
-    /// <summary>-p [IP:]HOST:CTR[/tcp|udp], -p CTR (a host port of the network's choosing, 0).</summary>
-    static PortMapping PortFlag(string p)
-    {
-        var bad = new EngineException($"-p \"{p}\": not [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]");
-        var proto = "tcp";
-        var body = p;
-        if (p.LastIndexOf('/') is var slash and >= 0)
-        {
-            proto = p[(slash + 1)..];
-            body = p[..slash];
-            if (proto is not ("tcp" or "udp" or "sctp")) throw bad;
-        }
-        var parts = body.Split(':');
-        int Port(string s, bool zeroOk) => int.TryParse(s, out var n) && n >= (zeroOk ? 0 : 1) && n <= 65535 ? n : throw bad;
-        return parts.Length switch
-        {
-            1 => new PortMapping("", 0, Port(parts[0], false), proto),
-            2 => new PortMapping("", Port(parts[0], true), Port(parts[1], false), proto),
-            3 when System.Net.IPAddress.TryParse(parts[0], out _) || parts[0].Length == 0 => new PortMapping(parts[0], parts[1].Length == 0 ? 0 : Port(parts[1], true), Port(parts[2], false), proto),
-            _ => throw bad,
         };
     }
 
@@ -827,7 +819,9 @@ public static class EngineCommands
         var cl = Parse(args, Array.Empty<Flag>(), stopAtPositional: false);
         var engine = EngineOf(ctx);
         var r = engine.Store.Find(cl.Positional.FirstOrDefault() ?? throw new UsageException("port: a container is required"));
-        Output.Write(string.Concat(r.Ports.Select(p => $"{p.ContainerPort}/{p.Protocol} -> {(p.HostIp.Length > 0 ? p.HostIp : "0.0.0.0")}:{p.HostPort}\n")));
+        // The host ports Setup picked for -p CTR are the network's to say.
+        var ports = engine.Networking is CniNetworking cni && cni.PublishedPorts(r.Id) is { Count: > 0 } published ? published : r.Ports;
+        Output.Write(string.Concat(ports.Select(p => $"{p.ContainerPort}/{p.Protocol} -> {(p.HostIp.Length > 0 ? p.HostIp : "0.0.0.0")}:{p.HostPort}\n")));
         return 0;
     }
 

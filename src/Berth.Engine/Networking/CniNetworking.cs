@@ -33,7 +33,7 @@ public sealed class CniNetworking(Networks networks, string netnsDir, string def
             if (NetNs.Exists(path)) Undo(r.ContainerId, path);
             NetNs.Create(path);
             networks.Setup(new ContainerNetworkRequest(r.ContainerId, r.Name, r.Aliases, path, names,
-                r.Ports.Select(p => new Network.PortMapping(p.HostIp, p.HostPort, p.ContainerPort, p.Protocol)).ToList(),
+                r.Ports,
                 r.HostsFile, r.ResolvConf, r.Hostname, r.AddHosts, r.Dns));
             return path;
         }
@@ -59,7 +59,7 @@ public sealed class CniNetworking(Networks networks, string netnsDir, string def
     }
 
     /// <summary>The host ports a container's -p got (HOST 0 asks Setup to pick one).</summary>
-    public IReadOnlyList<Network.PortMapping> PublishedPorts(string containerId) => networks.PublishedPorts(containerId);
+    public IReadOnlyList<PortMapping> PublishedPorts(string containerId) => networks.PublishedPorts(containerId);
 
     void Undo(string containerId, string path)
     {

@@ -1,3 +1,4 @@
+using Berth.Engine.Network;
 using Berth.Engine.Store;
 
 namespace Berth.Engine.Networking;

@@ -1,3 +1,4 @@
+using Berth.Engine.Network;
 using System.Text.Json;
 using Berth.Oci.Json;
 
@@ -14,11 +15,6 @@ public enum Phase
     Started,
     /// <summary>Exited and cleaned up (runtime state deleted, rootfs unmounted); can be started again.</summary>
     Stopped,
-}
-
-public sealed record PortMapping(string HostIp, int HostPort, int ContainerPort, string Protocol)
-{
-    public override string ToString() => $"{(HostIp.Length > 0 ? HostIp : "0.0.0.0")}:{HostPort}->{ContainerPort}/{Protocol}";
 }
 
 /// <summary>A mount as the user asked for it: bind (Source a host path), volume (Source a volume name), tmpfs.</summary>
