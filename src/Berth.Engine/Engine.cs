@@ -397,18 +397,21 @@ public sealed class Engine
         // A stopped container's runtime state went at cleanup: one runtime call fewer per `run --rm`.
         if (r.Phase != Phase.Stopped) RuntimeFor(r).ForceDelete(r.Id);
         var conmonPid = r.ConmonPid > 0 ? r.ConmonPid : ReadPid(Store.ConmonPidFileOf(r.Id));
-        // A conmon whose container has exited is only running its exit command, which may be
-        // waiting for the lock held here: it is left to finish (its cleanup finds nothing).
-        bool exited = File.Exists(Store.ExitFileOf(r.Id));
-        if (!exited && conmonPid > 0 && ProcStat.Read(conmonPid) is { IsGone: false } && IsConmonOf(conmonPid, r.Id))
+        // conmon writes the exit file once its container is gone, then runs its exit command,
+        // which waits for the lock held here: so wait for the file, never for conmon. A conmon
+        // with neither (stuck before its runtime made the container: a CLI killed mid-create) is
+        // told to go.
+        if (conmonPid > 0 && ProcStat.Read(conmonPid) is { IsGone: false } && IsConmonOf(conmonPid, r.Id))
         {
             using var fd = Pidfd.Open(conmonPid);
-            // conmon exits once its container is gone; a conmon still waiting on a runtime that
-            // never created it (a CLI killed mid-create) is told to go.
-            if (fd is not null && !Pidfd.WaitExit(fd, 3000))
+            var deadline = Environment.TickCount64 + 3000;
+            while (fd is not null && !File.Exists(Store.ExitFileOf(r.Id)) && !Pidfd.WaitExit(fd, 5) && Environment.TickCount64 < deadline) { }
+            if (fd is not null && !File.Exists(Store.ExitFileOf(r.Id)) && !Pidfd.WaitExit(fd, 0))
             {
                 Pidfd.SendSignal(fd, Signals.SIGKILL);
                 Pidfd.WaitExit(fd, 3000);
+                // Its `runtime create` may have finished meanwhile.
+                RuntimeFor(r).ForceDelete(r.Id);
             }
         }
         try { Networking.Teardown(NetworkRequestOf(r)); } catch (EngineException) { }
