@@ -242,9 +242,15 @@ public sealed class Engine
             Launch(r);
         }
         RuntimeFor(r).Start(r.Id);
-        r.Phase = Phase.Started;
-        r.StartedAt = Now();
-        using (Store.Lock()) Store.Write(r);
+        using (Store.Lock())
+        {
+            // Read again under the lock: a concurrent rename or pause must not be undone here.
+            var cur = Store.TryRead(r.Id) ?? r;
+            cur.Phase = Phase.Started;
+            cur.StartedAt = Now();
+            (cur.Pid, cur.PidStart, cur.ConmonPid, cur.ExitCode, cur.FinishedAt, cur.OomKilled) = (r.Pid, r.PidStart, r.ConmonPid, null, null, false);
+            Store.Write(cur);
+        }
     }
 
     /// <summary>The overlay again, from the lower directories recorded in the bundle at unpack.</summary>
