@@ -95,3 +95,26 @@ public sealed class LifecycleTests : IDisposable
         Assert.Contains("bundle", Commands.Exec(Commands.Runtime, "--root", _e.Root, "run", "x").Stderr);
     }
 }
+
+/// <summary>The flags that shape a process, end to end.</summary>
+public sealed class ProcessFlagTests : IDisposable
+{
+    readonly EngineSandbox _e = new();
+
+    public void Dispose() => _e.Dispose();
+
+    [Fact]
+    public void Env_env_file_workdir_entrypoint_and_labels_reach_the_container()
+    {
+        var envFile = Path.Combine(_e.Dir, "env");
+        File.WriteAllText(envFile, "# a comment\nFROM_FILE=yes\n");
+        var r = _e.Run("run", "--rm", "-e", "ONE=1", "--env-file", envFile, "-w", "/tmp", "--entrypoint", "/bin/sh", "--label", "team=berth",
+            EngineSandbox.Image, "-c", "echo $ONE $FROM_FILE $(pwd)").Ok();
+        Assert.Equal("1 yes /tmp\n", r.Stdout);
+        _e.Run("create", "--name", "labelled", "--label", "team=berth", "--stop-signal", "SIGINT", "--stop-timeout", "3", EngineSandbox.Image, "true").Ok();
+        var json = _e.Run("inspect", "labelled").Ok().Stdout;
+        Assert.Contains("\"team\": \"berth\"", json);
+        Assert.Contains("\"StopSignal\": \"SIGINT\"", json);
+        Assert.Contains("\"StopTimeout\": 3", json);
+    }
+}
