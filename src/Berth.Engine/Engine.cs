@@ -202,6 +202,22 @@ public sealed class Engine
     public int RunAttached(ContainerRecord r, bool stdin)
     {
         byte[]? saved = null;
+        // docker's and podman's sig-proxy: a signal to the foreground CLI goes to the container.
+        var runtime = RuntimeFor(r);
+        var id = r.Id;
+        var proxies = new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGHUP, System.Runtime.InteropServices.PosixSignal.SIGQUIT }
+            .Select(sig => System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, ctx =>
+            {
+                ctx.Cancel = true;
+                int number = ctx.Signal switch
+                {
+                    System.Runtime.InteropServices.PosixSignal.SIGINT => Signals.SIGINT,
+                    System.Runtime.InteropServices.PosixSignal.SIGHUP => Signals.SIGHUP,
+                    System.Runtime.InteropServices.PosixSignal.SIGQUIT => Signals.SIGQUIT,
+                    _ => Signals.SIGTERM,
+                };
+                runtime.Run("kill", id, number.ToString());
+            })).ToList();
         try
         {
             using var attach = Attach.Connect(Store.BundleOf(r.Id));
@@ -216,6 +232,7 @@ public sealed class Engine
         finally
         {
             if (saved is not null) Terminal.Restore(0, saved);
+            foreach (var p in proxies) p.Dispose();
         }
         r = Store.TryRead(r.Id) ?? r;
         WaitForExitFile(r, 30_000);

@@ -42,6 +42,17 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public void A_signal_to_the_foreground_CLI_is_passed_to_the_container()
+    {
+        using var cli = _e.Start("run", "--rm", "--name", "proxied", Image, "sh", "-c", "trap 'exit 9' TERM; while true; do sleep 0.1; done");
+        EngineSandbox.Eventually(() => _e.Run("ps", "--format", "{{.Names}}").Stdout.Contains("proxied"), "the container to run");
+        Commands.Exec("kill", "-TERM", cli.Id.ToString()).Ok();
+        Assert.True(cli.WaitForExit(15_000), "the CLI did not exit");
+        Assert.Equal(9, cli.ExitCode);
+        EngineSandbox.Eventually(() => _e.ContainerDirs().Length == 0, "the --rm container to go");
+    }
+
+    [Fact]
     public void Run_d_rm_removes_the_container_when_it_exits()
     {
         var id = _e.Run("run", "-d", "--rm", Image, "true").Ok().Stdout.Trim();
