@@ -184,7 +184,10 @@ public sealed class Engine
         FileSystem.TryDelete(Path.Combine(Store.PersistOf(r.Id), "exit"));
         var exitCommand = new List<string> { Settings.SelfPath, "--store", Settings.StoreRoot, "--root", Settings.RuntimeRoot, "container", "cleanup", r.Id };
         var request = new ConmonRequest(r.Id, r.Name, Store.BundleOf(r.Id), Path.Combine(Store.UserDataOf(r.Id), "pidfile"), Store.ConmonPidFileOf(r.Id),
-            Store.LogOf(r.Id), Store.ExitsDir, Store.PersistOf(r.Id), r.Tty, r.Interactive, exitCommand);
+            Store.LogOf(r.Id), Store.ExitsDir, Store.PersistOf(r.Id), r.Tty, r.Interactive, exitCommand,
+            // A foreground CLI cleans up itself; conmon's exit command is the fallback for one that
+            // died, so it waits a second instead of racing that CLI for the lock and the CPU.
+            ExitDelaySeconds: r.Attached ? 1 : 0);
         r.Pid = Conmon.Create(request, runtime, Settings.ConmonPath);
         r.PidStart = ProcStat.Read(r.Pid)?.StartTime ?? 0;
         r.ConmonPid = ReadPid(Store.ConmonPidFileOf(r.Id));
