@@ -184,7 +184,10 @@ public sealed class Engine
         FileSystem.TryDelete(Path.Combine(Store.PersistOf(r.Id), "exit"));
         var exitCommand = new List<string> { Settings.SelfPath, "--store", Settings.StoreRoot, "--root", Settings.RuntimeRoot, "container", "cleanup", r.Id };
         var request = new ConmonRequest(r.Id, r.Name, Store.BundleOf(r.Id), Path.Combine(Store.UserDataOf(r.Id), "pidfile"), Store.ConmonPidFileOf(r.Id),
-            Store.LogOf(r.Id), Store.ExitsDir, Store.PersistOf(r.Id), r.Tty, r.Interactive, exitCommand);
+            Store.LogOf(r.Id), Store.ExitsDir, Store.PersistOf(r.Id), r.Tty, r.Interactive, exitCommand,
+            // A foreground CLI cleans up itself; conmon's exit command is the fallback for one that
+            // died, so it waits a second instead of racing that CLI for the lock and the CPU.
+            ExitDelaySeconds: r.Attached ? 1 : 0);
         r.Pid = Conmon.Create(request, runtime, Settings.ConmonPath);
         r.PidStart = ProcStat.Read(r.Pid)?.StartTime ?? 0;
         r.ConmonPid = ReadPid(Store.ConmonPidFileOf(r.Id));
@@ -202,6 +205,22 @@ public sealed class Engine
     public int RunAttached(ContainerRecord r, bool stdin)
     {
         byte[]? saved = null;
+        // docker's and podman's sig-proxy: a signal to the foreground CLI goes to the container.
+        var runtime = RuntimeFor(r);
+        var id = r.Id;
+        var proxies = new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGHUP, System.Runtime.InteropServices.PosixSignal.SIGQUIT }
+            .Select(sig => System.Runtime.InteropServices.PosixSignalRegistration.Create(sig, ctx =>
+            {
+                ctx.Cancel = true;
+                int number = ctx.Signal switch
+                {
+                    System.Runtime.InteropServices.PosixSignal.SIGINT => Signals.SIGINT,
+                    System.Runtime.InteropServices.PosixSignal.SIGHUP => Signals.SIGHUP,
+                    System.Runtime.InteropServices.PosixSignal.SIGQUIT => Signals.SIGQUIT,
+                    _ => Signals.SIGTERM,
+                };
+                runtime.Run("kill", id, number.ToString());
+            })).ToList();
         try
         {
             using var attach = Attach.Connect(Store.BundleOf(r.Id));
@@ -216,6 +235,7 @@ public sealed class Engine
         finally
         {
             if (saved is not null) Terminal.Restore(0, saved);
+            foreach (var p in proxies) p.Dispose();
         }
         r = Store.TryRead(r.Id) ?? r;
         WaitForExitFile(r, 30_000);
@@ -242,9 +262,15 @@ public sealed class Engine
             Launch(r);
         }
         RuntimeFor(r).Start(r.Id);
-        r.Phase = Phase.Started;
-        r.StartedAt = Now();
-        using (Store.Lock()) Store.Write(r);
+        using (Store.Lock())
+        {
+            // Read again under the lock: a concurrent rename or pause must not be undone here.
+            var cur = Store.TryRead(r.Id) ?? r;
+            cur.Phase = Phase.Started;
+            cur.StartedAt = Now();
+            (cur.Pid, cur.PidStart, cur.ConmonPid, cur.ExitCode, cur.FinishedAt, cur.OomKilled) = (r.Pid, r.PidStart, r.ConmonPid, null, null, false);
+            Store.Write(cur);
+        }
     }
 
     /// <summary>The overlay again, from the lower directories recorded in the bundle at unpack.</summary>
@@ -397,18 +423,21 @@ public sealed class Engine
         // A stopped container's runtime state went at cleanup: one runtime call fewer per `run --rm`.
         if (r.Phase != Phase.Stopped) RuntimeFor(r).ForceDelete(r.Id);
         var conmonPid = r.ConmonPid > 0 ? r.ConmonPid : ReadPid(Store.ConmonPidFileOf(r.Id));
-        // A conmon whose container has exited is only running its exit command, which may be
-        // waiting for the lock held here: it is left to finish (its cleanup finds nothing).
-        bool exited = File.Exists(Store.ExitFileOf(r.Id));
-        if (!exited && conmonPid > 0 && ProcStat.Read(conmonPid) is { IsGone: false } && IsConmonOf(conmonPid, r.Id))
+        // conmon writes the exit file once its container is gone, then runs its exit command,
+        // which waits for the lock held here: so wait for the file, never for conmon. A conmon
+        // with neither (stuck before its runtime made the container: a CLI killed mid-create) is
+        // told to go.
+        if (conmonPid > 0 && ProcStat.Read(conmonPid) is { IsGone: false } && IsConmonOf(conmonPid, r.Id))
         {
             using var fd = Pidfd.Open(conmonPid);
-            // conmon exits once its container is gone; a conmon still waiting on a runtime that
-            // never created it (a CLI killed mid-create) is told to go.
-            if (fd is not null && !Pidfd.WaitExit(fd, 3000))
+            var deadline = Environment.TickCount64 + 3000;
+            while (fd is not null && !File.Exists(Store.ExitFileOf(r.Id)) && !Pidfd.WaitExit(fd, 5) && Environment.TickCount64 < deadline) { }
+            if (fd is not null && !File.Exists(Store.ExitFileOf(r.Id)) && !Pidfd.WaitExit(fd, 0))
             {
                 Pidfd.SendSignal(fd, Signals.SIGKILL);
                 Pidfd.WaitExit(fd, 3000);
+                // Its `runtime create` may have finished meanwhile.
+                RuntimeFor(r).ForceDelete(r.Id);
             }
         }
         try { Networking.Teardown(NetworkRequestOf(r)); } catch (EngineException) { }

@@ -42,6 +42,17 @@ public sealed class LifecycleTests : IDisposable
     }
 
     [Fact]
+    public void A_signal_to_the_foreground_CLI_is_passed_to_the_container()
+    {
+        using var cli = _e.Start("run", "--rm", "--name", "proxied", Image, "sh", "-c", "trap 'exit 9' TERM; while true; do sleep 0.1; done");
+        EngineSandbox.Eventually(() => _e.Run("ps", "--format", "{{.Names}}").Stdout.Contains("proxied"), "the container to run");
+        Commands.Exec("kill", "-TERM", cli.Id.ToString()).Ok();
+        Assert.True(cli.WaitForExit(15_000), "the CLI did not exit");
+        Assert.Equal(9, cli.ExitCode);
+        EngineSandbox.Eventually(() => _e.ContainerDirs().Length == 0, "the --rm container to go");
+    }
+
+    [Fact]
     public void Run_d_rm_removes_the_container_when_it_exits()
     {
         var id = _e.Run("run", "-d", "--rm", Image, "true").Ok().Stdout.Trim();
@@ -93,5 +104,28 @@ public sealed class LifecycleTests : IDisposable
         // The colliding verbs are the engine's in `berth`, the runtime's in `berth-runtime`.
         Assert.Contains("an image is required", _e.Run("run").Stderr);
         Assert.Contains("bundle", Commands.Exec(Commands.Runtime, "--root", _e.Root, "run", "x").Stderr);
+    }
+}
+
+/// <summary>The flags that shape a process, end to end.</summary>
+public sealed class ProcessFlagTests : IDisposable
+{
+    readonly EngineSandbox _e = new();
+
+    public void Dispose() => _e.Dispose();
+
+    [Fact]
+    public void Env_env_file_workdir_entrypoint_and_labels_reach_the_container()
+    {
+        var envFile = Path.Combine(_e.Dir, "env");
+        File.WriteAllText(envFile, "# a comment\nFROM_FILE=yes\n");
+        var r = _e.Run("run", "--rm", "-e", "ONE=1", "--env-file", envFile, "-w", "/tmp", "--entrypoint", "/bin/sh", "--label", "team=berth",
+            EngineSandbox.Image, "-c", "echo $ONE $FROM_FILE $(pwd)").Ok();
+        Assert.Equal("1 yes /tmp\n", r.Stdout);
+        _e.Run("create", "--name", "labelled", "--label", "team=berth", "--stop-signal", "SIGINT", "--stop-timeout", "3", EngineSandbox.Image, "true").Ok();
+        var json = _e.Run("inspect", "labelled").Ok().Stdout;
+        Assert.Contains("\"team\": \"berth\"", json);
+        Assert.Contains("\"StopSignal\": \"SIGINT\"", json);
+        Assert.Contains("\"StopTimeout\": 3", json);
     }
 }

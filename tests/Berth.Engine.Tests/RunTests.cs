@@ -56,6 +56,11 @@ public sealed class RunTests : IDisposable
         Assert.Contains("CapEff:\t0000000000000401", rw.Stdout);
         Assert.Contains("Seccomp:\t0", rw.Stdout);
 
+        var privileged = _e.Run("run", "--rm", "--privileged", Image, "grep", "-E", "^(CapEff|Seccomp|NoNewPrivs):", "/proc/self/status").Ok().Stdout;
+        Assert.DoesNotContain("CapEff:\t0000000000000400", privileged);
+        Assert.Contains("Seccomp:\t0", privileged);
+        Assert.Contains("NoNewPrivs:\t0", privileged);
+
         var id = _e.Run("create", "--name", "inspected", "-u", "nobody", Image, "true").Ok().Stdout.Trim();
         var json = _e.Run("inspect", "inspected").Ok().Stdout;
         Assert.Contains(id, json);

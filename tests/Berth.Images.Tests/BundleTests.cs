@@ -35,7 +35,7 @@ public class BundleTests
         Assert.Equal("berth", (string)c["annotations"]!["org.example.team"]!);
         Assert.Equal("SIGINT", (string)c["annotations"]!["org.opencontainers.image.stopSignal"]!);
         Assert.Equal("80/tcp,53/udp", (string)c["annotations"]!["org.opencontainers.image.exposedPorts"]!);
-        var r = Scratch.Exec(Scratch.Binary, "--root", s.P("state"), "run", "--bundle", s.P("b"), "img-run").Ok();
+        var r = Scratch.Exec(Commands.Runtime, "--root", s.P("state"), "run", "--bundle", s.P("b"), "img-run").Ok();
         Assert.Equal("hello from /tmp as 1000:1000 groups 1000 2000\n", r.Stdout);
     }
 
@@ -60,7 +60,7 @@ public class BundleTests
         // Writes go to the bundle's own upper directory.
         File.WriteAllText(s.P("one/rootfs/written"), "x");
         Assert.False(File.Exists(s.P("two/rootfs/written")));
-        var r = Scratch.Exec(Scratch.Binary, "--root", s.P("state"), "run", "--bundle", s.P("two"), "ov").Ok();
+        var r = Scratch.Exec(Commands.Runtime, "--root", s.P("state"), "run", "--bundle", s.P("two"), "ov").Ok();
 
         Assert.Equal("removed 0 blobs, 0 snapshots\n", s.Image("gc").Ok().Stdout);
         s.Image("umount", s.P("one")).Ok();

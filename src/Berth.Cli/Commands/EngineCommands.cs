@@ -91,6 +91,7 @@ public static class EngineCommands
             "pause" => () => Pause(ctx, rest, true),
             "unpause" => () => Pause(ctx, rest, false),
             "rename" => () => Rename(ctx, rest),
+            "events" or "update" => () => ToRuntime(ctx, command, rest),
             "container" => () => Container(ctx, rest),
             "volume" => () => Volume(ctx, rest),
             "images" => () => Image(ctx, "ls", rest),
@@ -421,6 +422,22 @@ public static class EngineCommands
         var engine = EngineOf(ctx);
         engine.Rename(engine.Store.Find(cl.Positional[0]), cl.Positional[1]);
         return 0;
+    }
+
+    /// <summary>`events` and `update` are the runtime's, on a container named the engine's way (name, id prefix): its id is the runtime's id.</summary>
+    static int ToRuntime(Context ctx, string command, IReadOnlyList<string> args)
+    {
+        if (args.Count == 0 || args[^1].StartsWith('-')) throw new UsageException($"{command}: a container is required (last)");
+        var engine = EngineOf(ctx);
+        var r = engine.Store.Find(args[^1]);
+        var runtime = engine.RuntimeFor(r);
+        var argv = new List<string> { runtime.Path };
+        argv.AddRange(runtime.GlobalArgs);
+        argv.Add(command);
+        argv.AddRange(args.Take(args.Count - 1));
+        argv.Add(r.Id);
+        Processes.ExecReplace(runtime.Path, argv, Processes.Environment());
+        return 125;
     }
 
     static int WaitCommand(Context ctx, IReadOnlyList<string> args)

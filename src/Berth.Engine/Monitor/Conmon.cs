@@ -7,7 +7,7 @@ namespace Berth.Engine.Monitor;
 /// <summary>What conmon needs to create one container, as podman passes it (libpod/oci_conmon_common.go).</summary>
 public sealed record ConmonRequest(
     string Id, string Name, string Bundle, string PidFile, string ConmonPidFile, string LogPath, string ExitDir, string PersistDir,
-    bool Terminal, bool Stdin, IReadOnlyList<string> ExitCommand);
+    bool Terminal, bool Stdin, IReadOnlyList<string> ExitCommand, int ExitDelaySeconds = 0);
 
 /// <summary>
 /// Debian's conmon as the per-container monitor, driven as podman drives it: it runs `RUNTIME
@@ -48,6 +48,7 @@ public static class Conmon
         {
             args.AddRange(new[] { "--exit-command", r.ExitCommand[0] });
             foreach (var a in r.ExitCommand.Skip(1)) args.AddRange(new[] { "--exit-command-arg", a });
+            if (r.ExitDelaySeconds > 0) args.AddRange(new[] { "--exit-delay", r.ExitDelaySeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         }
         return args;
     }
