@@ -1,3 +1,4 @@
+using Berth.Engine.Network;
 using Berth.Engine.Specs;
 using Berth.Engine.Store;
 using Berth.Oci.Image;

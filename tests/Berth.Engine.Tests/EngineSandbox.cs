@@ -17,6 +17,17 @@ public sealed class EngineSandbox : IDisposable
     public string Root => Path.Combine(Dir, "run");
     public static string Berth => Commands.Binary;
 
+    /// <summary>
+    /// Containers join no network unless a test names one (BERTH_DEFAULT_NETWORK, containers.conf's
+    /// default_network): the default `berth` bridge is the host's, 10.88.0.0/16 on berth0, and tests
+    /// make networks of their own (EngineNetworkTests). Conflists go to a directory of this run's.
+    /// </summary>
+    static EngineSandbox()
+    {
+        Environment.SetEnvironmentVariable("BERTH_DEFAULT_NETWORK", "none");
+        Environment.SetEnvironmentVariable("BERTH_NETWORK_CONFIG_DIR", Directory.CreateTempSubdirectory("berth-eng-net.d-").FullName);
+    }
+
     public EngineSandbox()
     {
         var tar = Path.Combine(Dir, "busybox.tar");

@@ -63,7 +63,10 @@ public static class Commands
     /// Runs a command to completion with stdout/stderr in files, not pipes: a created
     /// container inherits them and would hold a pipe open long after berth has exited.
     /// </summary>
-    public static Result Exec(string file, params string[] args)
+    public static Result Exec(string file, params string[] args) => ExecWithEnv(null, file, args);
+
+    /// <summary><see cref="Exec"/> with variables added to (or replacing) the test's environment.</summary>
+    public static Result ExecWithEnv(IReadOnlyDictionary<string, string>? env, string file, params string[] args)
     {
         var outFile = Path.GetTempFileName();
         var errFile = Path.GetTempFileName();
@@ -76,6 +79,7 @@ public static class Commands
             foreach (var a in args) psi.ArgumentList.Add(a);
             psi.Environment["BERTH_OUT"] = outFile;
             psi.Environment["BERTH_ERR"] = errFile;
+            foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             if (!p.WaitForExit(120_000))
             {
