@@ -19,9 +19,11 @@ return Cli.Dispatch(args, new Cli.Extension(
         "image" => ImageCommands.Run(rest),
         "login" => LoginCommands.Login(rest),
         "logout" => LoginCommands.Logout(rest),
+        "sbom" => SupplyCommands.Sbom(rest),
         _ => null,
     },
     "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +
     "  login    log in to a registry (credentials in containers' auth.json)\n" +
-    "  logout   forget a registry's credentials",
-    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException));
+    "  logout   forget a registry's credentials\n" +
+    "  sbom     a software bill of materials of an image or dir:ROOTFS (spdx-json, cyclonedx-json, table)",
+    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException or Berth.Supply.SupplyException));
