@@ -5,7 +5,7 @@ namespace Berth.Supply.Sbom;
 
 /// <summary>
 /// SPDX 2.3 JSON (spdx.github.io/spdx-spec/v2.3): the document DESCRIBES one package for the
-/// image or directory, which CONTAINS every cataloged package (and the OS, as an OPERATING-SYSTEM package).
+/// image or directory, which CONTAINS every cataloged package (and the OS, as an OPERATING_SYSTEM package).
 /// </summary>
 public static class SpdxWriter
 {
@@ -51,7 +51,7 @@ public static class SpdxWriter
                 w.WriteString("downloadLocation", "NOASSERTION");
                 w.WriteBoolean("filesAnalyzed", false);
                 if (os.PrettyName is not null) w.WriteString("description", os.PrettyName);
-                w.WriteString("primaryPackagePurpose", "OPERATING-SYSTEM");
+                w.WriteString("primaryPackagePurpose", "OPERATING_SYSTEM");
                 w.WriteEndObject();
             }
             foreach (var p in inv.Packages)
