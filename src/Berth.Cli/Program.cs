@@ -20,10 +20,16 @@ return Cli.Dispatch(args, new Cli.Extension(
         "login" => LoginCommands.Login(rest),
         "logout" => LoginCommands.Logout(rest),
         "sbom" => SupplyCommands.Sbom(rest),
+        "scan" => SupplyCommands.Scan(rest),
+        "db" => SupplyCommands.Db(rest),
+        "vex" => SupplyCommands.Vex(rest),
         _ => null,
     },
     "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +
     "  login    log in to a registry (credentials in containers' auth.json)\n" +
     "  logout   forget a registry's credentials\n" +
-    "  sbom     a software bill of materials of an image or dir:ROOTFS (spdx-json, cyclonedx-json, table)",
+    "  sbom     a software bill of materials of an image or dir:ROOTFS (spdx-json, cyclonedx-json, table)\n" +
+    "  scan     known vulnerabilities of an image, dir:ROOTFS or SBOM (OSV database, OpenVEX applied)\n" +
+    "  db       the vulnerability database: import OSV records, status\n" +
+    "  vex      vex create: an OpenVEX statement",
     e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException or Berth.Supply.SupplyException));
