@@ -1,0 +1,115 @@
+using System.Text;
+using Xunit;
+
+namespace Berth.Supply.Tests;
+
+/// <summary>`berth sbom`, `scan`, `db` and `vex` as a user runs them: out/berth, files in and out, exit statuses.</summary>
+public class CliTests
+{
+    static string OsvDir => Path.Combine(AppContext.BaseDirectory, "Data", "osv");
+
+    static Result Berth(params string[] args) => Commands.Exec(Commands.Binary, args);
+
+    static TestRoot Vulnerable()
+    {
+        var root = new TestRoot();
+        root.Debian12();
+        root.Write("var/lib/dpkg/status", "Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9+deb12u1\nArchitecture: amd64\n");
+        root.Write("app/node_modules/lodash/package.json", "{\"name\":\"lodash\",\"version\":\"4.17.20\"}");
+        root.Write("app/node_modules/minimist/package.json", "{\"name\":\"minimist\",\"version\":\"1.2.5\"}");
+        return root;
+    }
+
+    [Fact]
+    public void Sbom_writes_the_same_document_twice_and_scan_reads_it_back()
+    {
+        using var root = Vulnerable();
+        using var work = new TestRoot();
+        var a = Path.Combine(work.Path, "a.cdx.json");
+        var b = Path.Combine(work.Path, "b.cdx.json");
+        Berth("sbom", $"dir:{root.Path}", "--format", "cyclonedx-json", "-o", a).Ok();
+        Berth("sbom", $"dir:{root.Path}", "--format", "cyclonedx-json", "-o", b).Ok();
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+        var spdx = Berth("sbom", $"dir:{root.Path}", "--format", "spdx-json").Ok().Stdout;
+        Assert.Contains("\"spdxVersion\": \"SPDX-2.3\"", spdx);
+        var table = Berth("sbom", $"dir:{root.Path}").Ok().Stdout;
+        Assert.Contains("lodash", table);
+        Assert.Contains("3 packages", table);
+
+        var db = Path.Combine(work.Path, "db");
+        Assert.Contains("imported 5 new records", Berth("db", "import", "--db", db, OsvDir).Ok().Stdout);
+        var status = Berth("db", "status", "--db", db).Ok().Stdout;
+        Assert.Contains("records: 5", status);
+        Assert.Contains("Debian:12", status);
+        var fromSbom = Berth("scan", a, "--db", db, "--format", "json").Ok().Stdout;
+        var fromRoot = Berth("scan", $"dir:{root.Path}", "--db", db, "--format", "json").Ok().Stdout;
+        Assert.Contains("GHSA-35jh-r3h4-6jhm", fromSbom);
+        Assert.Contains("DSA-5514-1", fromSbom);
+        Assert.Equal(fromRoot.Replace(root.Path, ""), fromSbom.Replace(root.Path, ""));
+    }
+
+    [Fact]
+    public void Fail_on_counts_findings_at_or_above_the_threshold_that_vex_does_not_suppress()
+    {
+        using var root = Vulnerable();
+        using var work = new TestRoot();
+        var db = Path.Combine(work.Path, "db");
+        Berth("db", "import", "--db", db, OsvDir).Ok();
+        var target = $"dir:{root.Path}";
+        // minimist (Critical, fixed in 1.2.6) and lodash (High, fixed in 4.17.21).
+        var failed = Berth("scan", target, "--db", db, "--fail-on", "high");
+        Assert.Equal(3, failed.ExitCode);
+        Assert.Contains("2 findings at or above high", failed.Stderr);
+        Assert.Equal(0, Berth("scan", target, "--db", db, "--fail-on", "critical", "--vex", Vex(work, "CVE-2021-44906", "pkg:npm/minimist")).ExitCode);
+
+        var vex = Path.Combine(work.Path, "both.vex.json");
+        var doc = Berth("vex", "create", "--vuln", "GHSA-35jh-r3h4-6jhm", "--product", "pkg:npm/lodash@4.17.20", "--status", "not_affected",
+            "--justification", "vulnerable_code_not_in_execute_path", "-o", vex).Ok();
+        var suppressed = Berth("scan", target, "--db", db, "--fail-on", "high", "--vex", vex, "--vex", Vex(work, "CVE-2021-44906", "pkg:npm/minimist@1.2.5"));
+        Assert.Equal(0, suppressed.ExitCode);
+        // Suppressed findings are still reported, as not exploitable.
+        Assert.Contains("not exploitable (not_affected: vulnerable_code_not_in_execute_path)", suppressed.Stdout);
+        Assert.Contains("GHSA-xvch-5gv4-984h", suppressed.Stdout);
+        var sarif = Berth("scan", target, "--db", db, "--format", "sarif", "--vex", vex).Ok().Stdout;
+        Assert.Contains("\"version\": \"2.1.0\"", sarif);
+        Assert.Contains("\"security-severity\": \"9.8\"", sarif);
+    }
+
+    [Fact]
+    public void Only_fixed_fails_only_on_findings_with_a_fix()
+    {
+        using var root = new TestRoot();
+        root.Write("app/node_modules/lodash/package.json", "{\"name\":\"lodash\",\"version\":\"4.17.20\"}");
+        using var work = new TestRoot();
+        var db = Path.Combine(work.Path, "db");
+        // The same advisory as if no fix were published yet.
+        work.Write("nofix/GHSA-35jh-r3h4-6jhm.json", File.ReadAllText(Path.Combine(OsvDir, "GHSA-35jh-r3h4-6jhm.json")).Replace(", {\"fixed\": \"4.17.21\"}", ""));
+        Berth("db", "import", "--db", db, Path.Combine(work.Path, "nofix")).Ok();
+        Assert.Equal(3, Berth("scan", $"dir:{root.Path}", "--db", db, "--fail-on", "high").ExitCode);
+        Assert.Equal(0, Berth("scan", $"dir:{root.Path}", "--db", db, "--fail-on", "high", "--only-fixed").ExitCode);
+    }
+
+    static string Vex(TestRoot work, string vuln, string product)
+    {
+        var path = Path.Combine(work.Path, $"vex-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, $$"""
+            {"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex","author":"t","timestamp":"2024-05-01T00:00:00Z","version":1,
+             "statements":[{"vulnerability":{"name":"{{vuln}}"},"products":[{"@id":"{{product}}"}],"status":"not_affected","justification":"component_not_present"}]}
+            """);
+        return path;
+    }
+
+    [Fact]
+    public void Errors_are_one_line_naming_the_path_or_field()
+    {
+        using var work = new TestRoot();
+        Berth("sbom", "dir:/nonexistent-berth-root").FailsNaming("/nonexistent-berth-root", "no such directory");
+        Berth("scan", "dir:/tmp", "--db", Path.Combine(work.Path, "nodb")).FailsNaming(Path.Combine(work.Path, "nodb"), "no vulnerability database");
+        var bad = work.Write("bad.vex.json", "{\"statements\":[{\"vulnerability\":{\"name\":\"CVE-1\"},\"products\":[\"pkg:npm/x\"],\"status\":\"maybe\"}]}");
+        work.Write("db/x.json", "[]");
+        Berth("db", "import", "--db", Path.Combine(work.Path, "db2"), Path.Combine(work.Path, "db")).Ok();
+        Berth("scan", "dir:/tmp", "--db", Path.Combine(work.Path, "db2"), "--vex", bad).FailsNaming(bad, "statements[0].status", "maybe");
+        Berth("db", "import", "--db", Path.Combine(work.Path, "db3"), Path.Combine(work.Path, "missing.json")).FailsNaming("missing.json", "no such file");
+        Berth("sbom", "dir:/tmp", "--format", "xml").Fails("--format");
+    }
+}
