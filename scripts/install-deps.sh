@@ -25,8 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v dotnet >/dev/null || { echo "dotnet (the .NET SDK) is required on PATH" >&2; exit 1; }
 if [ "${1:-run}" = test ]; then
-  # The supply-chain tests (nodejs above brings npm): ajv validates SBOMs against the CycloneDX schemas @cyclonedx/cyclonedx-library ships.
+  # The supply-chain tests (nodejs above brings npm): ajv validates SBOMs against the CycloneDX schemas
+  # @cyclonedx/cyclonedx-library ships; cdxgen (with its trivy plugin) is the peer the catalogers are compared with.
   node_dir="$(dirname "$0")/../tests/Berth.Supply.Tests/node"
-  [ -d "$node_dir/node_modules/ajv" ] && [ -d "$node_dir/node_modules/@cyclonedx/cyclonedx-library" ] ||
+  [ -d "$node_dir/node_modules/ajv" ] && [ -d "$node_dir/node_modules/@cyclonedx/cyclonedx-library" ] && [ -d "$node_dir/node_modules/@cyclonedx/cdxgen" ] ||
     npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -90,8 +90,8 @@ public class CatalogerTests
         using var root = new TestRoot();
         root.Write("app/node_modules/lodash/package.json", "{\"name\":\"lodash\",\"version\":\"4.17.20\",\"license\":\"MIT\"}");
         root.Write("app/node_modules/@babel/core/package.json", "{\"name\":\"@babel/core\",\"version\":\"7.23.0\",\"license\":\"MIT\"}");
-        // A package.json inside a package (not its own) is not a package.
-        root.Write("app/node_modules/lodash/fp/package.json", "{\"name\":\"fp\",\"version\":\"1.0.0\"}");
+        // lodash's fp/package.json is a stub ({"main": ...}): no name or version, no package.
+        root.Write("app/node_modules/lodash/fp/package.json", "{\"main\":\"../fp.js\"}");
         root.Write("app/node_modules/lodash/node_modules/minimist/package.json", "{\"name\":\"minimist\",\"version\":\"1.2.5\",\"license\":{\"type\":\"MIT\"}}");
         root.Write("usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/METADATA",
             "Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.2\nLicense: BSD-3-Clause\nClassifier: License :: OSI Approved :: BSD License\n\nbody\n");

@@ -4,18 +4,16 @@ using Berth.Supply.Rootfs;
 
 namespace Berth.Supply.Catalogers;
 
-/// <summary>Installed npm packages: node_modules/NAME/package.json and node_modules/@SCOPE/NAME/package.json, at any depth.</summary>
+/// <summary>
+/// npm packages: every package.json that has a name and a version — those installed under node_modules
+/// (NAME/ or @SCOPE/NAME/, at any depth) and those of applications and bundled sub-packages elsewhere,
+/// as syft's and cdxgen's catalogers count them. One without a version ("main"-only stubs) is not a package.
+/// </summary>
 public sealed class NpmCataloger : IFileCataloger
 {
     public string Name => "npm";
 
-    public bool Wants(string dir, string name)
-    {
-        if (name != "package.json") return false;
-        // The package's own directory: its parent is node_modules, or a @scope inside node_modules.
-        var parts = dir.Split('/');
-        return parts.Length >= 2 && (parts[^2] == "node_modules" || (parts.Length >= 3 && parts[^2].StartsWith('@') && parts[^3] == "node_modules"));
-    }
+    public bool Wants(string dir, string name) => name == "package.json";
 
     public IEnumerable<Package> Read(RootView root, string path)
     {
