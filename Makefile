@@ -37,6 +37,7 @@ bench: test-deps build
 	bench/podman.sh
 	bench/images.sh
 	bench/registry.sh
+	bench/supply.sh
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj
