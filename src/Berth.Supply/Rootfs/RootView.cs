@@ -92,6 +92,20 @@ public sealed class RootView : IDisposable
         }
     }
 
+    /// <summary>The regular file at <paramref name="path"/> opened for reading at offsets (a binary's header and one section), or null.</summary>
+    public FdStream? TryOpen(string path)
+    {
+        SafeFd fd;
+        try { fd = InRoot.Open(_root, path, O.RDONLY | O.NONBLOCK | O.NOCTTY); }
+        catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP or Errno.EACCES or Errno.ENXIO) { return null; }
+        if (!Files.Fstat(fd).IsRegular)
+        {
+            fd.Dispose();
+            return null;
+        }
+        return new FdStream(fd, path);
+    }
+
     public string? TryReadText(string path, long maxBytes = MaxFileBytes) => TryRead(path, maxBytes) is { } b ? Encoding.UTF8.GetString(b) : null;
 
     /// <summary>The entries of the directory at <paramref name="path"/> (inside the root), or empty when there is none.</summary>

@@ -8,7 +8,7 @@ namespace Berth.Supply.Sbom;
 public sealed record Inventory(string Source, string? ImageDigest, OsRelease? Os, IReadOnlyList<Package> Packages)
 {
     public static readonly ICataloger[] DatabaseCatalogers = { new DpkgCataloger(), new ApkCataloger() };
-    public static readonly IFileCataloger[] FileCatalogers = { new PythonCataloger(), new NpmCataloger(), new DotnetCataloger() };
+    public static readonly IFileCataloger[] FileCatalogers = { new PythonCataloger(), new NpmCataloger(), new DotnetCataloger(), new GoBinaryCataloger() };
 
     /// <summary>Runs every cataloger over <paramref name="root"/>: the package databases, then one walk for the files the others want.</summary>
     public static Inventory Of(RootView root)
