@@ -49,6 +49,27 @@ public class CliTests
     }
 
     [Fact]
+    public void An_image_in_the_store_is_cataloged_with_its_layer_and_scanned()
+    {
+        using var root = Vulnerable();
+        using var work = new TestRoot();
+        var tar = Path.Combine(work.Path, "rootfs.tar");
+        Assert.Equal(0, TestRoot.Run("tar", new[] { "-C", root.Path, "-cf", tar, "." }).Code);
+        var store = Path.Combine(work.Path, "store");
+        var digest = Berth("image", "import", "--store", store, tar, "vulnerable:1").Ok().Stdout.Trim();
+        var cdx = Berth("sbom", "vulnerable:1", "--store", store, "--format", "cyclonedx-json").Ok().Stdout;
+        Assert.Contains("\"type\": \"container\"", cdx);
+        Assert.Contains($"\"version\": \"{digest}\"", cdx);
+        Assert.Contains("\"name\": \"berth:layer\"", cdx);
+        var db = Path.Combine(work.Path, "db");
+        Berth("db", "import", "--db", db, OsvDir).Ok();
+        var scan = Berth("scan", "vulnerable:1", "--store", store, "--db", db);
+        Assert.Equal(0, scan.ExitCode);
+        Assert.Contains("GHSA-xvch-5gv4-984h", scan.Stdout);
+        Assert.Contains("3 findings (1 Critical, 1 High, 1 Unknown)", scan.Stdout);
+    }
+
+    [Fact]
     public void Fail_on_counts_findings_at_or_above_the_threshold_that_vex_does_not_suppress()
     {
         using var root = Vulnerable();
