@@ -125,12 +125,13 @@ public class CliTests
     {
         using var work = new TestRoot();
         Berth("sbom", "dir:/nonexistent-berth-root").FailsNaming("/nonexistent-berth-root", "no such directory");
-        Berth("scan", "dir:/tmp", "--db", Path.Combine(work.Path, "nodb")).FailsNaming(Path.Combine(work.Path, "nodb"), "no vulnerability database");
+        var empty = Directory.CreateDirectory(Path.Combine(work.Path, "empty")).FullName;
+        Berth("scan", $"dir:{empty}", "--db", Path.Combine(work.Path, "nodb")).FailsNaming(Path.Combine(work.Path, "nodb"), "no vulnerability database");
         var bad = work.Write("bad.vex.json", "{\"statements\":[{\"vulnerability\":{\"name\":\"CVE-1\"},\"products\":[\"pkg:npm/x\"],\"status\":\"maybe\"}]}");
         work.Write("db/x.json", "[]");
         Berth("db", "import", "--db", Path.Combine(work.Path, "db2"), Path.Combine(work.Path, "db")).Ok();
-        Berth("scan", "dir:/tmp", "--db", Path.Combine(work.Path, "db2"), "--vex", bad).FailsNaming(bad, "statements[0].status", "maybe");
+        Berth("scan", $"dir:{empty}", "--db", Path.Combine(work.Path, "db2"), "--vex", bad).FailsNaming(bad, "statements[0].status", "maybe");
         Berth("db", "import", "--db", Path.Combine(work.Path, "db3"), Path.Combine(work.Path, "missing.json")).FailsNaming("missing.json", "no such file");
-        Berth("sbom", "dir:/tmp", "--format", "xml").Fails("--format");
+        Berth("sbom", $"dir:{empty}", "--format", "xml").Fails("--format");
     }
 }

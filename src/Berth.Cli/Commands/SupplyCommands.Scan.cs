@@ -28,6 +28,8 @@ public static partial class SupplyCommands
         var statements = new List<OpenVexStatement>();
         foreach (var vex in cl.Values("vex")) statements.AddRange(OpenVexStatement.Read(FileSystem.ReadBytes(vex), vex));
 
+        // The database first: a missing one is the error, not whatever cataloging meets.
+        using var db = OsvDatabase.Open(cl.Value("db") ?? OsvDatabase.DefaultDirectory);
         var target = cl.Positional[0];
         List<Matcher.Target> targets;
         if (!target.Contains(':') && System.IO.File.Exists(target))
@@ -41,7 +43,6 @@ public static partial class SupplyCommands
             using var root = OpenRoot(target, cl.Value("store"), cl.Value("platform"));
             targets = Inventory.Of(root).Packages.Select(p => new Matcher.Target(p.Purl, p.Location)).ToList();
         }
-        using var db = OsvDatabase.Open(cl.Value("db") ?? OsvDatabase.DefaultDirectory);
         var findings = OpenVexStatement.Apply(Matcher.Match(db, targets), statements);
         var output = format switch
         {

@@ -31,9 +31,18 @@ public sealed class GoBinaryCataloger : IFileCataloger
 
     public IEnumerable<Package> Read(RootView root, string path)
     {
-        using var f = root.TryOpen(path);
-        if (f is null) return Array.Empty<Package>();
-        var info = BuildInfo(f);
+        (string, List<(string, string, string)>)? info;
+        try
+        {
+            using var f = root.TryOpen(path);
+            if (f is null) return Array.Empty<Package>();
+            info = BuildInfo(f);
+        }
+        catch (LinuxException)
+        {
+            // Not readable as a file (an nsfs bind mount, a FIFO's cousin): not a binary to report.
+            return Array.Empty<Package>();
+        }
         if (info is null) return Array.Empty<Package>();
         var (goVersion, modules) = info.Value;
         var found = new List<Package>();
