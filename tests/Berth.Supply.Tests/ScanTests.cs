@@ -216,4 +216,34 @@ public class ScanTests
         foreach (var doc in new[] { CycloneDxWriter.Write(inv, options), SpdxWriter.Write(inv, options) })
             Assert.Equal(direct, Matcher.Match(db, SbomReader.Read(doc, "sbom.json")).Select(f => f.Record.Id + f.Purl).ToList());
     }
+
+    [Fact]
+    public void The_debian_security_trackers_json_imports_as_records_per_release()
+    {
+        // CVE-2023-4911 (glibc's "Looking Glass"): fixed in bookworm by 2.36-9+deb12u3; bullseye's 2.31 never had the code.
+        var dir = Directory.CreateTempSubdirectory("berth-tracker-").FullName;
+        try
+        {
+            var tracker = Path.Combine(dir, "tracker.json");
+            File.WriteAllText(tracker, """
+                {"glibc": {"CVE-2023-4911": {"description": "buffer overflow in ld.so's GLIBC_TUNABLES handling", "scope": "local",
+                  "releases": {"bookworm": {"status": "resolved", "repositories": {"bookworm": "2.36-9+deb12u4"}, "fixed_version": "2.36-9+deb12u3"},
+                               "bullseye": {"status": "resolved", "repositories": {"bullseye": "2.31-13+deb11u7"}, "fixed_version": "0"},
+                               "sid": {"status": "resolved", "repositories": {"sid": "2.37-12"}, "fixed_version": "2.37-12"}}}}}
+                """);
+            var db = Path.Combine(dir, "db");
+            Assert.Equal((1, 1), OsvDatabase.Import(db, new[] { tracker }, DateTimeOffset.UnixEpoch));
+            using var open = OsvDatabase.Open(db);
+            var record = Assert.Single(open.Lookup("Debian:12", "glibc"));
+            Assert.Equal("DEBIAN-CVE-2023-4911", record.Id);
+            Assert.Empty(open.Lookup("Debian:11", "glibc"));
+            Assert.True(Matcher.Affects(record.Affected[0], "Debian:12", "2.36-9+deb12u1", out var fixedIn));
+            Assert.Equal("2.36-9+deb12u3", fixedIn);
+            Assert.False(Matcher.Affects(record.Affected[0], "Debian:12", "2.36-9+deb12u3", out _));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

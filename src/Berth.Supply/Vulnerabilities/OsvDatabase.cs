@@ -89,7 +89,7 @@ public sealed class OsvDatabase : IDisposable
 
     /// <summary>
     /// Adds the OSV records of <paramref name="inputs"/> (a .json record or array, an osv.dev .zip dump,
-    /// or a directory of them) to the database in <paramref name="dir"/>; a record already there is
+    /// the Debian Security Tracker's JSON, or a directory of them) to the database in <paramref name="dir"/>; a record already there is
     /// replaced by one with the same id that is as new or newer ("modified").
     /// </summary>
     public static (int Added, int Total) Import(string dir, IEnumerable<string> inputs, DateTimeOffset now)
@@ -176,7 +176,7 @@ public sealed class OsvDatabase : IDisposable
         AddDocument(byId, FileSystem.ReadBytes(input, 1L << 32), input);
     }
 
-    /// <summary>One record, or an array of them.</summary>
+    /// <summary>One record, an array of them, or the Debian Security Tracker's JSON.</summary>
     static void AddDocument(Dictionary<string, (string?, byte[], List<string>)> byId, byte[] json, string what)
     {
         JsonDocument doc;
@@ -184,7 +184,11 @@ public sealed class OsvDatabase : IDisposable
         catch (JsonException e) { throw new SupplyException($"{what}: not JSON: {e.Message}", e); }
         using (doc)
         {
-            if (doc.RootElement.ValueKind == JsonValueKind.Array)
+            if (DebianTracker.Is(doc.RootElement))
+            {
+                foreach (var record in DebianTracker.ToOsv(doc.RootElement)) Add(byId, record, what);
+            }
+            else if (doc.RootElement.ValueKind == JsonValueKind.Array)
             {
                 int i = 0;
                 foreach (var r in doc.RootElement.EnumerateArray()) Add(byId, r, $"{what}[{i++}]");
