@@ -55,6 +55,8 @@ public class SbomDocumentTests
         Assert.Contains("\"created\": \"1970-01-01T00:00:00Z\"", text);
         Assert.Contains("pkg:npm/%40babel/core@7.23.0", text);
         Assert.Contains("\"licenseDeclared\": \"Zlib\"", text);
+        // "SEE LICENSE IN LICENSE.txt" has no SPDX id: a LicenseRef, declared in hasExtractedLicensingInfos.
+        Assert.Contains("\"licenseId\": \"LicenseRef-SEE-LICENSE-IN-LICENSE.txt\"", text);
     }
 
     [Fact]

@@ -25,6 +25,20 @@ public static class Licenses
         ["GFDL-1.2+"] = "GFDL-1.2-or-later", ["GFDL-1.3+"] = "GFDL-1.3-or-later", ["LGPL-2.0+"] = "LGPL-2.0-or-later",
     };
 
+    /// <summary>The SPDX license list's identifiers, case-insensitively (expressions are matched so), with their exact spelling.</summary>
+    static readonly Dictionary<string, string> SpdxIds = LoadIds();
+
+    static Dictionary<string, string> LoadIds()
+    {
+        using var s = typeof(Licenses).Assembly.GetManifestResourceStream("spdx-license-ids.txt")!;
+        var bytes = new MemoryStream();
+        s.CopyTo(bytes);
+        var ids = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in System.Text.Encoding.UTF8.GetString(bytes.ToArray()).Split('\n'))
+            if (line.Length > 0) ids[line] = line;
+        return ids;
+    }
+
     /// <summary>
     /// One name or an expression in the package's words: "MIT", "GPL-2+ or Artistic", "(MIT OR Apache-2.0)".
     /// Names SPDX does not know become LicenseRef-NAME, which an expression allows.
@@ -41,7 +55,9 @@ public static class Licenses
             var upper = t.ToUpperInvariant();
             if (upper is "AND" or "OR" or "WITH") output.Add(upper);
             else if (t is "(" or ")") output.Add(t);
-            else output.Add(Id(t));
+            else if (Id(t) is { } id) output.Add(id);
+            // A word SPDX does not know ("SEE LICENSE IN LICENSE.txt"): the whole text is one LicenseRef.
+            else return Ref(text);
         }
         // "MIT GPL-2.0" (apk lists several licenses with spaces): all of them apply.
         for (int i = 1; i < output.Count; i++)
@@ -52,14 +68,18 @@ public static class Licenses
 
     static bool IsOperand(string t) => t is not ("AND" or "OR" or "WITH" or "(" or ")");
 
-    static string Id(string name)
+    /// <summary>The SPDX identifier <paramref name="name"/> stands for ("GPL-2+" → GPL-2.0-or-later, "mit" → MIT), or null.</summary>
+    static string? Id(string name)
     {
         if (Known.TryGetValue(name, out var id)) return id;
-        // Already an SPDX-shaped identifier ("MIT", "Apache-2.0", "GPL-2.0-or-later") or a LicenseRef.
-        if (name.TrimEnd('+').All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-') && name.Any(char.IsAsciiLetter) && !name.StartsWith('-'))
-            return name;
-        return "LicenseRef-" + new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '-').ToArray()).Trim('-');
+        if (SpdxIds.TryGetValue(name, out id)) return id;
+        if (name.EndsWith('+') && SpdxIds.TryGetValue(name[..^1], out id)) return id + "+";
+        if (name.StartsWith("LicenseRef-", StringComparison.Ordinal) && name.Length > 11) return name;
+        return null;
     }
+
+    static string Ref(string text) =>
+        "LicenseRef-" + string.Join('-', new string(text.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' ? c : '-').ToArray()).Split('-', StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>
     /// The licenses of a machine-readable debian/copyright (DEP-5: "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"),

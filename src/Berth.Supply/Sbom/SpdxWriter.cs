@@ -89,6 +89,24 @@ public static class SpdxWriter
             }
             w.WriteEndArray();
 
+            // Every LicenseRef an expression uses is declared, as SPDX 2.3 §10 requires; its text is the name the package gave.
+            var refs = inv.Packages.Where(p => p.License is not null)
+                .SelectMany(p => p.License!.Split(' ', '(', ')').Where(t => t.StartsWith("LicenseRef-", StringComparison.Ordinal)))
+                .Distinct().Order(StringComparer.Ordinal).ToList();
+            if (refs.Count > 0)
+            {
+                w.WriteStartArray("hasExtractedLicensingInfos");
+                foreach (var r in refs)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("licenseId", r);
+                    w.WriteString("name", r["LicenseRef-".Length..]);
+                    w.WriteString("extractedText", $"The license the package metadata names \"{r["LicenseRef-".Length..]}\" (no SPDX identifier).");
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+
             w.WriteStartArray("relationships");
             Relationship(w, "SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Root");
             foreach (var id in ids) Relationship(w, "SPDXRef-Root", "CONTAINS", id);
