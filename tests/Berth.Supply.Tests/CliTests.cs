@@ -70,6 +70,22 @@ public class CliTests
     }
 
     [Fact]
+    public void Sbom_diff_lists_packages_added_removed_and_changed()
+    {
+        using var a = Vulnerable();
+        using var b = Vulnerable();
+        b.Write("app/node_modules/lodash/package.json", "{\"name\":\"lodash\",\"version\":\"4.17.21\"}");
+        File.Delete(Path.Combine(b.Path, "app/node_modules/minimist/package.json"));
+        b.Write("app/node_modules/@babel/core/package.json", "{\"name\":\"@babel/core\",\"version\":\"7.23.0\"}");
+        var diff = Berth("sbom", "diff", $"dir:{a.Path}", $"dir:{b.Path}").Ok().Stdout;
+        var lines = diff.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToList();
+        Assert.Contains("added npm @babel/core 7.23.0", lines);
+        Assert.Contains("changed npm lodash 4.17.20 4.17.21", lines);
+        Assert.Contains("removed npm minimist 1.2.5", lines);
+        Assert.Contains("1 added, 1 removed, 1 changed", lines);
+    }
+
+    [Fact]
     public void Fail_on_counts_findings_at_or_above_the_threshold_that_vex_does_not_suppress()
     {
         using var root = Vulnerable();

@@ -28,7 +28,17 @@ public static partial class SupplyCommands
     public static int Sbom(IReadOnlyList<string> args) => Guard("sbom", () =>
     {
         var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("output", 'o', true), new("store", null, true), new("platform", null, true), new("now") }, stopAtPositional: false);
-        if (cl.Positional.Count != 1) throw new UsageException("sbom: usage: berth sbom IMAGE|dir:ROOTFS [--format spdx-json|cyclonedx-json|table] [-o FILE] [--now]");
+        if (cl.Positional.Count == 3 && cl.Positional[0] == "diff")
+        {
+            Inventory Of(string target)
+            {
+                using var r = OpenRoot(target, cl.Value("store"), cl.Value("platform"));
+                return Inventory.Of(r);
+            }
+            WriteResult(cl.Value("output"), Encoding.UTF8.GetBytes(InventoryDiff.Table(InventoryDiff.Compare(Of(cl.Positional[1]), Of(cl.Positional[2])))));
+            return 0;
+        }
+        if (cl.Positional.Count != 1) throw new UsageException("sbom: usage: berth sbom IMAGE|dir:ROOTFS [--format spdx-json|cyclonedx-json|table] [-o FILE] [--now] | berth sbom diff A B");
         var format = cl.Value("format") ?? "table";
         if (format is not ("spdx-json" or "cyclonedx-json" or "table")) throw new UsageException($"--format: \"{format}\" is not spdx-json, cyclonedx-json or table");
         using var root = OpenRoot(cl.Positional[0], cl.Value("store"), cl.Value("platform"));
