@@ -38,6 +38,7 @@ bench: test-deps build
 	bench/images.sh
 	bench/registry.sh
 	bench/engine.sh
+	bench/supply.sh
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

@@ -6,11 +6,13 @@ want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
 # networks, catatonit for --init.
 want+=(conmon containernetworking-plugins iptables catatonit)
 if [ "${1:-run}" = test ]; then
+  # nodejs and golang-go: the supply-chain tests (npm tools; a Go binary built to read its build info).
   # docker.io (dockerd 20.10 + its CLI), containerd (1.6, ctr) and uidmap (newuidmap for rootless podman): the real-client tests.
   # docker-registry (distribution 2.8), apache2-utils (htpasswd) and openssl: the registry tests start their own registries.
   want+=(runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc
     docker.io containerd uidmap
-    docker-registry apache2-utils openssl)
+    docker-registry apache2-utils openssl
+    nodejs golang-go)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -23,3 +25,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v dotnet >/dev/null || { echo "dotnet (the .NET SDK) is required on PATH" >&2; exit 1; }
+if [ "${1:-run}" = test ]; then
+  # The supply-chain tests (nodejs above brings npm): ajv validates SBOMs against the CycloneDX schemas
+  # @cyclonedx/cyclonedx-library ships; cdxgen (with its trivy plugin) is the peer the catalogers are compared with.
+  node_dir="$(dirname "$0")/../tests/Berth.Supply.Tests/node"
+  [ -d "$node_dir/node_modules/ajv" ] && [ -d "$node_dir/node_modules/@cyclonedx/cyclonedx-library" ] && [ -d "$node_dir/node_modules/@cyclonedx/cdxgen" ] ||
+    npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
+fi

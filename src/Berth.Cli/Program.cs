@@ -22,17 +22,27 @@ return Cli.Dispatch(args, new Cli.Extension(
         "logout" => LoginCommands.Logout(rest),
         // The engine's global --store holds the networks' state too (STORE/networks).
         "network" => NetworkCommands.Run(ctx.Global?.Value("store") is { } st ? rest.Take(1).Concat(new[] { "--store", st }).Concat(rest.Skip(1)).ToList() : rest),
+        // Images of the engine's --store are in STORE/images.
+        "sbom" => SupplyCommands.Sbom(ctx.Global?.Value("store") is { } st ? rest.Concat(new[] { "--store", Path.Combine(st, "images") }).ToList() : rest),
+        "scan" => SupplyCommands.Scan(ctx.Global?.Value("store") is { } st ? rest.Concat(new[] { "--store", Path.Combine(st, "images") }).ToList() : rest),
+        "db" => SupplyCommands.Db(rest),
+        "vex" => SupplyCommands.Vex(rest),
         _ => EngineCommands.Run(command, rest, ctx),
     },
     "",
-    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException,
+    e => e is Berth.Images.ImageException or Berth.Images.Registry.RegistryException or Berth.Supply.SupplyException,
     GlobalFlags: new Flag[] { new("store", null, true) },
     UsageText: "berth: containers from images, hardened by default, no daemon\n\n" +
         "Usage: berth [--store DIR] [--root DIR] COMMAND [options] [arguments]\n\nCommands:\n" +
         EngineCommands.UsageLines +
-        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n\n" +
+        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +
+        "  network  CNI networks: create, ls, inspect, rm, prune\n" +
+        "  sbom     a software bill of materials of an image or dir:ROOTFS (spdx-json, cyclonedx-json, table)\n" +
+        "  scan     known vulnerabilities of an image, dir:ROOTFS or SBOM (OSV database, OpenVEX applied)\n" +
+        "  db       the vulnerability database: import OSV records, status\n" +
+        "  vex      vex create: an OpenVEX statement\n\n" +
         "Global options:\n" +
-        "  --store DIR   the engine's store: containers, volumes, images (DIR/images) (default /var/lib/berth)\n" +
+        "  --store DIR   the engine's store: containers, volumes, networks, images (DIR/images) (default /var/lib/berth)\n" +
         "  --root DIR    the runtime's state (default /run/berth)\n" +
         "  --debug, --log FILE, --log-format text|json, --version\n",
     TakesOverRuntimeVerbs: true));

@@ -30,6 +30,9 @@ public sealed class LayerUnpacker : IDisposable
     readonly bool _privileged = Processes.EffectiveUid == 0;
     /// <summary>What this layer wrote, and the directories on the way to it: a whiteout leaves both (layer.md: whiteouts apply to lower layers only).</summary>
     readonly HashSet<string> _thisLayer = new(StringComparer.Ordinal);
+
+    /// <summary>The paths (relative, normalized) the layer last unpacked wrote: what an SBOM names as the layer that introduced a file.</summary>
+    public IReadOnlyCollection<string> LastLayerPaths => _thisLayer;
     readonly HashSet<string> _holdsThisLayer = new(StringComparer.Ordinal);
     /// <summary>Overlay mode: what this layer's whiteouts hide, so that a later entry of the same layer under one makes it an opaque directory.</summary>
     readonly HashSet<string> _whitedOut = new(StringComparer.Ordinal);
