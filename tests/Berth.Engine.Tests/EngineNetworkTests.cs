@@ -60,7 +60,7 @@ public class EngineNetworkTests : IDisposable
         Assert.Contains("hello from a berth bridge", page);
 
         // The default network, named by BERTH_DEFAULT_NETWORK: a peer on it finds web by name.
-        var peer = Commands.ExecWithEnv(new Dictionary<string, string> { ["BERTH_DEFAULT_NETWORK"] = _net }, EngineSandbox.Berth,
+        var peer = Commands.ExecWithEnv(new Dictionary<string, string?> { ["BERTH_DEFAULT_NETWORK"] = _net }, EngineSandbox.Berth,
             _e.Global.Concat(new[] { "run", "--rm", EngineSandbox.Image, "sh", "-c",
                 "ip -4 -o addr show eth0; grep -w web /etc/hosts; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 nc web 80" }).ToArray()).Ok();
         Assert.Contains($"inet {_prefix}", peer.Stdout);

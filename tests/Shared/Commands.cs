@@ -65,8 +65,8 @@ public static class Commands
     /// </summary>
     public static Result Exec(string file, params string[] args) => ExecWithEnv(null, file, args);
 
-    /// <summary><see cref="Exec"/> with variables added to (or replacing) the test's environment.</summary>
-    public static Result ExecWithEnv(IReadOnlyDictionary<string, string>? env, string file, params string[] args)
+    /// <summary><see cref="Exec"/> with variables added to (or replacing) the test's environment; a null value removes one.</summary>
+    public static Result ExecWithEnv(IReadOnlyDictionary<string, string?>? env, string file, params string[] args)
     {
         var outFile = Path.GetTempFileName();
         var errFile = Path.GetTempFileName();
@@ -79,7 +79,9 @@ public static class Commands
             foreach (var a in args) psi.ArgumentList.Add(a);
             psi.Environment["BERTH_OUT"] = outFile;
             psi.Environment["BERTH_ERR"] = errFile;
-            foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+            foreach (var (k, v) in env ?? new Dictionary<string, string?>())
+                if (v is null) psi.Environment.Remove(k);
+                else psi.Environment[k] = v;
             using var p = Process.Start(psi)!;
             if (!p.WaitForExit(120_000))
             {

@@ -32,34 +32,7 @@ public sealed class BerthCli : IDisposable
     public Result Image(string sub, params string[] args) => Run(["image", sub, "--store", Store, .. args]);
 
     /// <summary>Another program (skopeo) with the same environment, so it finds the same auth.json.</summary>
-    public Result Exec(string file, params string[] args)
-    {
-        var outFile = Path.Combine(Dir, $"out-{Guid.NewGuid():N}");
-        var errFile = Path.Combine(Dir, $"err-{Guid.NewGuid():N}");
-        try
-        {
-            var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add("exec \"$0\" \"$@\" </dev/null >\"$BERTH_OUT\" 2>\"$BERTH_ERR\"");
-            psi.ArgumentList.Add(file);
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            psi.Environment["BERTH_OUT"] = outFile;
-            psi.Environment["BERTH_ERR"] = errFile;
-            Isolate(psi);
-            using var p = Process.Start(psi)!;
-            if (!p.WaitForExit(180_000))
-            {
-                p.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in 180 s");
-            }
-            return new Result(p.ExitCode, File.ReadAllText(outFile), File.ReadAllText(errFile));
-        }
-        finally
-        {
-            File.Delete(outFile);
-            File.Delete(errFile);
-        }
-    }
+    public Result Exec(string file, params string[] args) => Commands.ExecWithEnv(Environment, file, args);
 
     /// <summary>Started, not waited for (a pull to kill the registry under).</summary>
     public Process Start(string stdout, string stderr, params string[] args)
@@ -75,14 +48,22 @@ public sealed class BerthCli : IDisposable
         return Process.Start(psi)!;
     }
 
+    /// <summary>This client's own home, runtime dir and registries.conf; no auth file from the test's environment.</summary>
+    Dictionary<string, string?> Environment => new()
+    {
+        ["HOME"] = Home,
+        ["XDG_RUNTIME_DIR"] = RuntimeDir,
+        ["XDG_CONFIG_HOME"] = Path.Combine(Home, ".config"),
+        ["CONTAINERS_REGISTRIES_CONF"] = RegistriesConf,
+        ["REGISTRY_AUTH_FILE"] = null,
+        ["DOCKER_CONFIG"] = null,
+    };
+
     void Isolate(ProcessStartInfo psi)
     {
-        psi.Environment["HOME"] = Home;
-        psi.Environment["XDG_RUNTIME_DIR"] = RuntimeDir;
-        psi.Environment["XDG_CONFIG_HOME"] = Path.Combine(Home, ".config");
-        psi.Environment["CONTAINERS_REGISTRIES_CONF"] = RegistriesConf;
-        psi.Environment.Remove("REGISTRY_AUTH_FILE");
-        psi.Environment.Remove("DOCKER_CONFIG");
+        foreach (var (k, v) in Environment)
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
     }
 
     public static JsonElement Json(string text)
