@@ -808,6 +808,23 @@ public static class EngineCommands
         var cl = Parse(args, new Flag[] { new("no-stream"), new("all", 'a') });
         var engine = EngineOf(ctx);
         var records = cl.Positional.Count > 0 ? cl.Positional.Select(engine.Store.Find).ToList() : engine.Store.All().Where(r => engine.StatusOf(r).Running).ToList();
+        if (cl.Has("no-stream"))
+        {
+            Output.Write(StatsTable(engine, records));
+            return 0;
+        }
+        // As docker and podman: a table a second (redrawn in place on a terminal) while any of them runs; ^C ends it.
+        bool tty = Terminal.IsTerminal(1);
+        while (records.Any(r => engine.StatusOf(r).Running))
+        {
+            Output.Write((tty ? "\x1b[2J\x1b[H" : "") + StatsTable(engine, records));
+            Thread.Sleep(1000);
+        }
+        return 0;
+    }
+
+    static string StatsTable(Engine.Engine engine, List<ContainerRecord> records)
+    {
         var sb = new StringBuilder($"{"CONTAINER ID",-14}{"NAME",-22}{"MEM USAGE / LIMIT",-26}PIDS\n");
         foreach (var r in records)
         {
@@ -827,8 +844,7 @@ public static class EngineCommands
             }
             sb.Append($"{r.ShortId,-14}{r.Name,-22}{$"{mem / 1048576.0:F1}MiB / {(limit >= 1L << 60 ? "unlimited" : $"{limit / 1048576.0:F1}MiB")}",-26}{pids}\n");
         }
-        Output.Write(sb.ToString());
-        return 0;
+        return sb.ToString();
     }
 
     static int Port(Context ctx, IReadOnlyList<string> args)
