@@ -38,12 +38,12 @@ public sealed class Changeset
     {
         var w = new Changeset(output, skip ?? ((_, _) => false));
         using (var root = Files.Open(upper, O.RDONLY | O.DIRECTORY | O.NOFOLLOW))
-            w.Directory(root, "");
+            w.WriteDirectory(root, "");
         output.Write(new byte[2 * Block]);
         output.Flush();
     }
 
-    void Directory(SafeFd dir, string prefix)
+    void WriteDirectory(SafeFd dir, string prefix)
     {
         var names = FileSystem.Names(dir, prefix.Length == 0 ? "upper" : prefix);
         names.Sort((a, b) => CompareBytes(a, b));
@@ -65,7 +65,7 @@ public sealed class Changeset
                     var xattrs = XattrsOf(sub, out bool opaque);
                     Header(path + "/", '5', st.Mode & 0xfff, st.Uid, st.Gid, 0, MTime(sub), "", xattrs);
                     if (opaque) Header(path + "/" + OpaqueMarker, '0', 0, 0, 0, 0, 0, "", null);
-                    Directory(sub, path + "/");
+                    WriteDirectory(sub, path + "/");
                     break;
                 }
                 case FileStat.S_IFREG:
