@@ -167,3 +167,60 @@ public sealed class CommitTests : IDisposable
         return sb.ToString();
     }
 }
+
+/// <summary>The changeset writer on an upper directory made by hand: what overlayfs leaves there, as the image-spec wants it in a tar.</summary>
+public sealed class CommitChangesetTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("berth-changeset-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Whiteouts_opaque_dirs_xattrs_links_and_order_are_written_as_the_spec_says()
+    {
+        var upper = Path.Combine(_dir, "upper");
+        Directory.CreateDirectory(Path.Combine(upper, "op", "sub"));
+        File.WriteAllText(Path.Combine(upper, "op", "sub", "f"), "in opaque\n");
+        File.WriteAllText(Path.Combine(upper, "b.txt"), "bee\n");
+        File.SetUnixFileMode(Path.Combine(upper, "b.txt"), (UnixFileMode)0x1e0); // 0740
+        Commands.Exec("ln", Path.Combine(upper, "b.txt"), Path.Combine(upper, "a-link")).Ok();
+        Commands.Exec("mknod", Path.Combine(upper, "gone"), "c", "0", "0").Ok();
+        Commands.Exec("mkfifo", Path.Combine(upper, "fifo")).Ok();
+        File.CreateSymbolicLink(Path.Combine(upper, "sym"), "b.txt");
+        Commands.Exec("setfattr", "-n", "trusted.overlay.opaque", "-v", "y", Path.Combine(upper, "op")).Ok();
+        Commands.Exec("setfattr", "-n", "trusted.overlay.origin", "-v", "0x00", Path.Combine(upper, "b.txt")).Ok();
+        Commands.Exec("setfattr", "-n", "user.note", "-v", "kept", Path.Combine(upper, "b.txt")).Ok();
+        Commands.Exec("chown", "1234:5678", Path.Combine(upper, "b.txt")).Ok();
+        File.SetLastWriteTimeUtc(Path.Combine(upper, "b.txt"), new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+
+        var tar = new MemoryStream();
+        Images.Layers.Changeset.Write(upper, tar);
+        tar.Position = 0;
+        var entries = new List<System.Formats.Tar.TarEntry>();
+        using (var reader = new System.Formats.Tar.TarReader(tar))
+            while (reader.GetNextEntry(copyData: true) is { } e) entries.Add(e);
+
+        Assert.Equal(new[] { "a-link", "b.txt", "fifo", ".wh.gone", "op/", "op/.wh..wh..opq", "op/sub/", "op/sub/f", "sym" }, entries.Select(e => e.Name));
+        var b = entries.Single(e => e.Name == "b.txt");
+        var link = entries.Single(e => e.Name == "a-link");
+        // The first name of an inode carries the data; the other is a hard link to it.
+        Assert.True(link.EntryType == System.Formats.Tar.TarEntryType.RegularFile || b.EntryType == System.Formats.Tar.TarEntryType.HardLink);
+        var (data, hard) = link.EntryType == System.Formats.Tar.TarEntryType.HardLink ? (b, link) : (link, b);
+        Assert.Equal(System.Formats.Tar.TarEntryType.HardLink, hard.EntryType);
+        Assert.Equal(data.Name, hard.LinkName);
+        Assert.Equal(1234, data.Uid);
+        Assert.Equal(5678, data.Gid);
+        Assert.Equal((UnixFileMode)0x1e0, data.Mode);
+        Assert.Equal(4, data.Length);
+        var pax = Assert.IsType<System.Formats.Tar.PaxTarEntry>(data);
+        Assert.Equal("kept", pax.ExtendedAttributes["SCHILY.xattr.user.note"]);
+        Assert.DoesNotContain(pax.ExtendedAttributes.Keys, k => k.Contains("overlay"));
+        Assert.Equal(System.Formats.Tar.TarEntryType.Fifo, entries.Single(e => e.Name == "fifo").EntryType);
+        Assert.Equal("b.txt", entries.Single(e => e.Name == "sym").LinkName);
+        Assert.Equal(0, entries.Single(e => e.Name == ".wh.gone").Length);
+
+        var again = new MemoryStream();
+        Images.Layers.Changeset.Write(upper, again);
+        Assert.Equal(tar.ToArray(), again.ToArray());
+    }
+}
