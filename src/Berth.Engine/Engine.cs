@@ -514,7 +514,8 @@ public sealed class Engine
 
     /// <summary>
     /// `commit`: the container's image and one layer more, its changes as they are in the
-    /// overlay's upper directory (BUNDLE/upper), stored under <paramref name="name"/>. A running
+    /// overlay's upper directory (BUNDLE/upper), stored under <paramref name="name"/>
+    /// (without one, localhost/commit-ID12). A running
     /// container is paused while the layer is read (podman's default) so that no file changes
     /// half-way; the tar goes to a scratch file in the container's directory first, so the pause
     /// lasts only as long as the reading. Returns the image's id (its config's digest).
@@ -549,16 +550,13 @@ public sealed class Engine
                 if (paused) Pause(Store.TryRead(r.Id) ?? r, false);
             }
             tar.Seek(0, SeekOrigin.Begin);
-            return images.Commit(reference, r.ImageDigest, tar, name ?? UnnamedImage(), changes, comment, author).Id;
+            return images.Commit(reference, r.ImageDigest, tar, name, changes, comment, author).Id;
         }
         finally
         {
             FileSystem.TryDelete(scratch);
         }
     }
-
-    /// <summary>A store name for an image committed without one: podman leaves it untagged, the store names every image.</summary>
-    static string UnnamedImage() => $"localhost/commit-{ContainerStore.NewId()[..12]}:latest";
 
     /// <summary>
     /// The files and directories the runtime made in the upper directory to mount over (hosts,

@@ -184,9 +184,10 @@ public sealed class ImageService
     /// gzip-compressed as Import stores one; its diff_id appended, a history entry, the config
     /// changed by <paramref name="changes"/> (docker's --change) and created now. The image is an
     /// OCI one whatever the base's format; the base's layers are reused where the store has them.
-    /// Returns the manifest written and the image's id (its config's digest).
+    /// Returns the manifest written, the image's id (its config's digest) and its name: without
+    /// one, `localhost/commit-ID12:latest` (the store names every image; podman would leave it untagged).
     /// </summary>
-    public (Descriptor Manifest, string Id) Commit(ImageReference baseImage, string? baseManifest, Stream layerTar, string name,
+    public (Descriptor Manifest, string Id, string Name) Commit(ImageReference baseImage, string? baseManifest, Stream layerTar, string? name,
         IReadOnlyList<string> changes, string? comment, string? author)
     {
         ImageChanges.Validate(changes);
@@ -194,7 +195,8 @@ public sealed class ImageService
         var image = Named(baseImage, () => ResolvedImage.Resolve(src));
         if (baseManifest is { Length: > 0 } && image.ManifestDescriptor.Digest != baseManifest)
             throw new ImageException($"{baseImage}: it names {image.ManifestDescriptor.Digest} now, not the container's image {baseManifest}");
-        var target = new StoreReference(StoreTransport, StoreTransport.Normalize(name));
+        // Unnamed, the name comes from the id, known at the end: blobs go in under this lease, the name under the next.
+        var target = new StoreReference(StoreTransport, StoreTransport.Normalize(name ?? "localhost/commit-unnamed"));
         using var dst = target.OpenDestination();
 
         var layers = new List<Descriptor>();
@@ -230,12 +232,24 @@ public sealed class ImageService
         var id = RawManifest.Sha256(configBytes).ToString();
         var configDesc = dst.PutBlob(new MemoryStream(configBytes), new Descriptor { MediaType = MediaTypes.Config, Digest = id, Size = configBytes.Length }, isConfig: true);
         var manifest = new RawManifest(JsonOut.Document(new Manifest { SchemaVersion = 2, MediaType = MediaTypes.Manifest, Config = configDesc, Layers = layers }), MediaTypes.Manifest);
-        dst.PutManifest(manifest);
         var platform = new Platform { Os = config.Os, Architecture = config.Architecture, Variant = config.Variant };
-        dst.Commit(new Descriptor { Platform = platform });
+        if (name is null)
+        {
+            name = StoreTransport.Normalize($"localhost/commit-{id["sha256:".Length..][..12]}");
+            using var named = new StoreReference(StoreTransport, name).OpenDestination();
+            foreach (var blob in layers.Append(configDesc))
+                if (named.TryReusingBlob(blob) is null) throw new ImageException($"{name}: blob {blob.Digest} went from the store while it was committed");
+            named.PutManifest(manifest);
+            named.Commit(new Descriptor { Platform = platform });
+        }
+        else
+        {
+            dst.PutManifest(manifest);
+            dst.Commit(new Descriptor { Platform = platform });
+        }
         var desc = manifest.Descriptor;
         desc.Platform = platform;
-        return (desc, id);
+        return (desc, id, StoreTransport.Normalize(name));
     }
 
     /// <summary>A Docker layer's OCI media type: the bytes are the same (image-spec media-types.md, "Compatibility Matrix").</summary>

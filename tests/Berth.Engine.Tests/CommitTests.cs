@@ -144,6 +144,16 @@ public sealed class CommitTests : IDisposable
         Assert.Equal("shell 2\n", _e.Run("run", "--rm", "test/shell").Ok().Stdout);
     }
 
+    [Fact]
+    public void Without_a_name_the_image_is_named_after_its_id()
+    {
+        _e.Run("run", "--name", "c1", "--read-only=false", Image, "sh", "-c", "echo unnamed > /root/u").Ok();
+        var id = _e.Run("commit", "c1").Ok().Stdout.Trim();
+        var name = $"localhost/commit-{id["sha256:".Length..][..12]}";
+        Assert.Contains(name + ":latest", _e.Run("images").Ok().Stdout);
+        Assert.Equal("unnamed\n", _e.Run("run", "--rm", name, "cat", "/root/u").Ok().Stdout);
+    }
+
     string[] Blobs()
     {
         var dir = Path.Combine(_e.Store, "images", "blobs", "sha256");
