@@ -31,7 +31,8 @@ public static class EngineCommands
         "  logs     a container's output (-f, --tail N, --since, -t)\n" +
         "  exec     run a process in a running container (-i, -t, -e, -u, -w)\n" +
         "  inspect, top, stats, port, cp\n" +
-        "  commit   a new image from a container's changes: commit [-m MSG] [-a AUTHOR] [-c 'CMD [..]'|'ENV K=V'|…] [--pause=false] CONTAINER [IMAGE[:TAG]]\n" +
+        "  commit   a new image from a container's changes: CONTAINER [IMAGE[:TAG]] (-m MSG, -a AUTHOR,\n" +
+        "           -c 'CMD [\"x\"]'|'ENTRYPOINT …'|'ENV K=V'|'WORKDIR d'|'USER u'|'LABEL k=v'|'EXPOSE p', --pause=false)\n" +
         "  container prune | cleanup   remove stopped and half-made containers\n" +
         "  volume   named volumes: create, ls, inspect, rm, prune\n" +
         "  images, pull, push, tag, rmi, save, load   short forms of `berth image …`\n" +
