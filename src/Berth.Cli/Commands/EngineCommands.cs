@@ -427,7 +427,7 @@ public static class EngineCommands
     static int Commit(Context ctx, IReadOnlyList<string> args)
     {
         var cl = Parse(args, CommitFlags);
-        if (cl.Positional.Count is < 1 or > 2) throw new UsageException("commit: CONTAINER [IMAGE[:TAG]]");
+        if (cl.Positional.Count is < 1 or > 2) throw new UsageException("usage: berth commit [OPTIONS] CONTAINER [IMAGE[:TAG]]");
         bool pause = cl.Value("pause") != "false";
         var changes = cl.Values("change").ToList();
         Images.ImageChanges.Validate(changes);
