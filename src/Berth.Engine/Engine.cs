@@ -6,6 +6,7 @@ using Berth.Engine.Store;
 using Berth.Engine.Volumes;
 using Berth.Images;
 using Berth.Images.Bundles;
+using Berth.Images.Layers;
 using Berth.Images.Transports;
 using Berth.Linux;
 using Berth.Oci.Json;
@@ -507,6 +508,65 @@ public sealed class Engine
             cur.Name = name;
             Store.Write(cur);
         }
+    }
+
+    // ---- commit ----------------------------------------------------------------------------
+
+    /// <summary>
+    /// `commit`: the container's image and one layer more, its changes as they are in the
+    /// overlay's upper directory (BUNDLE/upper), stored under <paramref name="name"/>
+    /// (without one, localhost/commit-ID12). A running
+    /// container is paused while the layer is read (podman's default) so that no file changes
+    /// half-way; the tar goes to a scratch file in the container's directory first, so the pause
+    /// lasts only as long as the reading. Returns the image's id (its config's digest).
+    /// </summary>
+    public string Commit(ContainerRecord r, string? name, IReadOnlyList<string> changes, string? comment, string? author, bool pause = true)
+    {
+        ImageChanges.Validate(changes);
+        var images = new ImageService(Settings.ImagesRoot);
+        var reference = images.Parse(r.Image);
+        var upper = Path.Combine(Store.BundleOf(r.Id), "upper");
+        if (!Files.TryStat(null, upper, false, out var st, out _) || !st.IsDirectory)
+            throw new EngineException($"container {r.Name} has no upper directory ({upper})");
+        var skip = MountStubs(r, upper);
+        var scratch = Path.Combine(Store.DirOf(r.Id), "commit.tar");
+        FileSystem.TryDelete(scratch);
+        try
+        {
+            using var tar = new FdStream(FileSystem.CreateNew(scratch, read: true), scratch, read: true, write: true);
+            var status = StatusOf(r);
+            bool paused = false;
+            if (pause && status.Running && status.State != "paused")
+            {
+                Pause(r, true);
+                paused = true;
+            }
+            try
+            {
+                Changeset.Write(upper, tar, skip);
+            }
+            finally
+            {
+                if (paused) Pause(Store.TryRead(r.Id) ?? r, false);
+            }
+            tar.Seek(0, SeekOrigin.Begin);
+            return images.Commit(reference, r.ImageDigest, tar, name, changes, comment, author).Id;
+        }
+        finally
+        {
+            FileSystem.TryDelete(scratch);
+        }
+    }
+
+    /// <summary>
+    /// The files and directories the runtime made in the upper directory to mount over (hosts,
+    /// resolv.conf, hostname, volume and bind targets the image lacked): empty, and not the
+    /// container's work, so podman leaves them out of a commit and so does this.
+    /// </summary>
+    Func<string, FileStat, bool> MountStubs(ContainerRecord r, string upper)
+    {
+        var destinations = new HashSet<string>((SpecOf(r)?.Mounts ?? new()).Select(m => (m.Destination ?? "").Trim('/')));
+        return (path, st) => destinations.Contains(path) && ((st.IsRegular && st.Size == 0) || (st.IsDirectory && FileSystem.Entries(Path.Combine(upper, path)).Count == 0));
     }
 
     /// <summary>The container's config.json as the runtime got it (what `inspect` shows as effective settings).</summary>

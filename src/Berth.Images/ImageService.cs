@@ -178,6 +178,90 @@ public sealed class ImageService
         return desc;
     }
 
+    /// <summary>
+    /// `commit`: <paramref name="baseImage"/> (the manifest <paramref name="baseManifest"/> when
+    /// given) and one more layer, <paramref name="layerTar"/> read to its end and stored
+    /// gzip-compressed as Import stores one; its diff_id appended, a history entry, the config
+    /// changed by <paramref name="changes"/> (docker's --change) and created now. The image is an
+    /// OCI one whatever the base's format; the base's layers are reused where the store has them.
+    /// Returns the manifest written, the image's id (its config's digest) and its name: without
+    /// one, `localhost/commit-ID12:latest` (the store names every image; podman would leave it untagged).
+    /// </summary>
+    public (Descriptor Manifest, string Id, string Name) Commit(ImageReference baseImage, string? baseManifest, Stream layerTar, string? name,
+        IReadOnlyList<string> changes, string? comment, string? author)
+    {
+        ImageChanges.Validate(changes);
+        using var src = Open(baseImage);
+        var image = Named(baseImage, () => ResolvedImage.Resolve(src));
+        if (baseManifest is { Length: > 0 } && image.ManifestDescriptor.Digest != baseManifest)
+            throw new ImageException($"{baseImage}: it names {image.ManifestDescriptor.Digest} now, not the container's image {baseManifest}");
+        // Unnamed, the name comes from the id, known at the end: blobs go in under this lease, the name under the next.
+        var target = new StoreReference(StoreTransport, StoreTransport.Normalize(name ?? "localhost/commit-unnamed"));
+        using var dst = target.OpenDestination();
+
+        var layers = new List<Descriptor>();
+        foreach (var l in image.Layers)
+        {
+            var oci = new Descriptor { MediaType = OciLayerType(l.MediaType), Digest = l.Digest, Size = l.Size, Annotations = l.Annotations };
+            if (dst.TryReusingBlob(l) is null)
+                using (var blob = src.GetBlob(l))
+                    dst.PutBlob(blob, new Descriptor { MediaType = l.MediaType, Digest = l.Digest, Size = l.Size });
+            layers.Add(oci);
+        }
+        string diffId;
+        using (var tar = new HashingStream(layerTar, "sha256", leaveOpen: true))
+        using (var gzip = new GzipCompressingStream(tar))
+        {
+            layers.Add(dst.PutBlob(gzip, new Descriptor { MediaType = MediaTypes.LayerGzip }));
+            diffId = tar.Digest.ToString();
+        }
+
+        var now = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
+        var config = Documents.ParseConfig(JsonOut.Document(image.Config), "config");
+        config.Created = now;
+        if (author is not null) config.Author = author;
+        config.Config ??= new ContainerConfig();
+        foreach (var c in changes) ImageChanges.Apply(config.Config, c);
+        config.Rootfs ??= new RootfsDiffs { Type = "layers", DiffIds = new() };
+        config.Rootfs.DiffIds ??= new();
+        config.Rootfs.DiffIds.Add(diffId);
+        config.History ??= new();
+        config.History.Add(new History { Created = now, CreatedBy = "berth commit", Author = author, Comment = comment });
+
+        var configBytes = JsonOut.Document(config);
+        var id = RawManifest.Sha256(configBytes).ToString();
+        var configDesc = dst.PutBlob(new MemoryStream(configBytes), new Descriptor { MediaType = MediaTypes.Config, Digest = id, Size = configBytes.Length }, isConfig: true);
+        var manifest = new RawManifest(JsonOut.Document(new Manifest { SchemaVersion = 2, MediaType = MediaTypes.Manifest, Config = configDesc, Layers = layers }), MediaTypes.Manifest);
+        var platform = new Platform { Os = config.Os, Architecture = config.Architecture, Variant = config.Variant };
+        if (name is null)
+        {
+            name = StoreTransport.Normalize($"localhost/commit-{id["sha256:".Length..][..12]}");
+            using var named = new StoreReference(StoreTransport, name).OpenDestination();
+            foreach (var blob in layers.Append(configDesc))
+                if (named.TryReusingBlob(blob) is null) throw new ImageException($"{name}: blob {blob.Digest} went from the store while it was committed");
+            named.PutManifest(manifest);
+            named.Commit(new Descriptor { Platform = platform });
+        }
+        else
+        {
+            dst.PutManifest(manifest);
+            dst.Commit(new Descriptor { Platform = platform });
+        }
+        var desc = manifest.Descriptor;
+        desc.Platform = platform;
+        return (desc, id, StoreTransport.Normalize(name));
+    }
+
+    /// <summary>A Docker layer's OCI media type: the bytes are the same (image-spec media-types.md, "Compatibility Matrix").</summary>
+    static string? OciLayerType(string? t) => t switch
+    {
+        MediaTypes.DockerLayerGzip => MediaTypes.LayerGzip,
+        MediaTypes.DockerLayer => MediaTypes.Layer,
+        MediaTypes.DockerForeignLayerGzip => MediaTypes.LayerNondistributableGzip,
+        MediaTypes.DockerForeignLayer => MediaTypes.LayerNondistributable,
+        _ => t,
+    };
+
     /// <summary>`image inspect`: the summary Berth prints, the raw manifest/index (its exact bytes), or the config.</summary>
     public byte[] Inspect(ImageReference r, PlatformSpec? platform, string view)
     {

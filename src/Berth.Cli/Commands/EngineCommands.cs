@@ -31,6 +31,8 @@ public static class EngineCommands
         "  logs     a container's output (-f, --tail N, --since, -t)\n" +
         "  exec     run a process in a running container (-i, -t, -e, -u, -w)\n" +
         "  inspect, top, stats, port, cp\n" +
+        "  commit   a new image from a container's changes: CONTAINER [IMAGE[:TAG]] (-m MSG, -a AUTHOR,\n" +
+        "           -c 'CMD [\"x\"]'|'ENTRYPOINT …'|'ENV K=V'|'WORKDIR d'|'USER u'|'LABEL k=v'|'EXPOSE p', --pause=false)\n" +
         "  container prune | cleanup   remove stopped and half-made containers\n" +
         "  volume   named volumes: create, ls, inspect, rm, prune\n" +
         "  images, pull, push, tag, rmi, save, load   short forms of `berth image …`\n" +
@@ -91,6 +93,7 @@ public static class EngineCommands
             "pause" => () => Pause(ctx, rest, true),
             "unpause" => () => Pause(ctx, rest, false),
             "rename" => () => Rename(ctx, rest),
+            "commit" => () => Commit(ctx, rest),
             "events" or "update" => () => ToRuntime(ctx, command, rest),
             "container" => () => Container(ctx, rest),
             "volume" => () => Volume(ctx, rest),
@@ -413,6 +416,26 @@ public static class EngineCommands
         var engine = EngineOf(ctx);
         if (cl.Positional.Count == 0) throw new UsageException("pause: at least one container is required");
         return Each(pause ? "pause" : "unpause", cl.Positional, n => { engine.Pause(engine.Store.Find(n), pause); return n; });
+    }
+
+    static readonly Flag[] CommitFlags =
+    {
+        new("message", 'm', true), new("author", 'a', true), new("change", 'c', true, true), new("pause", 'p'), new("quiet", 'q'),
+    };
+
+    /// <summary>`commit [-m MSG] [-a AUTHOR] [-c CHANGE]… [--pause=true] CONTAINER [IMAGE[:TAG]]`: prints the new image's id.</summary>
+    static int Commit(Context ctx, IReadOnlyList<string> args)
+    {
+        var cl = Parse(args, CommitFlags);
+        if (cl.Positional.Count is < 1 or > 2) throw new UsageException("usage: berth commit [OPTIONS] CONTAINER [IMAGE[:TAG]]");
+        bool pause = cl.Value("pause") != "false";
+        var changes = cl.Values("change").ToList();
+        Images.ImageChanges.Validate(changes);
+        var engine = EngineOf(ctx);
+        var r = engine.Store.Find(cl.Positional[0]);
+        var id = engine.Commit(r, cl.Positional.Count == 2 ? cl.Positional[1] : null, changes, cl.Value("message"), cl.Value("author"), pause);
+        Output.Write(id + "\n");
+        return 0;
     }
 
     static int Rename(Context ctx, IReadOnlyList<string> args)
