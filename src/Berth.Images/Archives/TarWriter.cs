@@ -1,3 +1,4 @@
+using Berth.Images.Layers.Tar;
 using System.Text;
 
 namespace Berth.Images.Archives;
@@ -69,7 +70,7 @@ public sealed class TarWriter
         if (pax.Count > 0)
         {
             var records = new MemoryStream();
-            foreach (var (key, value) in pax) records.Write(PaxRecord(key, value));
+            foreach (var (key, value) in pax) records.Write(UstarBlock.PaxRecord(key, Encoding.UTF8.GetBytes(value)));
             var data = records.ToArray();
             _out.Write(Header(Encoding.UTF8.GetBytes("PaxHeaders/" + Tail(name)), data.Length, 'x', Array.Empty<byte>()));
             _out.Write(data);
@@ -84,41 +85,7 @@ public sealed class TarWriter
         return tail.Length > 80 ? tail[..80] : tail;
     }
 
-    /// <summary>"LEN key=value\n", LEN counting itself (POSIX pax).</summary>
-    static byte[] PaxRecord(string key, string value)
-    {
-        int body = Encoding.UTF8.GetByteCount($" {key}={value}\n");
-        int len = body + 1;
-        while (len.ToString(System.Globalization.CultureInfo.InvariantCulture).Length + body > len) len++;
-        return Encoding.UTF8.GetBytes($"{len}{$" {key}={value}\n"}");
-    }
-
-    static byte[] Header(byte[] name, long size, char type, byte[] link)
-    {
-        var h = new byte[Block];
-        name.AsSpan(0, Math.Min(name.Length, 100)).CopyTo(h);
-        Octal(h, 100, 8, 0x124);  // mode 0444
-        Octal(h, 108, 8, 0);      // uid
-        Octal(h, 116, 8, 0);      // gid
-        Octal(h, 124, 12, size);
-        Octal(h, 136, 12, 0);     // mtime
-        h.AsSpan(148, 8).Fill((byte)' ');
-        h[156] = (byte)type;
-        link.AsSpan(0, Math.Min(link.Length, 100)).CopyTo(h.AsSpan(157));
-        "ustar\0"u8.CopyTo(h.AsSpan(257));
-        "00"u8.CopyTo(h.AsSpan(263));
-        int sum = 0;
-        foreach (var b in h) sum += b;
-        Octal(h, 148, 7, sum);
-        h[155] = (byte)' ';
-        return h;
-    }
-
-    /// <summary>Zero-padded octal in <paramref name="length"/>-1 digits and a NUL.</summary>
-    static void Octal(byte[] h, int at, int length, long value)
-    {
-        var text = Convert.ToString(value, 8).PadLeft(length - 1, '0');
-        Encoding.ASCII.GetBytes(text).CopyTo(h, at);
-        h[at + length - 1] = 0;
-    }
+    /// <summary>Members are read-only files of root's, dated 0: an archive says nothing of who wrote it or when.</summary>
+    static byte[] Header(byte[] name, long size, char type, byte[] link) =>
+        UstarBlock.Header(name, type, 0x124 /* 0444 */, 0, 0, size, 0, link);
 }

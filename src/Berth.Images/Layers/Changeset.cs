@@ -1,3 +1,4 @@
+using Berth.Images.Layers.Tar;
 using System.Globalization;
 using System.Text;
 using Berth.Linux;
@@ -145,73 +146,24 @@ public sealed class Changeset
         var nameBytes = Encoding.UTF8.GetBytes(name);
         var linkBytes = Encoding.UTF8.GetBytes(link);
         var pax = new MemoryStream();
-        if (nameBytes.Length > 100) pax.Write(PaxRecord("path", nameBytes));
-        if (linkBytes.Length > 100) pax.Write(PaxRecord("linkpath", linkBytes));
-        if (uid > MaxOctal7) pax.Write(PaxRecord("uid", Ascii(uid)));
-        if (gid > MaxOctal7) pax.Write(PaxRecord("gid", Ascii(gid)));
-        if (size > MaxOctal11) pax.Write(PaxRecord("size", Ascii(size)));
-        foreach (var (key, value) in xattrs ?? new()) pax.Write(PaxRecord("SCHILY.xattr." + key, value));
+        if (nameBytes.Length > 100) pax.Write(UstarBlock.PaxRecord("path", nameBytes));
+        if (linkBytes.Length > 100) pax.Write(UstarBlock.PaxRecord("linkpath", linkBytes));
+        if (uid > MaxOctal7) pax.Write(UstarBlock.PaxRecord("uid", Ascii(uid)));
+        if (gid > MaxOctal7) pax.Write(UstarBlock.PaxRecord("gid", Ascii(gid)));
+        if (size > MaxOctal11) pax.Write(UstarBlock.PaxRecord("size", Ascii(size)));
+        foreach (var (key, value) in xattrs ?? new()) pax.Write(UstarBlock.PaxRecord("SCHILY.xattr." + key, value));
         if (pax.Length > 0)
         {
             var data = pax.ToArray();
             var tail = name.TrimEnd('/');
             tail = tail[(tail.LastIndexOf('/') + 1)..];
-            _out.Write(RawHeader(Encoding.UTF8.GetBytes("PaxHeaders/" + (tail.Length > 80 ? tail[..80] : tail)), 'x', 0x1a4, 0, 0, data.Length, 0, Array.Empty<byte>(), 0, 0));
+            _out.Write(UstarBlock.Header(Encoding.UTF8.GetBytes("PaxHeaders/" + (tail.Length > 80 ? tail[..80] : tail)), 'x', 0x1a4, 0, 0, data.Length, 0, Array.Empty<byte>(), 0, 0));
             _out.Write(data);
             int pad = (Block - data.Length % Block) % Block;
             if (pad > 0) _out.Write(new byte[pad]);
         }
-        _out.Write(RawHeader(nameBytes, type, mode, Math.Min(uid, (uint)MaxOctal7), Math.Min(gid, (uint)MaxOctal7), Math.Min(size, MaxOctal11), mtime, linkBytes, devMajor, devMinor));
+        _out.Write(UstarBlock.Header(nameBytes, type, mode, Math.Min(uid, (uint)MaxOctal7), Math.Min(gid, (uint)MaxOctal7), Math.Min(size, MaxOctal11), mtime, linkBytes, devMajor, devMinor));
     }
 
     static byte[] Ascii(long v) => Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture));
-
-    /// <summary>"LEN key=value\n", LEN counting itself (POSIX pax); the value as raw bytes (xattr values are binary).</summary>
-    static byte[] PaxRecord(string key, byte[] value)
-    {
-        var k = Encoding.UTF8.GetBytes(key);
-        int body = 1 + k.Length + 1 + value.Length + 1;
-        int len = body + 1;
-        while (len.ToString(CultureInfo.InvariantCulture).Length + body > len) len++;
-        var r = new MemoryStream();
-        r.Write(Encoding.ASCII.GetBytes(len.ToString(CultureInfo.InvariantCulture) + " "));
-        r.Write(k);
-        r.WriteByte((byte)'=');
-        r.Write(value);
-        r.WriteByte((byte)'\n');
-        return r.ToArray();
-    }
-
-    static byte[] RawHeader(byte[] name, char type, uint mode, uint uid, uint gid, long size, long mtime, byte[] link, uint devMajor, uint devMinor)
-    {
-        var h = new byte[Block];
-        name.AsSpan(0, Math.Min(name.Length, 100)).CopyTo(h);
-        Octal(h, 100, 8, mode);
-        Octal(h, 108, 8, uid);
-        Octal(h, 116, 8, gid);
-        Octal(h, 124, 12, size);
-        Octal(h, 136, 12, Math.Max(0, mtime));
-        h.AsSpan(148, 8).Fill((byte)' ');
-        h[156] = (byte)type;
-        link.AsSpan(0, Math.Min(link.Length, 100)).CopyTo(h.AsSpan(157));
-        "ustar\0"u8.CopyTo(h.AsSpan(257));
-        "00"u8.CopyTo(h.AsSpan(263));
-        if (type is '3' or '4')
-        {
-            Octal(h, 329, 8, devMajor);
-            Octal(h, 337, 8, devMinor);
-        }
-        int sum = 0;
-        foreach (var b in h) sum += b;
-        Octal(h, 148, 7, sum);
-        h[155] = (byte)' ';
-        return h;
-    }
-
-    static void Octal(byte[] h, int at, int length, long value)
-    {
-        var text = Convert.ToString(value, 8).PadLeft(length - 1, '0');
-        Encoding.ASCII.GetBytes(text).CopyTo(h, at);
-        h[at + length - 1] = 0;
-    }
 }
