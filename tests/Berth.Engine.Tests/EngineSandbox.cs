@@ -25,7 +25,9 @@ public sealed class EngineSandbox : IDisposable
     static EngineSandbox()
     {
         Environment.SetEnvironmentVariable("BERTH_DEFAULT_NETWORK", "none");
-        Environment.SetEnvironmentVariable("BERTH_NETWORK_CONFIG_DIR", Directory.CreateTempSubdirectory("berth-eng-net.d-").FullName);
+        var netd = Directory.CreateTempSubdirectory("berth-eng-net.d-").FullName;
+        Environment.SetEnvironmentVariable("BERTH_NETWORK_CONFIG_DIR", netd);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(netd, recursive: true); } catch (IOException) { } };
     }
 
     public EngineSandbox()
