@@ -23,8 +23,8 @@ return Cli.Dispatch(args, new Cli.Extension(
         // The engine's global --store holds the networks' state too (STORE/networks).
         "network" => NetworkCommands.Run(ctx.Global?.Value("store") is { } st ? rest.Take(1).Concat(new[] { "--store", st }).Concat(rest.Skip(1)).ToList() : rest),
         // Images of the engine's --store are in STORE/images.
-        "sbom" => SupplyCommands.Sbom(ctx.Global?.Value("store") is { } st ? rest.Concat(new[] { "--store", Path.Combine(st, "images") }).ToList() : rest),
-        "scan" => SupplyCommands.Scan(ctx.Global?.Value("store") is { } st ? rest.Concat(new[] { "--store", Path.Combine(st, "images") }).ToList() : rest),
+        "sbom" => SupplyCommands.Sbom(EngineCommands.WithImageStore(ctx, rest)),
+        "scan" => SupplyCommands.Scan(EngineCommands.WithImageStore(ctx, rest)),
         "db" => SupplyCommands.Db(rest),
         "vex" => SupplyCommands.Vex(rest),
         _ => EngineCommands.Run(command, rest, ctx),

@@ -104,7 +104,7 @@ public static class EngineCommands
             "rmi" => () => Image(ctx, "rm", rest),
             "save" => () => Save(ctx, rest),
             "load" => () => Load(ctx, rest),
-            "image" when ctx.Global?.Value("store") is { } s => () => ImageCommands.Run(rest.Concat(new[] { "--store", Path.Combine(s, "images") }).ToList()),
+            "image" when ctx.Global?.Value("store") is not null => () => ImageCommands.Run(WithImageStore(ctx, rest)),
             _ => null,
         };
         if (f is null) return null;
@@ -978,6 +978,10 @@ public static class EngineCommands
                 throw new UsageException($"volume: unknown command \"{args[0]}\" (create, ls, inspect, rm, prune)");
         }
     }
+
+    /// <summary>An image command's arguments, with the engine's --store turned into the image store's (STORE/images) when one was given.</summary>
+    public static IReadOnlyList<string> WithImageStore(Context ctx, IReadOnlyList<string> args) =>
+        ctx.Global?.Value("store") is { } store ? args.Concat(new[] { "--store", Path.Combine(store, "images") }).ToList() : args;
 
     static string ImagesRoot(Context ctx) => Path.Combine(Path.GetFullPath(ctx.Global?.Value("store") ?? DefaultStore), "images");
 

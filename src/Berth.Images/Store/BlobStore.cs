@@ -87,25 +87,7 @@ public sealed class BlobStore
         var tmp = Path.Combine(Root, $".tmp-{tempTag ?? Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}");
         try
         {
-            long size = 0;
-            Digest digest;
-            // Content that checks itself (a source's verified blob) is not hashed twice: its end throws unless it is the blob expected.
-            bool proved = expected is { } pe && expectedSize is { } ps && content is Transports.ISelfVerifying v && v.Proves(pe, ps);
-            using (var h = Digest.NewHash(alg))
-            using (var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true))
-            {
-                var buffer = new byte[1 << 16];
-                int n;
-                while ((n = content.Read(buffer)) > 0)
-                {
-                    if (!proved) h.AppendData(buffer, 0, n);
-                    file.Write(buffer, 0, n);
-                    size += n;
-                    if (expectedSize is { } es && size > es) throw new ImageException($"blob {expected}: more than the {es} bytes announced");
-                }
-                file.Sync();
-                digest = proved ? expected!.Value : Digest.From(alg, h);
-            }
+            var (digest, size) = Transports.VerifiedBlob.WriteHashed(content, tmp, expected, expectedSize, expected?.ToString());
             if (expected is { } e && e != digest) throw new ImageException($"blob {e}: content has digest {digest}");
             if (expectedSize is { } sz && sz != size) throw new ImageException($"blob {digest}: {size} bytes, the descriptor says {sz}");
             claim?.Invoke(digest);

@@ -146,24 +146,7 @@ public sealed class DirDestination : IImageDestination
         var tmp = Path.Combine(_root, $".dir-put-blob-{Guid.NewGuid():N}");
         try
         {
-            long size = 0;
-            Digest digest;
-            bool proved = expected is { } pe && expectedSize is { } ps && content is ISelfVerifying v && v.Proves(pe, ps);
-            using (var h = Digest.NewHash(expected?.Algorithm ?? "sha256"))
-            using (var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true))
-            {
-                var buffer = new byte[1 << 16];
-                int n;
-                while ((n = content.Read(buffer)) > 0)
-                {
-                    if (!proved) h.AppendData(buffer, 0, n);
-                    file.Write(buffer, 0, n);
-                    size += n;
-                    if (expectedSize is { } es && size > es) throw new ImageException($"blob {expected?.ToString() ?? name}: more than the {es} bytes announced");
-                }
-                file.Sync();
-                digest = proved ? expected!.Value : Digest.From(expected?.Algorithm ?? "sha256", h);
-            }
+            var (digest, size) = VerifiedBlob.WriteHashed(content, tmp, expected, expectedSize, expected?.ToString() ?? name);
             if (expected is { } e && e != digest) throw VerifiedBlob.WrongDigest(e, digest);
             if (expectedSize is { } sz && sz != size) throw VerifiedBlob.TooShort(digest, size, sz);
             FileSystem.Rename(tmp, Path.Combine(_root, name ?? digest.Encoded));

@@ -106,6 +106,33 @@ public static class VerifiedBlob
         if (actual != d) throw WrongDigest(d, actual);
     }
 
+    /// <summary>
+    /// Writes <paramref name="content"/> to the new file <paramref name="tmp"/>, hashed on the way
+    /// (not when the content proves itself against <paramref name="expected"/>), synced; returns
+    /// its digest and size for the caller to check and rename. More bytes than
+    /// <paramref name="expectedSize"/> stop it at once, naming <paramref name="what"/>.
+    /// </summary>
+    internal static (Digest Digest, long Size) WriteHashed(Stream content, string tmp, Digest? expected, long? expectedSize, string? what)
+    {
+        var alg = expected?.Algorithm ?? "sha256";
+        // Content that checks itself (a source's verified blob) is not hashed twice: its end throws unless it is the blob expected.
+        bool proved = expected is { } pe && expectedSize is { } ps && content is ISelfVerifying v && v.Proves(pe, ps);
+        long size = 0;
+        using var h = Digest.NewHash(alg);
+        using var file = new FdStream(FileSystem.CreateNew(tmp, 0x1a4 /* 0644 */), tmp, read: false, write: true);
+        var buffer = new byte[1 << 16];
+        int n;
+        while ((n = content.Read(buffer)) > 0)
+        {
+            if (!proved) h.AppendData(buffer, 0, n);
+            file.Write(buffer, 0, n);
+            size += n;
+            if (expectedSize is { } es && size > es) throw new ImageException($"blob {what}: more than the {es} bytes announced");
+        }
+        file.Sync();
+        return (proved ? expected!.Value : Digest.From(alg, h), size);
+    }
+
     internal static ImageException TooLong(Digest d, long size) => new($"blob {d} holds more than the {size} bytes its descriptor says");
     internal static ImageException TooShort(Digest d, long total, long size) => new($"blob {d} holds {total} bytes, its descriptor says {size}");
     internal static ImageException WrongDigest(Digest d, Digest actual) => new($"blob {d} has digest {actual}: it is not the blob the manifest names");
