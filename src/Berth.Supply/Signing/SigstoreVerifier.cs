@@ -50,6 +50,10 @@ public static class SigstoreVerifier
     public static IReadOnlyList<SignatureAttachment> ReadAttachments(DockerReference image, Digest manifestDigest) =>
         CosignAttachments.Read(Places.Of(image), manifestDigest, "sig");
 
+    /// <summary>The same, read from the very registry (maybe a mirror) and repository a source's manifest came from, with its client.</summary>
+    public static IReadOnlyList<SignatureAttachment> ReadAttachments(DockerSource source, Digest manifestDigest) =>
+        CosignAttachments.Read(new RegistryPlace(source.Client, source.Repository), manifestDigest, "sig");
+
     public static SigstoreVerification Verify(DockerReference image, Digest manifestDigest, SigstoreRequirement req) =>
         Verify(ReadAttachments(image, manifestDigest), manifestDigest, req);
 
