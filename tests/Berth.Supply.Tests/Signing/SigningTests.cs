@@ -206,6 +206,30 @@ public class SigningTests
     }
 
     [Fact]
+    public void Keyless_dsse_bundle_with_a_set_verifies_and_an_entry_for_another_payload_does_not()
+    {
+        using var s = new TestSigstore();
+        using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var leaf = s.Leaf(ec);
+        var statement = new InTotoStatement([("r.test/app", Image)], PredicateTypes.CosignSign, "{}").ToJson();
+        var env = new DsseEnvelope(InTotoStatement.PayloadType, statement,
+            [("", ec.SignData(DsseEnvelope.Pae(InTotoStatement.PayloadType, statement), HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence))]);
+        byte[] Body(byte[] payload) => Encoding.UTF8.GetBytes("{\"apiVersion\":\"0.0.1\",\"kind\":\"dsse\",\"spec\":{\"payloadHash\":{\"algorithm\":\"sha256\",\"value\":\"" +
+            Convert.ToHexStringLower(SHA256.HashData(payload)) + "\"},\"signatures\":[{\"signature\":\"" + Convert.ToBase64String(env.Signatures[0].Sig) +
+            "\",\"verifier\":\"" + Convert.ToBase64String(Encoding.UTF8.GetBytes(TestSigstore.Pem(leaf))) + "\"}]}}");
+        SigstoreBundle Bundle(byte[] body)
+        {
+            long t = s.Now.ToUnixTimeSeconds();
+            var set = System.Text.Json.JsonDocument.Parse(s.RekorSet(body, t, 7)).RootElement.GetProperty("SignedEntryTimestamp").GetBytesFromBase64();
+            return new SigstoreBundle(null, leaf.RawData, null, env, [new TlogEntry(7, s.RekorLogId, t, body, set, null, "dsse", "0.0.1")]);
+        }
+        var fulcio = new FulcioChecker([s.Intermediate, s.Root], TestSigstore.Issuer, TestSigstore.Identity, s.Trusted().CtLogs);
+        var st = SigstoreBundle.Parse(Bundle(Body(statement)).ToJson()).Verify(Image, null, fulcio, s.Trusted().TransparencyLogs);
+        Assert.Equal(PredicateTypes.CosignSign, st!.PredicateType);
+        Assert.Contains("payload hash is not this envelope's", Assert.Throws<SupplyException>(() => Bundle(Body("other"u8.ToArray())).Verify(Image, null, fulcio, s.Trusted().TransparencyLogs)).Message);
+    }
+
+    [Fact]
     public void Trusted_root_json_is_read_with_its_logs_and_cas()
     {
         using var s = new TestSigstore();
