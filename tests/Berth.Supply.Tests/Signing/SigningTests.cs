@@ -94,6 +94,32 @@ public class SigningTests
     }
 
     [Fact]
+    public void Ed25519_signature_made_by_node_verifies_with_its_public_key()
+    {
+        var payload = SimpleSigningPayload.Create(Image, "r.test/app:v1", null);
+        var dir = Directory.CreateTempSubdirectory("berth-ed25519-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "payload"), payload);
+            var script = "const c=require('crypto'),fs=require('fs');const {publicKey,privateKey}=c.generateKeyPairSync('ed25519');" +
+                "fs.writeFileSync('pub.pem',publicKey.export({format:'pem',type:'spki'}));" +
+                "process.stdout.write(c.sign(null,fs.readFileSync('payload'),privateKey).toString('base64'))";
+            var (code, sig, err) = TestRoot.Run("node", ["-e", script], cwd: dir);
+            Assert.True(code == 0, err);
+            var req = new SigstoreRequirement([File.ReadAllBytes(Path.Combine(dir, "pub.pem"))]);
+            var attachment = new SignatureAttachment(payload, new Dictionary<string, string> { [CosignAttachments.SignatureAnnotation] = sig });
+            Assert.True(SigstoreVerifier.Verify([attachment], Image, req).Any);
+            var flipped = Convert.FromBase64String(sig);
+            flipped[0] ^= 1;
+            Assert.False(SigstoreVerifier.Verify([attachment with { Annotations = new Dictionary<string, string> { [CosignAttachments.SignatureAnnotation] = Convert.ToBase64String(flipped) } }], Image, req).Any);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_payload_changed_after_signing_is_refused()
     {
         using var key = SigningKey.GenerateEcdsaP256();
