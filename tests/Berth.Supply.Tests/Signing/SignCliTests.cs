@@ -152,6 +152,42 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
         BerthCli.OneLineError(Image("verify", "--key", k + ".pub", Ref(repo, "v1")), $"names {registry.Host}/{dest}:v1, not {registry.Host}/{repo}");
     }
 
+    /// <summary>
+    /// skopeo's own sigstoreSigned policy over a Berth-signed image, and over a tampered one (the tag
+    /// moved, the old signatures copied to the new digest). Debian's skopeo 1.9 is built with sigstore
+    /// stubbed out: it then refuses both with exactly "Debian-local change: sigstore disabled", which
+    /// is asserted instead (README says so); a skopeo with sigstore must accept the first and refuse the second.
+    /// </summary>
+    [Fact]
+    public async Task Skopeo_policy_accepts_a_berth_signed_image_and_refuses_a_tampered_one_where_its_sigstore_is_built_in()
+    {
+        var k = Keys();
+        var repo = Repo("policy");
+        var signed = await Push(repo, "v1", 12);
+        Image("sign", "--key", k + ".key", Ref(repo, "v1")).Ok();
+        var regd = Path.Combine(_cli.Dir, "registries.d");
+        Directory.CreateDirectory(regd);
+        File.WriteAllText(Path.Combine(regd, "default.yaml"), $"docker:\n  {registry.Host}:\n    use-sigstore-attachments: true\n");
+        var policy = Path.Combine(_cli.Dir, "policy.json");
+        File.WriteAllText(policy, "{\"default\":[{\"type\":\"reject\"}],\"transports\":{\"docker\":{\"" + registry.Host +
+            "\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"" + k + ".pub\",\"signedIdentity\":{\"type\":\"matchRepoDigestOrExact\"}}]},\"oci\":{\"\":[{\"type\":\"insecureAcceptAnything\"}]}}}");
+        Result Pull(string name) => _cli.Exec("skopeo", "--policy", policy, "--registries.d", regd, "copy", "--src-tls-verify=false", Ref(repo, "v1"), $"oci:{Path.Combine(_cli.Dir, name)}:x");
+        var good = Pull("good");
+        if (good.Stderr.Contains("Debian-local change: sigstore disabled"))
+        {
+            Assert.NotEqual(0, good.ExitCode);
+            return;
+        }
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        var other = await Push(repo, "v1", 13);
+        using var client = registry.Client();
+        var sigs = await client.GetManifestAsync(repo, $"sha256-{signed.Digest.Encoded}.sig");
+        await client.PutManifestAsync(repo, $"sha256-{other.Digest.Encoded}.sig", sigs.Bytes, sigs.MediaType);
+        var bad = Pull("bad");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.False(Directory.Exists(Path.Combine(_cli.Dir, "bad", "blobs", "sha256", other.Digest.Encoded)));
+    }
+
     [Fact]
     public async Task Bundle_berth_attaches_as_a_referrer_verifies_with_berth_and_with_sigstore_verify()
     {
