@@ -75,6 +75,22 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
     }
 
     [Fact]
+    public async Task Cosign_password_from_the_environment_generates_and_signs()
+    {
+        var prefix = Path.Combine(_cli.Dir, "env");
+        var env = new Dictionary<string, string?> { ["COSIGN_PASSWORD"] = "from-env", ["HOME"] = _cli.Home, ["CONTAINERS_REGISTRIES_CONF"] = _cli.RegistriesConf };
+        Commands.ExecWithEnv(env, Commands.Binary, "key", "generate", "--output-prefix", prefix).Ok();
+        var repo = Repo("env");
+        await Push(repo, "v1", 14);
+        Commands.ExecWithEnv(env, Commands.Binary, "image", "sign", "--store", _cli.Store, "--tls-verify=false", "--key", prefix + ".key", Ref(repo, "v1")).Ok();
+        _cli.Image("verify", "--tls-verify=false", "--key", prefix + ".pub", Ref(repo, "v1")).Ok();
+        // No passphrase anywhere and no terminal: one line, nothing signed.
+        var none = new Dictionary<string, string?>(env) { ["COSIGN_PASSWORD"] = null };
+        BerthCli.OneLineError(Commands.ExecWithEnv(none, Commands.Binary, "image", "sign", "--store", _cli.Store, "--tls-verify=false", "--key", prefix + ".key", Ref(repo, "v1")),
+            "no passphrase: give --passphrase-file or COSIGN_PASSWORD");
+    }
+
+    [Fact]
     public async Task Image_signed_with_a_key_node_wrote_verifies_and_the_signature_is_plain_ecdsa_over_the_payload()
     {
         var prefix = Path.Combine(_cli.Dir, "node");
@@ -301,6 +317,10 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
         var v = _cli.Image("verify", "--key", k + ".pub", "localhost/app:v1").Ok();
         Assert.Contains("\"docker-reference\":\"localhost/app:v1\"", v.Stdout);
         Assert.Contains($"localhost/app:sha256-{image.Digest.Encoded}.sig", _cli.Image("ls").Ok().Stdout);
+        // A bundle as a referrer in the store: listed by the tag-schema index REPO:sha256-HEX.
+        _cli.Image("sign", "--passphrase-file", PassFile, "--new-bundle-format", "--key", k + ".key", "localhost/app:v1").Ok();
+        Assert.Contains("application/vnd.dev.sigstore.bundle.v0.3+json", _cli.Image("verify", "--key", k + ".pub", "localhost/app:v1").Ok().Stdout);
+        Assert.Contains($"localhost/app:sha256-{image.Digest.Encoded} ", _cli.Image("ls").Ok().Stdout);
         // Another name of the same repository, same digest: verified; a new image under the name: not.
         _cli.Image("tag", "localhost/app:v1", "localhost/app:v2").Ok();
         _cli.Image("verify", "--key", k + ".pub", "localhost/app:v2").Ok();
