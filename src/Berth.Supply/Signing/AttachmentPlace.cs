@@ -26,6 +26,12 @@ public interface IAttachmentPlace
 
     void PutBlob(byte[] content, string mediaType);
 
+    /// <summary>Several blobs at once (a registry takes them in parallel: each upload session costs a round trip and the registry's own work).</summary>
+    void PutBlobs(IReadOnlyList<(byte[] Content, string MediaType)> blobs)
+    {
+        foreach (var (c, m) in blobs) PutBlob(c, m);
+    }
+
     void PutTagged(string tag, byte[] manifest, string mediaType);
 
     /// <summary>Stores a manifest with a subject and makes it listed among the subject's referrers.</summary>
@@ -69,6 +75,10 @@ public sealed class RegistryPlace(RegistryClient client, string repository) : IA
         var d = Digest.Parse("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content)));
         Wait(client.PushBlobAsync(repository, d, content.Length, () => new MemoryStream(content)));
     }
+
+    public void PutBlobs(IReadOnlyList<(byte[] Content, string MediaType)> blobs) =>
+        Task.WhenAll(blobs.Select(b => client.PushBlobAsync(repository, Digest.Parse("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(b.Content))),
+            b.Content.Length, () => new MemoryStream(b.Content)))).GetAwaiter().GetResult();
 
     public void PutTagged(string tag, byte[] manifest, string mediaType) => Wait(client.PutManifestAsync(repository, tag, manifest, mediaType));
 

@@ -16,8 +16,7 @@ public static class BundleReferrers
     public static Digest Attach(IAttachmentPlace place, Descriptor subject, SigstoreBundle bundle, string? predicateType, DateTimeOffset? now = null)
     {
         var json = bundle.ToJson();
-        place.PutBlob(EmptyConfig, MediaTypes.Empty);
-        place.PutBlob(json, SigstoreBundle.MediaTypeV03);
+        place.PutBlobs([(EmptyConfig, MediaTypes.Empty), (json, SigstoreBundle.MediaTypeV03)]);
         var annotations = new Dictionary<string, string>
         {
             [SigstoreBundle.ContentAnnotation] = bundle.Dsse is not null ? "dsse-envelope" : "message-signature",
