@@ -27,7 +27,7 @@ public static class ImageCommands
         {
             return Run(list[0], list.Skip(1).ToList());
         }
-        catch (Exception e) when (e is ImageException or Images.Registry.RegistryException or Linux.LinuxException or Oci.SpecException)
+        catch (Exception e) when (e is ImageException or Images.Registry.RegistryException or Linux.LinuxException or Oci.SpecException or Supply.SupplyException)
         {
             // One line, named by its operation: "berth: image unpack: layer sha256:…: entry "x": …".
             throw new ImageException(Quote.Line($"image {list[0]}: {e.Message}"), e);
@@ -51,10 +51,12 @@ public static class ImageCommands
                 flags.AddRange(RegistryCommands.SharedFlags);
                 flags.AddRange(RegistryCommands.SideFlags("src"));
                 flags.AddRange(RegistryCommands.SideFlags("dest"));
+                flags.AddRange(PolicyFlags.Flags);
                 break;
             case "pull":
                 flags.AddRange(new Flag[] { new("all", 'a'), new("platform", null, true), new("format", 'f', true, Repeated: true) });
                 flags.AddRange(RegistryCommands.SharedFlags);
+                flags.AddRange(PolicyFlags.Flags);
                 break;
             case "push":
                 flags.AddRange(new Flag[]
@@ -156,7 +158,7 @@ public static class ImageCommands
                     All = cl.Has("all"), Platform = platform, PreserveDigests = cl.Has("preserve-digests"), RemoveSignatures = cl.Has("remove-signatures"),
                     DestCompressFormat = cl.Value("dest-compress-format") is { } c ? CopyOptions.ParseCompression(c) : null,
                     DestCompressLevel = cl.Value("dest-compress-level") is { } lv ? CopyOptions.ParseLevel(lv) : null,
-                    Format = manifests, ParallelBlobs = RegistryCommands.Parallel(cl),
+                    Format = manifests, ParallelBlobs = RegistryCommands.Parallel(cl), Policy = PolicyFlags.From(cl, images),
                 };
                 if (options.All && platform is not null) throw new UsageException("image copy: --all and --platform: one or the other");
                 using var srcSettings = RegistryCommands.Settings(cl, "src");

@@ -21,5 +21,6 @@ public sealed record SignatureCheck(int Found, IReadOnlyList<string> SignedRefer
 /// </summary>
 public interface ISignatureVerifier
 {
-    SignatureCheck Verify(DockerSource source, Digest manifest, SigstoreTrust trust);
+    /// <param name="source">A docker:// image's source (a <see cref="DockerSource"/>: its repository holds the attachments).</param>
+    SignatureCheck Verify(IImageSource source, Digest manifest, SigstoreTrust trust);
 }

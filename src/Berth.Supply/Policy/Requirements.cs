@@ -23,9 +23,7 @@ public abstract record PolicyRequirement(string Type)
     public static PolicyRequirement Parse(JsonElement e, string where)
     {
         var members = Object(e, where, null);
-        var typeMember = members.FirstOrDefault(m => m.Name == "type");
-        if (typeMember.Name is null) throw Error(Field(where, "type"), "is missing");
-        var type = String(typeMember.Value, Field(where, "type"));
+        var type = members.Any(m => m.Name == "type") ? String(members.First(m => m.Name == "type").Value, Field(where, "type")) : throw Error(Field(where, "type"), "is missing");
         switch (type)
         {
             case "insecureAcceptAnything":
@@ -37,9 +35,8 @@ public abstract record PolicyRequirement(string Type)
             case "signedBy": return SignedBy.ParseFields(e, where);
             case "signedBaseLayer":
                 var fields = Object(e, where, ["type", "baseLayerIdentity"]);
-                var identity = fields.FirstOrDefault(m => m.Name == "baseLayerIdentity");
-                if (identity.Name is null) throw Error(Field(where, "baseLayerIdentity"), "is missing");
-                return new SignedBaseLayer(SignedIdentity.Parse(identity.Value, Field(where, "baseLayerIdentity")));
+                if (!fields.Any(m => m.Name == "baseLayerIdentity")) throw Error(Field(where, "baseLayerIdentity"), "is missing");
+                return new SignedBaseLayer(SignedIdentity.Parse(fields.First(m => m.Name == "baseLayerIdentity").Value, Field(where, "baseLayerIdentity")));
             case "sigstoreSigned": return SigstoreSigned.ParseFields(e, where);
             default:
                 throw Error(Field(where, "type"), $"{Q(type)} is not a policy requirement type (insecureAcceptAnything, reject, signedBy, sigstoreSigned)");

@@ -21,9 +21,7 @@ public abstract record SignedIdentity(string Type)
     public static SignedIdentity Parse(JsonElement e, string where)
     {
         var members = Object(e, where, null);
-        var typeMember = members.FirstOrDefault(m => m.Name == "type");
-        if (typeMember.Name is null) throw Error(Field(where, "type"), "is missing");
-        var type = String(typeMember.Value, Field(where, "type"));
+        var type = members.Any(m => m.Name == "type") ? String(members.First(m => m.Name == "type").Value, Field(where, "type")) : throw Error(Field(where, "type"), "is missing");
         string[] fields = type switch
         {
             "matchExact" or "matchRepoDigestOrExact" or "matchRepository" => ["type"],

@@ -33,12 +33,12 @@ public sealed record SigstoreSigned(
         }
         var digest = image.Manifest.Digest;
         // Sigstore signatures are read from a registry, and only where registries.d says to (containers/image's rule).
-        if (image.Source is not DockerSource docker || image.Reference is not DockerReference reference)
+        if (image.Reference is not DockerReference reference)
             return $"no signature exists for {digest} (a {image.Reference.Transport.Name}: image carries no sigstore signatures)";
         if (!context.Registries.UseSigstoreAttachments(reference))
             return $"no signature exists for {digest} (registries.d: use-sigstore-attachments is not true for {reference.Qualified?.Name}, so none is read)";
         if (context.Verifier is not { } verifier) return "no signature verifier is available";
-        var result = verifier.Verify(docker, digest, trust);
+        var result = verifier.Verify(image.Source, digest, trust);
         if (result.Found == 0) return $"no signature exists for {digest}";
         var reasons = new List<string>(result.Failures);
         var intended = image.Reference.PolicyDockerReference;
