@@ -22,6 +22,6 @@ public static class PolicyFlags
             Environment.GetEnvironmentVariable("HOME"), Verifier,
             cl.Has("debug") ? line => Runtime.Log.Stderr($"berth: debug: {line}") : null);
 
-    /// <summary>sigstoreSigned's cryptography (Berth.Supply.Signing); null until it is wired.</summary>
-    static ISignatureVerifier? Verifier => null;
+    /// <summary>sigstoreSigned's cryptography (Berth.Supply.Signing).</summary>
+    static readonly ISignatureVerifier Verifier = new SigstoreSignatures();
 }

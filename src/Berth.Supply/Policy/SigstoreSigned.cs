@@ -38,7 +38,16 @@ public sealed record SigstoreSigned(
         if (!context.Registries.UseSigstoreAttachments(reference))
             return $"no signature exists for {digest} (registries.d: use-sigstore-attachments is not true for {reference.Qualified?.Name}, so none is read)";
         if (context.Verifier is not { } verifier) return "no signature verifier is available";
-        var result = verifier.Verify(image.Source, digest, trust);
+        SignatureCheck result;
+        try
+        {
+            result = verifier.Verify(image.Source, digest, trust);
+        }
+        catch (SupplyException e)
+        {
+            // Key or certificate material that cannot be used: the requirement cannot accept anything.
+            return e.Message;
+        }
         if (result.Found == 0) return $"no signature exists for {digest}";
         var reasons = new List<string>(result.Failures);
         var intended = image.Reference.PolicyDockerReference;
