@@ -28,6 +28,13 @@ public sealed class SignedImages : IDisposable
     public string Signed { get; }
     public string Digest { get; }
 
+    /// <summary>HOST/REPO of the image skopeo signed with GPG (--sign-by) into the lookaside store <see cref="NoAttachments"/> names, and the keys.</summary>
+    public string GpgSigned { get; }
+    public string GpgPublicKey => Path.Combine(Dir, "gpg.pub");
+    public string OtherGpgPublicKey => Path.Combine(Dir, "other-gpg.pub");
+    public string Lookaside => Path.Combine(Dir, "lookaside");
+    string GnupgHome => Path.Combine(Dir, "gnupg");
+
     public SignedImages()
     {
         try
@@ -51,12 +58,31 @@ public sealed class SignedImages : IDisposable
             ImageSigner.Sign(new RegistryPlace(client, "policy/signed"), image.Digest, $"{Signed}:1", key, null);
             using var other = SigningKey.GenerateEcdsaP256();
             File.WriteAllText(OtherPublicKey, other.Public.ToPem());
+
+            // GPG: skopeo signs (gpgme, a key without passphrase in a home of the test's) into the lookaside store.
+            Directory.CreateDirectory(GnupgHome, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var fingerprint = NewGpgKey("Berth Policy Test <policy@example.com>", GpgPublicKey);
+            NewGpgKey("Someone Else <else@example.com>", OtherGpgPublicKey);
+            GpgSigned = $"{host}/policy/gpg";
+            Commands.ExecWithEnv(new Dictionary<string, string?> { ["HOME"] = Dir, ["GNUPGHOME"] = GnupgHome }, "skopeo",
+                "copy", "--insecure-policy", "--registries.d", NoAttachments, "--src-tls-verify=false", "--dest-tls-verify=false",
+                "--sign-by", fingerprint, $"docker://{Unsigned}:1", $"docker://{GpgSigned}:1").Ok();
         }
         catch
         {
             Dispose();
             throw;
         }
+    }
+
+    string NewGpgKey(string uid, string exportTo)
+    {
+        var env = new Dictionary<string, string?> { ["GNUPGHOME"] = GnupgHome };
+        Commands.ExecWithEnv(env, "gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never").Ok();
+        var colons = Commands.ExecWithEnv(env, "gpg", "--batch", "--with-colons", "--list-keys", uid).Ok().Stdout;
+        var fingerprint = colons.Split('\n').First(l => l.StartsWith("fpr:", StringComparison.Ordinal)).Split(':')[9];
+        File.WriteAllText(exportTo, Commands.ExecWithEnv(env, "gpg", "--batch", "--armor", "--export", fingerprint).Ok().Stdout);
+        return fingerprint;
     }
 
     public Result Skopeo(params string[] args) => Commands.ExecWithEnv(new Dictionary<string, string?> { ["HOME"] = Dir }, "skopeo", args);
@@ -69,11 +95,16 @@ public sealed class SignedImages : IDisposable
         return path;
     }
 
+    public string GpgRequirement(string key, string identity = "") =>
+        $$"""{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "{{key}}"{{(identity.Length > 0 ? ", \"signedIdentity\": " + identity : "")}}}""";
+
     public string KeyRequirement(string key, string identity = "") =>
         $$"""{"type": "sigstoreSigned", "keyPath": "{{key}}"{{(identity.Length > 0 ? ", \"signedIdentity\": " + identity : "")}}}""";
 
     public void Dispose()
     {
+        // The agent gpgme started for the key's home, stopped through that home only.
+        if (Directory.Exists(GnupgHome)) Commands.ExecWithEnv(new Dictionary<string, string?> { ["GNUPGHOME"] = GnupgHome }, "gpgconf", "--kill", "gpg-agent");
         Registry.Dispose();
         try { Directory.Delete(Dir, recursive: true); } catch (DirectoryNotFoundException) { }
     }
@@ -180,6 +211,35 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
     }
 
     [Fact]
+    public void An_image_skopeo_signed_with_gpg_is_pulled_under_signedBy_and_a_tampered_signature_is_refused()
+    {
+        using var cli = new BerthCli();
+        var policy = images.Policy($$"""{"default": [{{images.GpgRequirement(images.GpgPublicKey)}}]}""");
+        Pull(cli, policy, $"{images.GpgSigned}:1", images.NoAttachments).Ok();
+        var other = images.Policy($$"""{"default": [{{images.GpgRequirement(images.OtherGpgPublicKey)}}]}""");
+        BerthCli.OneLineError(Pull(cli, other, $"{images.GpgSigned}:1", images.NoAttachments), "policy: signedBy: signature 1: signed by key", "which the policy does not trust");
+        BerthCli.OneLineError(Pull(cli, policy, $"{images.Unsigned}:1", images.NoAttachments), $"policy: signedBy: no signature exists for {images.Digest}");
+
+        // The same signature, one byte changed, in a lookaside store of its own.
+        var original = Directory.EnumerateFiles(images.Lookaside, "signature-1", SearchOption.AllDirectories).Single();
+        var tamperedStore = Path.Combine(cli.Dir, "tampered");
+        var copy = Path.Combine(tamperedStore, Path.GetRelativePath(images.Lookaside, original));
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        var bytes = File.ReadAllBytes(original);
+        bytes[^8] ^= 0x01;
+        File.WriteAllBytes(copy, bytes);
+        var rd = Path.Combine(cli.Dir, "tampered.d");
+        Directory.CreateDirectory(rd);
+        File.WriteAllText(Path.Combine(rd, "default.yaml"), $"default-docker:\n  lookaside: file://{tamperedStore}\n");
+        using var fresh = new BerthCli();
+        var r = Pull(fresh, policy, $"{images.GpgSigned}:1", rd);
+        BerthCli.OneLineError(r, "policy: signedBy: signature 1:");
+        Assert.DoesNotContain("policy/gpg", fresh.Image("ls").Ok().Stdout);
+        var skopeo = images.Skopeo("--policy", policy, "--registries.d", rd, "copy", "--src-tls-verify=false", $"docker://{images.GpgSigned}:1", $"oci:{Path.Combine(cli.Dir, "skopeo")}:x");
+        Assert.NotEqual(0, skopeo.ExitCode);
+    }
+
+    [Fact]
     public void Copy_is_gated_too_and_a_bad_policy_file_is_one_line_naming_the_field()
     {
         using var cli = new BerthCli();
@@ -228,6 +288,11 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
         { "scopes", "other:1", false },
         { "scopes", "signed:1", true },
         { "no-attachments", "signed:1", false },
+        { "gpg", "gpg:1", true },
+        { "gpg", "unsigned:1", false },
+        { "gpg-other-key", "gpg:1", false },
+        { "gpg-repository", "gpg:1", true },
+        { "gpg-exact-reference-other", "gpg:1", false },
     };
 
     /// <summary>
@@ -242,7 +307,7 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
     public void Skopeo_and_berth_decide_alike(string policyName, string image, bool admitted)
     {
         var host = images.Registry.Host;
-        var registriesD = policyName == "no-attachments" ? images.NoAttachments : images.Attachments;
+        var registriesD = policyName == "no-attachments" || policyName.StartsWith("gpg", StringComparison.Ordinal) ? images.NoAttachments : images.Attachments;
         var policy = images.Policy(policyName switch
         {
             "reject" => """{"default": [{"type": "reject"}]}""",
@@ -252,6 +317,10 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
             "repository" => $$"""{"default": [{{images.KeyRequirement(images.PublicKey, """{"type": "matchRepository"}""")}}]}""",
             "exact-reference" => $$"""{"default": [{{images.KeyRequirement(images.PublicKey, $$"""{"type": "exactReference", "dockerReference": "{{host}}/policy/signed:1"}""")}}]}""",
             "exact-reference-other" => $$"""{"default": [{{images.KeyRequirement(images.PublicKey, $$"""{"type": "exactReference", "dockerReference": "{{host}}/policy/signed:9"}""")}}]}""",
+            "gpg" => $$"""{"default": [{{images.GpgRequirement(images.GpgPublicKey)}}]}""",
+            "gpg-other-key" => $$"""{"default": [{{images.GpgRequirement(images.OtherGpgPublicKey)}}]}""",
+            "gpg-repository" => $$"""{"default": [{{images.GpgRequirement(images.GpgPublicKey, $$"""{"type": "exactRepository", "dockerRepository": "{{host}}/policy/gpg"}""")}}]}""",
+            "gpg-exact-reference-other" => $$"""{"default": [{{images.GpgRequirement(images.GpgPublicKey, $$"""{"type": "exactReference", "dockerReference": "{{host}}/policy/gpg:9"}""")}}]}""",
             _ => $$"""
                 {"default": [{"type": "reject"}], "transports": {"docker": {
                    "{{host}}/policy/unsigned": [{"type": "insecureAcceptAnything"}],
@@ -261,7 +330,8 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
         });
         using var cli = new BerthCli();
         var source = $"docker://{host}/policy/{image}";
-        var skopeo = images.Skopeo("--policy", policy, "--registries.d", registriesD, "copy", "--src-tls-verify=false", source, $"oci:{Path.Combine(cli.Dir, "skopeo")}:x");
+        // --remove-signatures: skopeo cannot write signatures to oci: (the policy is judged on the source all the same).
+        var skopeo = images.Skopeo("--policy", policy, "--registries.d", registriesD, "copy", "--remove-signatures", "--src-tls-verify=false", source, $"oci:{Path.Combine(cli.Dir, "skopeo")}:x");
         var berth = cli.Image("copy", "--src-tls-verify=false", "--policy", policy, "--registries-d", registriesD, source, $"oci:{Path.Combine(cli.Dir, "berth")}:x");
         Assert.True(admitted == (berth.ExitCode == 0), $"berth: exit {berth.ExitCode} {berth.Stderr.Trim()}");
         if (!admitted) Assert.Contains("policy:", berth.Stderr);

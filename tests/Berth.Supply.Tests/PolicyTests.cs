@@ -190,10 +190,36 @@ public sealed class PolicyTests : IDisposable
     }
 
     [Fact]
-    public void SignedBy_parses_and_refuses_images_with_a_clear_reason()
+    public void SignedBy_with_a_key_type_other_than_GPGKeys_is_refused_as_containers_image_refuses_it()
     {
-        var p = Parse("""{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/etc/pki/key.gpg", "signedIdentity": {"type": "matchRepository"}}]}""");
-        Assert.Equal("signedBy: GPG signatures (keyType GPGKeys) are not supported by berth: use a sigstoreSigned requirement", Check(p, "docker://example.com/a:1"));
+        var p = Parse("""{"default": [{"type": "signedBy", "keyType": "X509Certificates", "keyPath": "/etc/pki/ca.pem", "signedIdentity": {"type": "matchRepository"}}]}""");
+        Assert.Equal("signedBy: keyType X509Certificates is not implemented (by containers/image either)", Check(p, "docker://example.com/a:1"));
+    }
+
+    [Fact]
+    public void SignedBy_reads_no_signature_from_an_empty_lookaside_store()
+    {
+        var key = _root.Write("key.asc", "not read before a signature exists");
+        _root.Write("rd/a.yaml", $"default-docker:\n  lookaside: file://{_root.Path}/lookaside\n");
+        var p = Parse($$"""{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "{{key}}"}]}""");
+        var why = Check(p, "docker://example.com/a:1", registries: RegistriesD.Load(Path.Combine(_root.Path, "rd")));
+        Assert.Equal($"signedBy: no signature exists for {Manifest.Digest} (in file://{_root.Path}/lookaside)", why);
+    }
+
+    [Fact]
+    public void A_simple_signing_claim_is_read_strictly()
+    {
+        var ok = GpgSignatures.ParseClaims(Encoding.UTF8.GetBytes("""
+            {"critical": {"type": "atomic container signature", "image": {"docker-manifest-digest": "sha256:0123456789012345678901234567890123456789012345678901234567890123"},
+             "identity": {"docker-reference": "example.com/a:1"}}, "optional": {"creator": "test"}}
+            """));
+        Assert.Equal("example.com/a:1", ok.DockerReference);
+        Assert.Contains("not \"atomic container signature\"", Assert.Throws<SupplyException>(() => GpgSignatures.ParseClaims(Encoding.UTF8.GetBytes("""
+            {"critical": {"type": "cosign container image signature", "image": {"docker-manifest-digest": "sha256:0123456789012345678901234567890123456789012345678901234567890123"}, "identity": {"docker-reference": "example.com/a:1"}}}
+            """))).Message);
+        Assert.Contains("other fields", Assert.Throws<SupplyException>(() => GpgSignatures.ParseClaims(Encoding.UTF8.GetBytes("""
+            {"critical": {"type": "atomic container signature", "image": {}, "identity": {}, "extra": 1}}
+            """))).Message);
     }
 
     [Fact]

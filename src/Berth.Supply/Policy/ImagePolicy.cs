@@ -43,6 +43,6 @@ public sealed class ImagePolicy(SignaturePolicy policy, PolicyContext context) :
         var policy = SignaturePolicy.Load(path, transports);
         var dir = registriesDir ?? RegistriesD.DefaultDir(home);
         log?.Invoke($"policy {path}, registries.d {dir}");
-        return new ImagePolicy(policy, new PolicyContext(RegistriesD.Load(dir), verifier));
+        return new ImagePolicy(policy, new PolicyContext(RegistriesD.Load(dir), verifier, home));
     }
 }

@@ -10,7 +10,7 @@ namespace Berth.Supply.Policy;
 public sealed record PolicyImage(ImageReference Reference, IImageSource Source, RawManifest Manifest);
 
 /// <summary>What evaluation needs besides the policy: where signatures are read from and how they are checked.</summary>
-public sealed record PolicyContext(RegistriesD Registries, ISignatureVerifier? Verifier);
+public sealed record PolicyContext(RegistriesD Registries, ISignatureVerifier? Verifier, string? Home = null);
 
 /// <summary>
 /// One entry of a scope's list in containers-policy.json(5); every entry of the list must accept an
@@ -61,16 +61,46 @@ public sealed record SignedBaseLayer(SignedIdentity BaseLayerIdentity) : PolicyR
 }
 
 /// <summary>
-/// signedBy: "simple signing" GPG signatures from a lookaside store. Parsed and validated in full,
-/// so a policy that uses it for other scopes still loads; an image it applies to is refused with a
-/// clear reason, because Berth does not verify GPG signatures (use sigstoreSigned).
+/// signedBy: "simple signing" GPG signatures from the lookaside store registries.d names for the
+/// image (containers/image's default /var/lib/containers/sigstore otherwise), at least one made by one
+/// of the keys, naming the manifest's digest and an identity <see cref="SignedIdentity"/> accepts.
+/// Only keyType GPGKeys is evaluated, as in containers/image.
 /// </summary>
 public sealed record SignedBy(string KeyType, IReadOnlyList<string>? KeyPaths, byte[]? KeyData, SignedIdentity SignedIdentity) : PolicyRequirement("signedBy")
 {
     static readonly string[] KeyTypes = ["GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs"];
 
-    public override string? Check(PolicyImage image, PolicyContext context) =>
-        $"GPG signatures (keyType {KeyType}) are not supported by berth: use a sigstoreSigned requirement";
+    public override string? Check(PolicyImage image, PolicyContext context)
+    {
+        if (KeyType != "GPGKeys") return $"keyType {KeyType} is not implemented (by containers/image either)";
+        var digest = image.Manifest.Digest;
+        try
+        {
+            var keys = KeyPaths is { } paths ? paths.Select(p => FileSystem.ReadBytes(p, 4 << 20)).ToList() : [KeyData!];
+            if (image.Reference is not DockerReference reference)
+                return $"no signature exists for {digest} (a {image.Reference.Transport.Name}: image carries no simple-signing signatures here)";
+            var lookaside = context.Registries.Lookaside(reference, write: false) ?? GpgSignatures.DefaultLookaside(context.Home);
+            var signatures = GpgSignatures.Read(lookaside, reference, digest);
+            if (signatures.Count == 0) return $"no signature exists for {digest} (in {lookaside})";
+            var (verified, reasons) = GpgSignatures.Verify(keys, signatures);
+            var intended = image.Reference.PolicyDockerReference;
+            foreach (var claims in verified)
+            {
+                if (claims.ManifestDigest != digest) reasons.Add($"signature for digest {claims.ManifestDigest} does not match");
+                else if (SignedIdentity.Matches(intended, claims.DockerReference)) return null;
+                else reasons.Add($"signature for identity {Q(claims.DockerReference)} is not accepted ({SignedIdentity.Type})");
+            }
+            return reasons.Count == 1 ? reasons[0] : $"none of the {signatures.Count} signatures were accepted: {string.Join("; ", reasons)}";
+        }
+        catch (LinuxException e)
+        {
+            return e.Message;
+        }
+        catch (SupplyException e)
+        {
+            return e.Message;
+        }
+    }
 
     internal static SignedBy ParseFields(JsonElement e, string where)
     {
