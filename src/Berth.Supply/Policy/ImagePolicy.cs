@@ -29,11 +29,8 @@ public sealed class ImagePolicy(SignaturePolicy policy, PolicyContext context) :
     public static ImagePolicy? FromFlags(string? policyPath, bool insecure, string? registriesDir, TransportRegistry transports, string? home,
         ISignatureVerifier? verifier, Action<string>? log = null)
     {
-        if (insecure)
-        {
-            if (policyPath is not null) throw new SupplyException("--policy and --insecure-policy: one or the other");
-            return null;
-        }
+        // skopeo's order: --insecure-policy wins over --policy.
+        if (insecure) return null;
         var path = policyPath ?? SignaturePolicy.FindDefault(home);
         if (path is null)
         {
