@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Berth needs from Debian: `run` for building and the demo, `test` for tests and benchmarks.
 set -euo pipefail
-want=(gcc libc6-dev libseccomp-dev libzstd-dev busybox-static jq)
+want=(gcc libc6-dev libseccomp-dev libzstd-dev libsodium-dev busybox-static jq)
 # The engine (`berth run IMAGE`): conmon as each container's monitor, CNI plugins and iptables for
 # networks, catatonit for --init.
 want+=(conmon containernetworking-plugins iptables catatonit)
@@ -27,8 +27,10 @@ fi
 command -v dotnet >/dev/null || { echo "dotnet (the .NET SDK) is required on PATH" >&2; exit 1; }
 if [ "${1:-run}" = test ]; then
   # The supply-chain tests (nodejs above brings npm): ajv validates SBOMs against the CycloneDX schemas
-  # @cyclonedx/cyclonedx-library ships; cdxgen (with its trivy plugin) is the peer the catalogers are compared with.
+  # @cyclonedx/cyclonedx-library ships; cdxgen (with its trivy plugin) is the peer the catalogers are compared with;
+  # @sigstore/verify verifies the bundles Berth writes, tweetnacl opens the cosign key files it writes.
   node_dir="$(dirname "$0")/../tests/Berth.Supply.Tests/node"
-  [ -d "$node_dir/node_modules/ajv" ] && [ -d "$node_dir/node_modules/@cyclonedx/cyclonedx-library" ] && [ -d "$node_dir/node_modules/@cyclonedx/cdxgen" ] ||
+  [ -d "$node_dir/node_modules/ajv" ] && [ -d "$node_dir/node_modules/@cyclonedx/cyclonedx-library" ] && [ -d "$node_dir/node_modules/@cyclonedx/cdxgen" ] &&
+    [ -d "$node_dir/node_modules/@sigstore/verify" ] && [ -d "$node_dir/node_modules/tweetnacl" ] ||
     npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
 fi

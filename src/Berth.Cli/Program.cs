@@ -27,6 +27,8 @@ return Cli.Dispatch(args, new Cli.Extension(
         "scan" => SupplyCommands.Scan(EngineCommands.WithImageStore(ctx, rest)),
         "db" => SupplyCommands.Db(rest),
         "vex" => SupplyCommands.Vex(rest),
+        "key" => SignCommands.Key(rest),
+        "verify-provenance" => SignCommands.VerifyProvenance(EngineCommands.WithImageStore(ctx, rest)),
         _ => EngineCommands.Run(command, rest, ctx),
     },
     "",
@@ -35,12 +37,14 @@ return Cli.Dispatch(args, new Cli.Extension(
     UsageText: "berth: containers from images, hardened by default, no daemon\n\n" +
         "Usage: berth [--store DIR] [--root DIR] COMMAND [options] [arguments]\n\nCommands:\n" +
         EngineCommands.UsageLines +
-        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount\n" +
+        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount, sign, verify, attest, verify-attestation, download-attestation\n" +
         "  network  CNI networks: create, ls, inspect, rm, prune\n" +
         "  sbom     a software bill of materials of an image or dir:ROOTFS (spdx-json, cyclonedx-json, table)\n" +
         "  scan     known vulnerabilities of an image, dir:ROOTFS or SBOM (OSV database, OpenVEX applied)\n" +
         "  db       the vulnerability database: import OSV records, status\n" +
-        "  vex      vex create: an OpenVEX statement\n\n" +
+        "  vex      vex create: an OpenVEX statement\n" +
+        "  key      key generate: a cosign key pair (image sign|verify|attest|verify-attestation|download-attestation use it)\n" +
+        "  verify-provenance  an image's SLSA provenance: --key PUB --builder-id ID --source-uri URI\n\n" +
         "Global options:\n" +
         "  --store DIR   the engine's store: containers, volumes, networks, images (DIR/images) (default /var/lib/berth)\n" +
         "  --root DIR    the runtime's state (default /run/berth)\n" +

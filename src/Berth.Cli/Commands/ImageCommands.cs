@@ -36,6 +36,7 @@ public static class ImageCommands
 
     static int Run(string sub, List<string> rest)
     {
+        if (SignCommands.Handles(sub)) return SignCommands.Image(sub, rest);
         var flags = new List<Flag> { new("store", null, true) };
         switch (sub)
         {

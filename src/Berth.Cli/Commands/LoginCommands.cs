@@ -83,7 +83,7 @@ public static class LoginCommands
     }
 
     /// <summary>Asks on the terminal (without echo for a password); null when stdin is not one.</summary>
-    static string? Prompt(string question, bool echo)
+    internal static string? Prompt(string question, bool echo)
     {
         if (!Terminal.IsTerminal(0)) return null;
         using (var stderr = new SafeFd(2, ownsHandle: false)) Files.WriteAll(stderr, Encoding.UTF8.GetBytes(question), "stderr");

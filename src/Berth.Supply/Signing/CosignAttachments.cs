@@ -22,6 +22,8 @@ public static class CosignAttachments
     public const string BundleAnnotation = "dev.sigstore.cosign/bundle";
     public const string PredicateTypeAnnotation = "predicateType";
 
+    const int MaxLayers = 256;
+
     public static string Tag(Digest subject, string suffix) => $"{subject.Algorithm}-{subject.Encoded}.{suffix}";
 
     public static IReadOnlyList<SignatureAttachment> Read(IAttachmentPlace place, Digest subject, string suffix)
@@ -29,7 +31,10 @@ public static class CosignAttachments
         var tag = Tag(subject, suffix);
         if (place.GetTagged(tag) is not { } raw) return [];
         var what = $"{place.Where}:{tag}";
+        if (raw.MediaType is not (MediaTypes.Manifest or MediaTypes.DockerManifest)) throw new SupplyException($"{what}: a {raw.MediaType}, not an OCI image manifest");
         var manifest = JsonIn.Parse(raw.Bytes, what, Manifest.Read);
+        // Each layer is fetched and checked: a hostile tag with thousands of them would be a fetch storm.
+        if (manifest.Layers?.Count > MaxLayers) throw new SupplyException($"{what}: {manifest.Layers.Count} layers, more than the {MaxLayers} read");
         var list = new List<SignatureAttachment>();
         foreach (var layer in manifest.Layers ?? [])
         {

@@ -96,7 +96,7 @@ public sealed class VerificationKey
         // Import once to refuse what is not a key of a kind we verify with.
         if (TryEc(spki) is { } ec) ec.Dispose();
         else if (TryRsa(spki) is { } rsa) rsa.Dispose();
-        else throw new SupplyException($"{what}: not an ECDSA or RSA public key");
+        else if (Ed25519Key(spki) is null) throw new SupplyException($"{what}: not an ECDSA, RSA or Ed25519 public key");
         return new VerificationKey(spki);
     }
 
@@ -118,7 +118,28 @@ public sealed class VerificationKey
         if (TryRsa(_spki) is { } rsa)
             using (rsa)
                 return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        // Ed25519 signs the message itself (PureEdDSA), as sigstore's ed25519 verifier expects.
+        if (Ed25519Key(_spki) is { } ed) return Sodium.Ed25519Verify(signature, data, ed);
         return false;
+    }
+
+    const string Ed25519Oid = "1.3.101.112";
+
+    /// <summary>The raw 32-byte key of an Ed25519 SubjectPublicKeyInfo (RFC 8410), or null.</summary>
+    static byte[]? Ed25519Key(byte[] spki)
+    {
+        try
+        {
+            var seq = new System.Formats.Asn1.AsnReader(spki, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+            var alg = seq.ReadSequence();
+            if (alg.ReadObjectIdentifier() != Ed25519Oid || alg.HasData) return null;
+            var key = seq.ReadBitString(out int unused);
+            return unused == 0 && key.Length == 32 && !seq.HasData ? key : null;
+        }
+        catch (System.Formats.Asn1.AsnContentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Verifies a signature over a digest already computed (a Rekor SET, an SCT, a certificate's TBS).</summary>

@@ -231,11 +231,35 @@ public sealed record SigstoreBundle(
             Checkpoint.Verify(p.Checkpoint ?? throw new SupplyException("bundle: the inclusion proof has no checkpoint"), log.Key, p.TreeSize, p.RootHash);
         }
         else throw new SupplyException("bundle: the Rekor entry has neither an inclusion promise nor an inclusion proof");
-        if (MessageSignature is { } m)
-        {
-            var pem = Encoding.UTF8.GetBytes(PemEncoding.WriteString("CERTIFICATE", certDer) + "\n");
-            RekorSet.CheckHashedRekord(e.CanonicalizedBody, pem, m.Signature, m.Digest);
-        }
+        // The log vouches for its entry; the entry must be this signature's, or it vouches for nothing here.
+        var pem = Encoding.UTF8.GetBytes(PemEncoding.WriteString("CERTIFICATE", certDer) + "\n");
+        if (MessageSignature is { } m) RekorSet.CheckHashedRekord(e.CanonicalizedBody, pem, m.Signature, m.Digest);
+        else CheckDsseEntry(e.CanonicalizedBody, pem, Dsse!);
         return DateTimeOffset.FromUnixTimeSeconds(e.IntegratedTime);
+    }
+
+    /// <summary>A Rekor "dsse" v0.0.1 entry names this envelope's payload hash, one of its signatures and this certificate.</summary>
+    static void CheckDsseEntry(byte[] body, byte[] certPem, DsseEnvelope env)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var r = doc.RootElement;
+            if (r.GetProperty("kind").GetString() != "dsse" || r.GetProperty("apiVersion").GetString() != "0.0.1")
+                throw new SupplyException($"bundle: Rekor entry kind {r.GetProperty("kind").GetString()} {r.GetProperty("apiVersion").GetString()}, not dsse 0.0.1");
+            var spec = r.GetProperty("spec");
+            var ph = spec.GetProperty("payloadHash");
+            if (ph.GetProperty("algorithm").GetString() != "sha256" || ph.GetProperty("value").GetString() != Convert.ToHexStringLower(SHA256.HashData(env.Payload)))
+                throw new SupplyException("bundle: the Rekor entry's payload hash is not this envelope's");
+            var der = KeyFiles.Pem(certPem, "certificate").Der;
+            bool found = spec.GetProperty("signatures").EnumerateArray().Any(sig =>
+                env.Signatures.Any(s => Convert.FromBase64String(sig.GetProperty("signature").GetString() ?? "").AsSpan().SequenceEqual(s.Sig)) &&
+                KeyFiles.Pem(Convert.FromBase64String(sig.GetProperty("verifier").GetString() ?? ""), "Rekor entry verifier").Der.AsSpan().SequenceEqual(der));
+            if (!found) throw new SupplyException("bundle: the Rekor entry does not name this signature and certificate");
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new SupplyException($"bundle: malformed Rekor dsse entry ({e.Message})");
+        }
     }
 }

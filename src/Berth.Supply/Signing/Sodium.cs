@@ -21,6 +21,17 @@ static unsafe class Sodium
 
     [DllImport(Lib)] static extern int crypto_secretbox_open_easy(byte* m, byte* c, ulong clen, byte* n, byte* k);
 
+    [DllImport(Lib)] static extern int crypto_sign_verify_detached(byte* sig, byte* m, ulong mlen, byte* pk);
+
+    /// <summary>Ed25519 (RFC 8032) verification, which the base library lacks: a 64-byte signature, a 32-byte key.</summary>
+    public static bool Ed25519Verify(ReadOnlySpan<byte> signature, ReadOnlySpan<byte> message, ReadOnlySpan<byte> publicKey)
+    {
+        if (signature.Length != 64 || publicKey.Length != 32) return false;
+        Init();
+        fixed (byte* sg = signature, m = message, pk = publicKey)
+            return crypto_sign_verify_detached(sg, m, (ulong)message.Length, pk) == 0;
+    }
+
     public const int SecretboxKeyBytes = 32;
     public const int SecretboxNonceBytes = 24;
     public const int SecretboxMacBytes = 16;
