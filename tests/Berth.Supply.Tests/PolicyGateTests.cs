@@ -240,6 +240,30 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
     }
 
     [Fact]
+    public async Task An_image_berth_signed_is_pulled_and_the_tag_moved_to_an_unsigned_digest_is_refused()
+    {
+        using var cli = new BerthCli();
+        var prefix = Path.Combine(cli.Dir, "berth-key");
+        var pass = Path.Combine(cli.Dir, "pass");
+        File.WriteAllText(pass, "berth-policy\n");
+        cli.Run("key", "generate", "--output-prefix", prefix, "--passphrase-file", pass).Ok();
+        var image = new TestImage(layers: 1, layerBytes: 2048, seed: 4242);
+        using (var client = images.Registry.Client()) await image.PushAsync(client, "policy/berth-signed", "1");
+        var reference = $"docker://{images.Registry.Host}/policy/berth-signed:1";
+        cli.Image("sign", "--tls-verify=false", "--key", prefix + ".key", "--passphrase-file", pass, reference).Ok();
+
+        var policy = RequireSignature(prefix + ".pub");
+        Assert.Equal(image.Digest.ToString(), Pull(cli, policy, reference).Ok().Stdout.Trim());
+
+        // The tag now names another manifest: the signature (of the old digest) does not cover it.
+        var swapped = new TestImage(layers: 1, layerBytes: 2048, seed: 4343);
+        using (var client = images.Registry.Client()) await swapped.PushAsync(client, "policy/berth-signed", "1");
+        using var fresh = new BerthCli();
+        BerthCli.OneLineError(Pull(fresh, policy, reference), $"policy: sigstoreSigned: no signature exists for {swapped.Digest}");
+        Assert.DoesNotContain("berth-signed", fresh.Image("ls").Ok().Stdout);
+    }
+
+    [Fact]
     public void Copy_is_gated_too_and_a_bad_policy_file_is_one_line_naming_the_field()
     {
         using var cli = new BerthCli();
