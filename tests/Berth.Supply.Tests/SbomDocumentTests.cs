@@ -109,7 +109,9 @@ public class SbomDocumentTests
         Assert.Contains(dpkgOnly.Packages, p => p.Type == "deb");
         Validate(SpdxWriter.Write(dpkgOnly, Options), Path.Combine(AppContext.BaseDirectory, "Schemas", "spdx-2.3.schema.json"));
         var schemas = Path.Combine(TestRoot.NodeDir(), "node_modules", "@cyclonedx", "cyclonedx-library", "res", "schema");
-        Validate(CycloneDxWriter.Write(dpkgOnly, Options), Path.Combine(schemas, "bom-1.5.SNAPSHOT.schema.json"),
+        // Without the files: ajv takes minutes over the ~100,000 file components of a whole host (the fixture above validates them).
+        var packagesOnly = dpkgOnly with { Packages = dpkgOnly.Packages.Select(p => p with { Files = Array.Empty<Packages.PackageFile>() }).ToList() };
+        Validate(CycloneDxWriter.Write(packagesOnly, Options), Path.Combine(schemas, "bom-1.5.SNAPSHOT.schema.json"),
             Path.Combine(schemas, "spdx.SNAPSHOT.schema.json"), Path.Combine(schemas, "jsf-0.82.SNAPSHOT.schema.json"));
     }
 }
