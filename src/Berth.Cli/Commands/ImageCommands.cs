@@ -11,7 +11,7 @@ namespace Berth.Cli.Commands;
 /// <summary>`berth image ...`: the store and every transport (oci:, oci-archive:, dir:, docker-archive:, docker://).</summary>
 public static class ImageCommands
 {
-    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|pull|push|list-tags|delete|sync|unpack|umount [--store DIR] ... " +
+    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|pull|push|list-tags|delete|sync|unpack|umount|attach|referrers [--store DIR] ... " +
         "(IMAGE: NAME, oci:PATH[:REF], oci-archive:FILE[:REF], dir:PATH, docker-archive:FILE[:REF], docker://HOST/NAME[:TAG|@DIGEST])";
 
     public static int Run(IReadOnlyList<string> args)
@@ -27,7 +27,7 @@ public static class ImageCommands
         {
             return Run(list[0], list.Skip(1).ToList());
         }
-        catch (Exception e) when (e is ImageException or Images.Registry.RegistryException or Linux.LinuxException or Oci.SpecException)
+        catch (Exception e) when (e is ImageException or Images.Registry.RegistryException or Linux.LinuxException or Oci.SpecException or Supply.SupplyException)
         {
             // One line, named by its operation: "berth: image unpack: layer sha256:…: entry "x": …".
             throw new ImageException(Quote.Line($"image {list[0]}: {e.Message}"), e);
@@ -37,6 +37,7 @@ public static class ImageCommands
     static int Run(string sub, List<string> rest)
     {
         if (SignCommands.Handles(sub)) return SignCommands.Image(sub, rest);
+        if (sub is "attach" or "referrers") return ArtifactCommands.Run(sub, rest);
         var flags = new List<Flag> { new("store", null, true) };
         switch (sub)
         {
@@ -52,10 +53,12 @@ public static class ImageCommands
                 flags.AddRange(RegistryCommands.SharedFlags);
                 flags.AddRange(RegistryCommands.SideFlags("src"));
                 flags.AddRange(RegistryCommands.SideFlags("dest"));
+                flags.AddRange(PolicyFlags.Flags);
                 break;
             case "pull":
                 flags.AddRange(new Flag[] { new("all", 'a'), new("platform", null, true), new("format", 'f', true, Repeated: true) });
                 flags.AddRange(RegistryCommands.SharedFlags);
+                flags.AddRange(PolicyFlags.Flags);
                 break;
             case "push":
                 flags.AddRange(new Flag[]
@@ -157,7 +160,7 @@ public static class ImageCommands
                     All = cl.Has("all"), Platform = platform, PreserveDigests = cl.Has("preserve-digests"), RemoveSignatures = cl.Has("remove-signatures"),
                     DestCompressFormat = cl.Value("dest-compress-format") is { } c ? CopyOptions.ParseCompression(c) : null,
                     DestCompressLevel = cl.Value("dest-compress-level") is { } lv ? CopyOptions.ParseLevel(lv) : null,
-                    Format = manifests, ParallelBlobs = RegistryCommands.Parallel(cl),
+                    Format = manifests, ParallelBlobs = RegistryCommands.Parallel(cl), Policy = PolicyFlags.From(cl, images),
                 };
                 if (options.All && platform is not null) throw new UsageException("image copy: --all and --platform: one or the other");
                 using var srcSettings = RegistryCommands.Settings(cl, "src");

@@ -101,7 +101,7 @@ public static class RegistryCommands
         var (manifests, json) = Formats(cl);
         if (manifests is not null) throw new UsageException("image pull: --format takes json here (the store keeps manifests as they come)");
         var reference = Docker(images, cl.Positional[0], settings);
-        var options = new CopyOptions { All = cl.Has("all"), Platform = platform, ParallelBlobs = Parallel(cl) };
+        var options = new CopyOptions { All = cl.Has("all"), Platform = platform, ParallelBlobs = Parallel(cl), Policy = PolicyFlags.From(cl, images) };
         return Report(cl, json, null, progress =>
         {
             if (progress is CopyProgressView v) v.Note($"Trying to pull {reference}...");

@@ -36,6 +36,9 @@ public sealed record CopyOptions
     /// <summary>--remove-signatures: accepted; Berth copies no signatures yet (they come with the supply chain).</summary>
     public bool RemoveSignatures { get; init; }
 
+    /// <summary>The signature policy every image manifest copied must pass before anything is written (--policy); null: no check (--insecure-policy, or a caller with its own).</summary>
+    public IImagePolicy? Policy { get; init; }
+
     /// <summary>Told about every blob and manifest as the copy goes (progress bars, log lines, the JSON result); null: nothing is told.</summary>
     public ICopyProgress? Progress { get; init; }
 

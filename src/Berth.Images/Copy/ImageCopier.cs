@@ -56,10 +56,31 @@ public sealed class ImageCopier
         }
         else if (!raw.IsIndex && !raw.IsManifest)
             throw new ImageException($"manifest {desc.Digest}: media type {Quote.Of(raw.MediaType)} is neither a manifest nor an index");
+        if (_o.Policy is { } policy) Admit(policy, raw, depth: 0);
         var written = raw.IsIndex ? CopyIndex(raw, top: true, depth: 0) : CopyManifest(raw, top: true);
         _dst.Commit(entry);
         written.Platform = entry.Platform;
         return written;
+    }
+
+    /// <summary>
+    /// Every image manifest the copy will write passes the policy before the first blob is written
+    /// (containers/image checks each image it copies, not an index): with --all, each instance the
+    /// source holds; so a rejected image leaves nothing behind, not even the instances before it.
+    /// </summary>
+    void Admit(IImagePolicy policy, RawManifest raw, int depth)
+    {
+        if (!raw.IsIndex)
+        {
+            policy.Admit(_src, raw);
+            return;
+        }
+        if (depth >= 4) throw new ImageException("indexes nested more than 4 deep");
+        foreach (var e in raw.ParseIndex($"index {raw.Digest}").Manifests ?? new())
+        {
+            if (!MediaTypes.IsIndex(e.MediaType) && !MediaTypes.IsManifest(e.MediaType)) continue;
+            Admit(policy, ResolvedImage.Instance(_src, e), depth + 1);
+        }
     }
 
     /// <summary>The format the destination gets: --format, else the source's where the destination takes it, else the destination's first.</summary>

@@ -16,6 +16,8 @@ public sealed class DirTransport : ImageTransport
 
     public override string Name => "dir";
 
+    public override string? ValidatePolicyScope(string scope) => AbsolutePathScope(scope);
+
     public override ImageReference Parse(string rest) =>
         rest.Length == 0 ? throw new ImageException("dir: a path is required") : new Reference(this, rest);
 
@@ -33,6 +35,9 @@ public sealed class DirTransport : ImageTransport
             using var src = new DirSource(this, path);
             return new[] { src.GetManifest().Descriptor };
         }
+
+        public override string PolicyIdentity => PolicyPaths.Identity(path);
+        public override IReadOnlyList<string> PolicyNamespaces => PolicyPaths.Parents(PolicyIdentity);
 
         public override string ToString() => $"dir:{path}";
     }

@@ -15,6 +15,8 @@ public sealed class DockerArchiveTransport : ImageTransport
 {
     public override string Name => "docker-archive";
 
+    public override string? ValidatePolicyScope(string scope) => "docker-archive: does not support any scopes except the default \"\" one";
+
     public override ImageReference Parse(string rest)
     {
         var (path, name) = PathAndName.Split(Name, rest);

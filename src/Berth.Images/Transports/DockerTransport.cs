@@ -22,6 +22,8 @@ public sealed class DockerTransport(RegistrySettings settings) : ImageTransport
 
     public override ImageReference Parse(string rest) => Parse(rest, settings);
 
+    public override string? ValidatePolicyScope(string scope) => null; // containers/image checks nothing more either
+
     public DockerReference Parse(string rest, RegistrySettings with)
     {
         if (!rest.StartsWith("//", StringComparison.Ordinal))
@@ -100,6 +102,30 @@ public sealed class DockerReference : ImageReference
         if (Qualified is not { } q) throw new ImageException($"docker://{Text}: a short name cannot be pushed to (use a fully qualified name: HOST/NAME:TAG)");
         return new DockerDestination(this, q);
     }
+
+    public override string PolicyIdentity => Qualified is { } q ? q.ToString() : "";
+
+    /// <summary>The repository, its parent namespaces, the registry, then "*.DOMAIN" wildcards from the most specific (containers/image's DockerReferenceNamespaces; the port dropped for those).</summary>
+    public override IReadOnlyList<string> PolicyNamespaces
+    {
+        get
+        {
+            if (Qualified is not { } q) return [];
+            var list = new List<string>();
+            var name = q.Name;
+            for (; ; name = name[..name.LastIndexOf('/')])
+            {
+                list.Add(name);
+                if (!name.Contains('/')) break;
+            }
+            if (name.IndexOf(':') is var colon and >= 0) name = name[..colon];
+            for (int dot = name.IndexOf('.'); dot >= 0; dot = name.IndexOf('.'))
+                list.Add("*." + (name = name[(dot + 1)..]));
+            return list;
+        }
+    }
+
+    public override Reference? PolicyDockerReference => Qualified;
 
     public override string ToString() => "docker://" + (Qualified?.ToString() ?? Text);
 }

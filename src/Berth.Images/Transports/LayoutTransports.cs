@@ -25,6 +25,8 @@ public sealed class OciLayoutTransport : ImageTransport
 {
     public override string Name => "oci";
 
+    public override string? ValidatePolicyScope(string scope) => AbsolutePathScope(scope);
+
     public override ImageReference Parse(string rest)
     {
         var (path, name) = PathAndName.Split(Name, rest);
@@ -44,6 +46,10 @@ public sealed class OciLayoutTransport : ImageTransport
 
         public override IReadOnlyList<Descriptor> List() => OciLayout.OpenExisting(path).ReadIndex().Manifests ?? new();
 
+        // The directory alone: "DIR:a" and "DIR:" may be the same image (containers/image's reason).
+        public override string PolicyIdentity => PolicyPaths.Identity(path);
+        public override IReadOnlyList<string> PolicyNamespaces => [PolicyIdentity, .. PolicyPaths.Parents(PolicyIdentity)];
+
         public override string ToString() => PathAndName.Format("oci", path, name);
     }
 }
@@ -52,6 +58,8 @@ public sealed class OciLayoutTransport : ImageTransport
 public sealed class OciArchiveTransport : ImageTransport
 {
     public override string Name => "oci-archive";
+
+    public override string? ValidatePolicyScope(string scope) => AbsolutePathScope(scope);
 
     public override ImageReference Parse(string rest)
     {
@@ -105,6 +113,9 @@ public sealed class OciArchiveTransport : ImageTransport
             return reader.ReadIndex().Manifests ?? new();
         }
 
+        public override string PolicyIdentity => PolicyPaths.Identity(path);
+        public override IReadOnlyList<string> PolicyNamespaces => [PolicyIdentity, .. PolicyPaths.Parents(PolicyIdentity)];
+
         public override string ToString() => PathAndName.Format("oci-archive", path, name);
     }
 }
@@ -138,6 +149,27 @@ public sealed class StoreReference(StoreTransport transport, string name) : Imag
     public override IImageDestination OpenDestination() => new LayoutDestination(this, transport.Layout, name, BlobLease.Take(transport.Layout));
 
     public override IReadOnlyList<Descriptor> List() => transport.Layout.ReadIndex().Manifests ?? new();
+
+    /// <summary>Berth's own transport: its scopes are store names ("localhost/app:1"), then the repository and its parents, as docker:// scopes are.</summary>
+    public override string PolicyIdentity => name;
+
+    public override IReadOnlyList<string> PolicyNamespaces
+    {
+        get
+        {
+            // NAME:TAG or NAME@DIGEST: the tag is after the last ':' that follows the last '/'.
+            var repo = name;
+            if (repo.IndexOf('@') is var at and >= 0) repo = repo[..at];
+            else if (repo.LastIndexOf(':') is var colon && colon > repo.LastIndexOf('/')) repo = repo[..colon];
+            var list = new List<string>();
+            for (; ; repo = repo[..repo.LastIndexOf('/')])
+            {
+                list.Add(repo);
+                if (!repo.Contains('/')) break;
+            }
+            return list;
+        }
+    }
 
     public override string ToString() => name;
 }
