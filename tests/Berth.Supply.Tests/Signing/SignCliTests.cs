@@ -317,10 +317,11 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
         var v = _cli.Image("verify", "--key", k + ".pub", "localhost/app:v1").Ok();
         Assert.Contains("\"docker-reference\":\"localhost/app:v1\"", v.Stdout);
         Assert.Contains($"localhost/app:sha256-{image.Digest.Encoded}.sig", _cli.Image("ls").Ok().Stdout);
-        // A bundle as a referrer in the store: listed by the tag-schema index REPO:sha256-HEX.
+        // A bundle as one of the store's referrers: `image referrers` lists it, and gc keeps it with its subject.
         _cli.Image("sign", "--passphrase-file", PassFile, "--new-bundle-format", "--key", k + ".key", "localhost/app:v1").Ok();
+        Assert.Contains("application/vnd.dev.sigstore.bundle.v0.3+json", _cli.Image("referrers", "localhost/app:v1").Ok().Stdout);
+        _cli.Image("gc").Ok();
         Assert.Contains("application/vnd.dev.sigstore.bundle.v0.3+json", _cli.Image("verify", "--key", k + ".pub", "localhost/app:v1").Ok().Stdout);
-        Assert.Contains($"localhost/app:sha256-{image.Digest.Encoded} ", _cli.Image("ls").Ok().Stdout);
         // Another name of the same repository, same digest: verified; a new image under the name: not.
         _cli.Image("tag", "localhost/app:v1", "localhost/app:v2").Ok();
         _cli.Image("verify", "--key", k + ".pub", "localhost/app:v2").Ok();
