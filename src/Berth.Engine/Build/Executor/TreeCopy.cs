@@ -28,7 +28,7 @@ public static class TreeCopy
             if (!HasGlob(clean))
             {
                 var rel = clean == "." ? "" : clean;
-                if (!Files.TryStat(root, rel.Length == 0 ? "." : rel, true, out var st, out _) || !InRootExists(root, rel))
+                if (!InRootExists(root, rel))
                     throw new EngineException($"source \"{pattern}\": no such file or directory in the {where}");
                 result.Add(new SourceMatch(pattern, rel, IsDir(root, rel), false));
                 continue;
@@ -178,7 +178,8 @@ public static class TreeCopy
         {
             using var target = MakeDir(dstDir, name, st, o);
             CopyDirectory(fd, src.Path, target, o);
-            FinishDir(target, st, o);
+            // Into an existing destination directory ("."): its own mode and owner stay.
+            if (name != ".") FinishDir(target, st, o);
         }
         else CopyFile(fd, st, dstDir, name, o);
     }
