@@ -24,6 +24,8 @@ public sealed class BuildOptions
     public string Format { get; init; } = "oci";
     public Dictionary<string, string> Annotations { get; init; } = new();
     public Dictionary<string, string> Labels { get; init; } = new();
+    /// <summary>Registry settings for FROM pulls (--tls-verify, --creds …).</summary>
+    public Berth.Images.Registry.RegistrySettings? Registries { get; init; }
     /// <summary>Stages built at once (independent ones).</summary>
     public int Jobs { get; init; } = 2;
     /// <summary>Progress lines and RUN output.</summary>

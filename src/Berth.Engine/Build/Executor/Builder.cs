@@ -44,7 +44,7 @@ public sealed partial class Builder
     {
         _settings = settings;
         _o = o;
-        _images = new ImageService(settings.ImagesRoot);
+        _images = new ImageService(settings.ImagesRoot, o.Registries);
         _cache = cache ?? new NoStepCache();
         _buildDir = Path.Combine(settings.StoreRoot, "build", Guid.NewGuid().ToString("N")[..16]);
         _platform = o.Platform is { } p ? PlatformSpec.Parse(p) : PlatformSpec.Host;
