@@ -188,10 +188,9 @@ public sealed partial class Builder
         switch (ins)
         {
             case KeyValueInstruction { Keyword: "ENV" } env:
-                foreach (var (k, v) in env.Pairs)
+                // Every value is expanded with the environment before the instruction (docker: ENV a=b c=$a sees the old a).
+                foreach (var (key, value) in env.Pairs.Select(p => (Expand(run, ins, p.Key), Expand(run, ins, p.Value))).ToList())
                 {
-                    var key = Expand(run, ins, k);
-                    var value = Expand(run, ins, v);
                     c.Env ??= new();
                     c.Env.RemoveAll(e => e == key || e.StartsWith(key + "=", StringComparison.Ordinal));
                     c.Env.Add($"{key}={value}");

@@ -30,7 +30,7 @@ public static partial class Parser
     [GeneratedRegex(@"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")]
     private static partial Regex Directive();
 
-    [GeneratedRegex(@"<<(-?)(""|')?([A-Za-z0-9_][A-Za-z0-9_.-]*)(\2)")]
+    [GeneratedRegex(@"<<(-?)(?:""([A-Za-z0-9_][A-Za-z0-9_.-]*)""|'([A-Za-z0-9_][A-Za-z0-9_.-]*)'|([A-Za-z0-9_][A-Za-z0-9_.-]*))")]
     private static partial Regex HeredocMarker();
 
     /// <summary>A logical line (continuations joined) and where each of its characters came from.</summary>
@@ -165,7 +165,7 @@ public static partial class Parser
             }
         }
         if (args.Length == 0 && keyword is not ("HEALTHCHECK"))
-            throw Error(logical, at, baseOffset + kwEnd, $"{keyword} requires at least one argument");
+            throw new EngineException($"{at}: {keyword} requires at least one argument");
 
         List<Heredoc> Heredocs(ref int n)
         {
@@ -266,7 +266,8 @@ public static partial class Parser
             }
             case "ONBUILD":
             {
-                if (onbuild) throw new EngineException($"{at}: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+                if (args.Split((char[]?)null, 2)[0].Equals("ONBUILD", StringComparison.OrdinalIgnoreCase))
+                    throw new EngineException($"{at}: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
                 int triggerOffset = baseOffset + full[baseOffset..].IndexOf(args, kwEnd, StringComparison.Ordinal);
                 var inner = ParseInstruction(logical, at, lines, ref next, escape, file, onbuild: true, triggerOffset);
                 if (inner.Keyword is "FROM" or "MAINTAINER" or "ONBUILD") throw new EngineException($"{inner.At}: {inner.Keyword} isn't allowed as an ONBUILD trigger");
@@ -328,7 +329,8 @@ public static partial class Parser
                 var m = HeredocMarker().Match(args, k);
                 if (m.Success && m.Index == k)
                 {
-                    yield return (m.Groups[1].Value == "-", m.Groups[2].Success, m.Groups[3].Value);
+                    bool quoted = m.Groups[2].Success || m.Groups[3].Success;
+                    yield return (m.Groups[1].Value == "-", quoted, m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Success ? m.Groups[3].Value : m.Groups[4].Value);
                     k = m.Index + m.Length - 1;
                 }
                 else k++;
