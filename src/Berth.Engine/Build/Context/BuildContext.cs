@@ -129,7 +129,7 @@ public sealed class BuildContext : IDisposable
             foreach (var candidate in candidates)
                 if (RealPath(candidate, source) is { } m)
                 {
-                    var ms = new MatchedSource(source, m.Path, m.Stat.IsDirectory);
+                    var ms = new MatchedSource(source, m.Path, m.Stat.IsDirectory, Path.Combine(Root, m.Path), Glob.HasMeta(clean));
                     matched.Add(ms);
                     entries.Add(new ContextEntry(ms, "", m.Stat, null));
                     if (m.Stat.IsDirectory) Walk(ms, entries);
@@ -277,8 +277,13 @@ public sealed class BuildContext : IDisposable
     }
 }
 
-/// <summary>One source of a COPY/ADD as matched: the pattern written, the real path it named (relative to the context, "" its root).</summary>
-public sealed record MatchedSource(string Pattern, string Path, bool IsDirectory);
+/// <summary>
+/// One source of a COPY/ADD as matched: the pattern written, the real path it named (relative to
+/// the context, "" its root; <see cref="FullPath"/> on the host, for messages: read through
+/// <see cref="BuildContext.OpenRead"/>), and whether the pattern was a wildcard (docker: then
+/// the destination is a directory).
+/// </summary>
+public sealed record MatchedSource(string Pattern, string Path, bool IsDirectory, string FullPath, bool IsWildcard);
 
 /// <summary>
 /// A file, directory or symlink a match selects: <see cref="Relative"/> is its path under its
