@@ -39,6 +39,7 @@ bench: test-deps build
 	bench/registry.sh
 	bench/engine.sh
 	bench/supply.sh
+	bench/build.sh
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

@@ -113,13 +113,17 @@ public sealed class ImageService
     }
 
     /// <summary>
-    /// Deletes blobs no image in the store refers to and no live writer has claimed
-    /// (<see cref="BlobLease"/>), and snapshots no image or mounted bundle uses.
+    /// Deletes blobs no image in the store refers to, no live writer has claimed
+    /// (<see cref="BlobLease"/>) and none of <paramref name="roots"/> keeps (the build cache), and
+    /// snapshots no image or mounted bundle uses.
     /// </summary>
-    public (int Blobs, int Snapshots) CollectGarbage()
+    public (int Blobs, int Snapshots) CollectGarbage(IReadOnlyList<IBlobRoots>? roots = null)
     {
         using var lockFd = Store.Lock();
         var live = BlobLease.Claims(Store);
+        foreach (var r in roots ?? Array.Empty<IBlobRoots>())
+            foreach (var d in r.KeptBlobs(Store))
+                live.Add(d.ToString());
         var liveDiffs = new HashSet<string>();
         foreach (var top in Store.ReadIndex().Manifests ?? new())
             foreach (var d in ResolvedImage.Closure(Store, top))
