@@ -186,7 +186,7 @@ public sealed class BuildTests : IDisposable
         Write("Containerfile", "FROM test/busybox\nRUN echo made > /made\nCOPY nothere.txt /x\n");
         var r = Build("-t", "test/never");
         Assert.Equal(125, r.ExitCode);
-        Assert.Equal("berth: build: Containerfile:3:1: COPY source \"nothere.txt\": no such file or directory in the build context\n", r.Stderr);
+        Assert.Equal("berth: build: Containerfile:3:1: COPY source \"nothere.txt\" not found in context\n", r.Stderr);
         AssertNothingLeft(before);
         Assert.NotEqual(0, _e.Run("image", "inspect", "test/never").ExitCode);
     }

@@ -73,10 +73,8 @@ public static class BuildCommands
             if (!Files.TryStat(null, src, true, out var sst, out _) || !sst.IsRegular) throw new UsageException($"--secret id={id}: {src} is not a file");
             secrets[id] = Path.GetFullPath(src);
         }
-        long? timestamp = null;
-        var ts = cl.Value("timestamp") ?? (Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") is { Length: > 0 } sde ? sde : null);
-        if (ts is not null)
-            timestamp = long.TryParse(ts, out var t) && t >= 0 ? t : throw new UsageException($"--timestamp \"{ts}\": not seconds since the epoch");
+        // --timestamp, else SOURCE_DATE_EPOCH: created times fixed, mtimes clamped, gzip without a time.
+        long? timestamp = Images.Layers.BuildTimestamp.Resolve(cl.Value("timestamp"), Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"))?.UnixSeconds;
         var format = cl.Value("format") ?? "oci";
         if (format is not ("oci" or "docker")) throw new UsageException($"--format \"{format}\": not oci or docker");
         var network = cl.Value("network") ?? "host";
@@ -112,7 +110,7 @@ public static class BuildCommands
         var images = new Images.ImageService(engine.Settings.ImagesRoot, registries);
         var outRefs = outputs.Select(o => images.Parse(o)).ToList();
 
-        var result = new Builder(engine.Settings, options, BuildCaches.For(engine.Settings, options)).Build();
+        var result = new Builder(engine.Settings, options).Build();
 
         var stored = new StoreReference(images.StoreTransport, result.Name);
         foreach (var to in outRefs)
@@ -132,10 +130,4 @@ public static class BuildCommands
         Output.Write(result.ImageId + "\n");
         return 0;
     }
-}
-
-/// <summary>The step cache a build uses (none until Build/Cache is wired).</summary>
-static class BuildCaches
-{
-    public static IStepCache For(EngineSettings settings, BuildOptions o) => new NoStepCache();
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Berth.Engine.Build.Syntax;
+using Context = Berth.Engine.Build.Context;
 using Berth.Images;
 using Berth.Images.Layers;
 using Berth.Linux;
@@ -51,16 +52,25 @@ public sealed partial class Builder
 
         // Where the local sources are: the context, or the root of a stage or image (read through an overlay of its own).
         StepRoot? fromRoot = null;
+        Context.BuildContext? context = null;
         try
         {
             string where;
             string rootPath;
             Func<string, bool>? ignored = null;
+            Context.ContextMatch? contextMatch = null;
             if (fromText is null)
             {
-                rootPath = _o.ContextDir;
+                // The context's loader matches (globs, .containerignore/.dockerignore) and digests; the copy walks with its ignore rules.
+                context = Context.BuildContext.Open(_o.ContextDir);
+                rootPath = context.Root;
                 where = "build context";
-                ignored = ContextIgnores.Load(_o.ContextDir).IsIgnored;
+                ignored = context.IsIgnored;
+                if (locals.Count > 0)
+                {
+                    try { contextMatch = context.Match(locals, kw); }
+                    catch (EngineException e) { throw new EngineException($"{c.At}: {e.Message}"); }
+                }
             }
             else
             {
@@ -73,7 +83,8 @@ public sealed partial class Builder
             List<SourceMatch> matches;
             try
             {
-                matches = TreeCopy.Match(srcRoot, locals, ignored, where);
+                matches = contextMatch is not null ? contextMatch.Sources.Select(m => new SourceMatch(m.Pattern, m.Path, m.IsDirectory, m.IsWildcard)).ToList()
+                    : TreeCopy.Match(srcRoot, locals, ignored, where);
             }
             catch (EngineException e)
             {
@@ -91,7 +102,7 @@ public sealed partial class Builder
             var destPath = dest.StartsWith('/') ? dest : workdir.TrimEnd('/') + "/" + dest;
             bool destIsDir = dest.EndsWith('/') || dest.EndsWith("/.") || dest == ".";
 
-            var digest = InputDigest(srcRoot, matches, ignored, keepOwners: fromText is not null, items);
+            var digest = InputDigest(srcRoot, contextMatch is null ? matches : new(), ignored, keepOwners: fromText is not null, items, contextMatch?.Digest(chmod: chmod));
             var keyText = $"{kw} " + (fromText is not null ? $"--from={fromText} " : "") + (chown is not null ? $"--chown={chown} " : "") +
                 (chmod is { } m0 ? $"--chmod={Convert.ToString(m0, 8)} " : "") + string.Join(" ", words) + " " + dest;
             Cached(run, c, keyText, new[] { digest }, () =>
@@ -131,12 +142,13 @@ public sealed partial class Builder
                     else
                         TreeCopy.WriteFile(dirFd, name.Length == 0 ? item.Name! : name, item.Content!, options with { Mtime = item.Mtime }, item.Mode);
                 }
-                return root.WriteLayer(_dst, null);
+                return root.WriteLayer(_dst, null, Timestamp);
             }, createdBy: keyText + " # " + digest);
         }
         finally
         {
             fromRoot?.Dispose();
+            context?.Dispose();
         }
     }
 
@@ -198,9 +210,10 @@ public sealed partial class Builder
     }
 
     /// <summary>What a COPY reads, as one digest: each file's path, mode, size, content or link target (owners too from a stage); mtimes are not part of it.</summary>
-    static string InputDigest(Linux.SafeFd root, List<SourceMatch> matches, Func<string, bool>? ignored, bool keepOwners, List<CopyItem> items)
+    static string InputDigest(Linux.SafeFd root, List<SourceMatch> matches, Func<string, bool>? ignored, bool keepOwners, List<CopyItem> items, string? contextDigest)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (contextDigest is not null) h.AppendData(Encoding.UTF8.GetBytes("context " + contextDigest + "\0"));
         var buffer = new byte[1 << 16];
         void Add(string s) => h.AppendData(Encoding.UTF8.GetBytes(s + "\0"));
         void Entry(Linux.SafeFd dir, string name, string rel)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Berth.Engine.Build.Cache;
 using Berth.Engine.Build.Stages;
 using Berth.Engine.Build.Syntax;
 using Berth.Images.Layers;
@@ -122,7 +123,7 @@ public sealed partial class Builder
                     using var root = StepRoot.Mount(_images, _buildDir, run.Image);
                     using (var rootFd = Files.Open(root.Rootfs, O.PATH | O.DIRECTORY | O.CLOEXEC))
                     using (InRoot.MkdirAll(rootFd, full)) { }
-                    return root.WriteLayer(_dst, null);
+                    return root.WriteLayer(_dst, null, Timestamp);
                 });
                 return;
             }
@@ -142,13 +143,14 @@ public sealed partial class Builder
     /// </summary>
     void Cached(StageRun run, Instruction ins, string keyText, IReadOnlyList<string> inputs, Func<(Descriptor Layer, string DiffId)?> step, string? createdBy = null)
     {
-        bool useCache = _o.Layers;
-        var key = useCache ? _cache.Key(run.Image.Id, keyText, inputs) : "";
-        if (useCache && !_o.NoCache && _cache.TryGet(key, _dst) is { } hit)
+        var key = BuildCache.Key(run.Image.Id, keyText, inputs);
+        if (_cache is not null && !_o.NoCache && _cache.TryGet(key, out var hit)
+            && (hit.Layer is null || _dst.TryReusingBlob(hit.Layer) is not null)
+            && Documents.ParseConfig(hit.ConfigBytes, "cached config") is { } config
+            && config.Rootfs?.DiffIds?.Count == run.Image.Layers.Count + (hit.Layer is null ? 0 : 1))
         {
-            var config = Documents.ParseConfig(_images.Store.Blobs.ReadAll(hit.Config), "cached config");
-            run.Image.Replace(config, hit.Layers);
-            Log($"{run.Prefix}--> Using cache {hit.Config.Digest!["sha256:".Length..]}");
+            run.Image.Replace(config, hit.Layer is null ? run.Image.Layers.ToList() : run.Image.Layers.Append(hit.Layer).ToList());
+            Log($"{run.Prefix}--> Using cache {hit.ConfigDigest["sha256:".Length..]}");
             return;
         }
         var made = step();
@@ -159,12 +161,12 @@ public sealed partial class Builder
             run.Image.DiffIds.Add(m.DiffId);
         }
         run.Image.Config.History!.Add(history);
-        if (useCache)
+        if (_cache is not null)
         {
+            // While the build's lease still holds the layer: gc never sees it unclaimed and unnamed.
             var bytes = run.Image.ConfigBytes();
-            var desc = _dst.PutBlob(new MemoryStream(bytes), new Descriptor { MediaType = MediaTypes.Config, Digest = RawManifest.Sha256(bytes).ToString(), Size = bytes.Length }, isConfig: true);
-            _cache.Put(key, new StepOutcome(desc, run.Image.Layers.ToList(), made?.DiffId, history));
-            Log($"{run.Prefix}--> {desc.Digest!["sha256:".Length..][..12]}");
+            _cache.Put(key, new CachedStep(made?.Layer, made?.DiffId, bytes));
+            Log($"{run.Prefix}--> {RawManifest.Sha256(bytes).ToString()["sha256:".Length..][..12]}");
         }
     }
 
@@ -419,7 +421,7 @@ public sealed partial class Builder
         // Mounts of the step go before its upper directory is read.
         foreach (var mp in MountInfo.Read().Select(x => x.MountPoint).Where(x => x.StartsWith(root.Dir + "/mnt-", StringComparison.Ordinal) || x.StartsWith(root.Dir + "/secrets", StringComparison.Ordinal)).OrderByDescending(x => x.Length))
             try { Mounts.Unmount(mp, Mounts.UMOUNT_NOFOLLOW | Mounts.MNT_DETACH); } catch (LinuxException) { }
-        return root.WriteLayer(_dst, RunStep.StubFilter(root.Upper, missing));
+        return root.WriteLayer(_dst, RunStep.StubFilter(root.Upper, missing), Timestamp);
     }
 
     static string Short(string text) => text.Length > 80 ? text[..77] + "..." : text;

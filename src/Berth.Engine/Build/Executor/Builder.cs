@@ -1,7 +1,9 @@
 using System.Text;
+using Berth.Engine.Build.Cache;
 using Berth.Engine.Build.Stages;
 using Berth.Engine.Build.Syntax;
 using Berth.Images;
+using Berth.Images.Layers;
 using Berth.Images.Store;
 using Berth.Images.Transports;
 using Berth.Linux;
@@ -26,7 +28,8 @@ public sealed partial class Builder
     readonly EngineSettings _settings;
     readonly ImageService _images;
     readonly BuildOptions _o;
-    readonly IStepCache _cache;
+    /// <summary>The step cache; null with --layers=false.</summary>
+    readonly BuildCache? _cache;
     readonly string _buildDir;
     readonly PlatformSpec _platform;
     readonly Dictionary<string, string?> _platformArgs;
@@ -40,12 +43,12 @@ public sealed partial class Builder
     readonly Dictionary<int, Task<ImageState>> _stageTasks = new();
     readonly CancellationTokenSource _failed = new();
 
-    public Builder(EngineSettings settings, BuildOptions o, IStepCache? cache = null)
+    public Builder(EngineSettings settings, BuildOptions o)
     {
         _settings = settings;
         _o = o;
         _images = new ImageService(settings.ImagesRoot, o.Registries);
-        _cache = cache ?? new NoStepCache();
+        _cache = o.Layers ? new BuildCache(settings.ImagesRoot) : null;
         _buildDir = Path.Combine(settings.StoreRoot, "build", Guid.NewGuid().ToString("N")[..16]);
         _platform = o.Platform is { } p ? PlatformSpec.Parse(p) : PlatformSpec.Host;
         var host = PlatformSpec.Host;
@@ -63,9 +66,9 @@ public sealed partial class Builder
         lock (_logLock) _o.Log(line);
     }
 
-    string Created => _o.Timestamp is { } t
-        ? DateTimeOffset.FromUnixTimeSeconds(t).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ")
-        : DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
+    BuildTimestamp? Timestamp => _o.Timestamp is { } t ? new BuildTimestamp(t) : null;
+
+    string Created => Timestamp?.Created ?? DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ");
 
     string ExpandMeta(string word)
     {
@@ -181,7 +184,8 @@ public sealed partial class Builder
         var manifest = new Manifest
         {
             SchemaVersion = 2, MediaType = docker ? MediaTypes.DockerManifest : MediaTypes.Manifest, Config = configDesc, Layers = layers,
-            Annotations = _o.Annotations.Count > 0 && !docker ? new Dictionary<string, string>(_o.Annotations) : null,
+            // org.opencontainers.image.source|revision|created: --annotation, else a label, else the context's git checkout.
+            Annotations = docker ? null : Annotations.SourceAnnotations.For(_o.ContextDir, _o.Annotations, image.Container.Labels, Timestamp, DateTimeOffset.UtcNow),
         };
         var raw = new RawManifest(JsonOut.Document(manifest), manifest.MediaType);
         var names = _o.Tags.Count > 0 ? _o.Tags.Select(StoreTransport.Normalize).ToList() : new List<string> { StoreTransport.Normalize($"localhost/build-{id["sha256:".Length..][..12]}") };

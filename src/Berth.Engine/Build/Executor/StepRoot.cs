@@ -87,15 +87,15 @@ public sealed class StepRoot : IDisposable
     /// stored gzip-compressed once, straight into the build's destination; null when the step
     /// changed nothing (no layer then, as buildkit omits an empty one).
     /// </summary>
-    public (Descriptor Layer, string DiffId)? WriteLayer(IImageDestination dst, Func<string, FileStat, bool>? skip)
+    public (Descriptor Layer, string DiffId)? WriteLayer(IImageDestination dst, Func<string, FileStat, bool>? skip, BuildTimestamp? timestamp)
     {
         var scratch = Path.Combine(Dir, "layer.tar");
         using var tar = new FdStream(FileSystem.CreateNew(scratch, read: true), scratch, read: true, write: true);
-        Changeset.Write(Upper, tar, skip);
+        Changeset.Write(Upper, tar, skip, timestamp);
         if (tar.Length <= 1024) return null;
         tar.Seek(0, SeekOrigin.Begin);
         using var hashing = new HashingStream(tar, "sha256", leaveOpen: true);
-        using var gzip = new GzipCompressingStream(hashing);
+        using var gzip = new GzipCompressingStream(hashing, reproducible: timestamp is not null);
         var layer = dst.PutBlob(gzip, new Descriptor { MediaType = MediaTypes.LayerGzip });
         return (layer, hashing.Digest.ToString());
     }

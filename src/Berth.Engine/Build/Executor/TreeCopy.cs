@@ -2,6 +2,8 @@ using Berth.Linux;
 
 namespace Berth.Engine.Build.Executor;
 
+using Context = Berth.Engine.Build.Context;
+
 /// <summary>A COPY/ADD source matched in a root: the pattern it came from and the path (relative, "" for the root).</summary>
 public sealed record SourceMatch(string Pattern, string Path, bool IsDirectory, bool Wildcard);
 
@@ -15,7 +17,7 @@ public readonly record struct Owner(uint Uid, uint Gid);
 /// </summary>
 public static class TreeCopy
 {
-    public static bool HasGlob(string s) => s.IndexOfAny(new[] { '*', '?', '[' }) >= 0;
+    public static bool HasGlob(string s) => Context.Glob.HasMeta(s);
 
     /// <summary>Each pattern's matches (docker: a source that matches nothing is an error).</summary>
     public static List<SourceMatch> Match(SafeFd root, IEnumerable<string> patterns, Func<string, bool>? ignored, string where)
@@ -92,75 +94,8 @@ public static class TreeCopy
                 if (GlobMatch(segs[i], name)) Glob(root, prefix.Length == 0 ? name : prefix + "/" + name, segs, i + 1, found);
     }
 
-    /// <summary>Go's filepath.Match for one path element: *, ?, [a-z], [^x], \ escapes.</summary>
-    public static bool GlobMatch(string pattern, string name)
-    {
-        int p = 0, n = 0, starP = -1, starN = 0;
-        while (n < name.Length)
-        {
-            if (p < pattern.Length && pattern[p] == '*')
-            {
-                starP = p++;
-                starN = n;
-                continue;
-            }
-            if (p < pattern.Length && MatchOne(pattern, ref p, name[n]))
-            {
-                n++;
-                continue;
-            }
-            if (starP < 0) return false;
-            p = starP + 1;
-            n = ++starN;
-        }
-        while (p < pattern.Length && pattern[p] == '*') p++;
-        return p == pattern.Length;
-    }
-
-    static bool MatchOne(string pattern, ref int p, char c)
-    {
-        int start = p;
-        switch (pattern[p])
-        {
-            case '?':
-                p++;
-                return true;
-            case '\\' when p + 1 < pattern.Length:
-                if (pattern[p + 1] != c) return false;
-                p += 2;
-                return true;
-            case '[':
-            {
-                int k = p + 1;
-                bool negate = k < pattern.Length && pattern[k] is '^' or '!';
-                if (negate) k++;
-                bool matched = false;
-                bool first = true;
-                while (k < pattern.Length && (first || pattern[k] != ']'))
-                {
-                    first = false;
-                    char lo = pattern[k];
-                    if (lo == '\\' && k + 1 < pattern.Length) lo = pattern[++k];
-                    char hi = lo;
-                    if (k + 2 < pattern.Length && pattern[k + 1] == '-' && pattern[k + 2] != ']')
-                    {
-                        hi = pattern[k + 2];
-                        k += 2;
-                    }
-                    if (c >= lo && c <= hi) matched = true;
-                    k++;
-                }
-                if (k >= pattern.Length) { p = start; return false; }
-                if (matched == negate) return false;
-                p = k + 1;
-                return true;
-            }
-            default:
-                if (pattern[p] != c) return false;
-                p++;
-                return true;
-        }
-    }
+    /// <summary>Go's filepath.Match for one path element (Build/Context's Glob, the one implementation).</summary>
+    public static bool GlobMatch(string pattern, string name) => Context.Glob.Match(pattern, name);
 
     /// <summary>How a copy sets what it writes.</summary>
     public sealed record Options(Owner? Chown, uint? Chmod, Func<string, bool>? Ignored, DateTimeOffset? Mtime = null);
