@@ -125,7 +125,11 @@ public static class BuildCommands
                 images.Copy(new StoreReference(images.StoreTransport, StoreTransport.Normalize(tag)), to);
                 if (!quiet) Output.Write($"Pushed {to}\n");
             }
-        if (cl.Value("iidfile") is { } iid) Files.WriteFile(iid, result.ImageId);
+        if (cl.Value("iidfile") is { } iid)
+        {
+            FileSystem.TryDelete(iid);
+            FileSystem.WriteNew(iid, Encoding.UTF8.GetBytes(result.ImageId));
+        }
         if (!quiet) Output.Write($"Successfully tagged {string.Join(", ", options.Tags.Count > 0 ? options.Tags.Select(StoreTransport.Normalize) : new[] { result.Name })}\n");
         Output.Write(result.ImageId + "\n");
         return 0;
