@@ -87,7 +87,8 @@ public sealed class BuildTests : IDisposable
             STOPSIGNAL SIGINT
             HEALTHCHECK --interval=30s --timeout=5s --start-period=1m --retries=3 CMD wget -q -O- http://localhost/ || exit 1
             SHELL ["/bin/sh", "-ec"]
-            ONBUILD RUN echo triggered > /tmp/onbuild
+            ONBUILD USER root
+            ONBUILD RUN echo triggered > /srv/app/onbuild
             ENTRYPOINT ["/bin/sh", "-c"]
             CMD ["pwd; id -u; echo $A $C"]
             MAINTAINER Ann <ann@example.org>
@@ -113,7 +114,7 @@ public sealed class BuildTests : IDisposable
         Assert.Equal(60_000_000_000L, hc.GetProperty("StartPeriod").GetInt64());
         Assert.Equal(3, hc.GetProperty("Retries").GetInt32());
         Assert.Equal(new[] { "/bin/sh", "-ec" }, c.GetProperty("Shell").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(new[] { "RUN echo triggered > /tmp/onbuild" }, c.GetProperty("OnBuild").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(new[] { "USER root", "RUN echo triggered > /srv/app/onbuild" }, c.GetProperty("OnBuild").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("Ann <ann@example.org>", config.GetProperty("author").GetString());
         // Only WORKDIR made a layer (the directory); every other instruction is an empty_layer entry.
         var history = config.GetProperty("history").EnumerateArray().ToList();
@@ -126,7 +127,7 @@ public sealed class BuildTests : IDisposable
         // A child build runs the ONBUILD trigger first, and its image carries no trigger.
         Write("Containerfile", "FROM test/meta\nUSER root\n");
         Build("-t", "test/child").Ok();
-        Assert.Equal("triggered\n", _e.Run("run", "--rm", "--entrypoint", "", "test/child", "cat", "/tmp/onbuild").Ok().Stdout);
+        Assert.Equal("triggered\n", _e.Run("run", "--rm", "--entrypoint", "", "test/child", "cat", "/srv/app/onbuild").Ok().Stdout);
         Assert.False(Config("test/child").GetProperty("config").TryGetProperty("OnBuild", out _));
     }
 
@@ -267,8 +268,8 @@ public sealed class BuildTests : IDisposable
             if (new FileInfo(f).Length < 64 << 20 && !f.Contains("/blobs/"))
                 Assert.False(File.ReadAllText(f).Contains(secret), $"{f} holds the secret");
 
-        // A required secret that was not given fails the step.
-        var r = _e.Run("build", _ctx);
+        // A required secret that was not given fails the step (secrets are not part of a step's cache key: --no-cache).
+        var r = _e.Run("build", "--no-cache", _ctx);
         Assert.Equal(125, r.ExitCode);
         Assert.Contains("Containerfile:3:1: RUN --mount=type=secret,id=token: no secret of that id", r.Stderr);
     }
@@ -302,5 +303,43 @@ public sealed class BuildTests : IDisposable
         Assert.EndsWith(id + "\n", r.Stdout);
         var config = JsonDocument.Parse(Commands.Exec("skopeo", "inspect", "--config", $"oci:{oci}:out").Ok().Stdout).RootElement;
         Assert.Equal(2, config.GetProperty("rootfs").GetProperty("diff_ids").GetArrayLength());
+    }
+
+    [Fact]
+    public void ADD_of_a_URL_downloads_the_file_as_0600_with_its_name()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        // One HTTP/1.0 answer per connection, as long as the test runs; the listener stops with it.
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                System.Net.Sockets.TcpClient client;
+                try { client = await listener.AcceptTcpClientAsync(); }
+                catch (Exception) { return; }
+                using (client)
+                {
+                    var stream = client.GetStream();
+                    var buf = new byte[4096];
+                    var request = new StringBuilder();
+                    // The request up to its blank line.
+                    while (!request.ToString().Contains("\r\n\r\n"))
+                    {
+                        int n = await stream.ReadAsync(buf);
+                        if (n == 0) break;
+                        request.Append(Encoding.ASCII.GetString(buf, 0, n));
+                    }
+                    var body = "downloaded content\n"u8.ToArray();
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
+                    await stream.WriteAsync(body);
+                }
+            }
+        });
+        Write("Containerfile", $"FROM test/busybox\nADD http://127.0.0.1:{port}/files/dl.txt /dl/\nADD http://127.0.0.1:{port}/other /named.txt\n");
+        Build("-t", "test/add-url").Ok();
+        Assert.Equal("downloaded content\n600\ndownloaded content\n", _e.Run("run", "--rm", "test/add-url", "sh", "-c", "cat /dl/dl.txt; stat -c %a /dl/dl.txt; cat /named.txt").Ok().Stdout);
+        listener.Stop();
     }
 }

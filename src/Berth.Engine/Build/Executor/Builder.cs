@@ -87,7 +87,7 @@ public sealed partial class Builder
         _file = Parser.Parse(_o.FileText, _o.File);
         _lex = new ShellLex(_file.Escape);
         // ARGs before the first FROM: visible in FROM lines, and in a stage that declares them again.
-        foreach (var a in Parser.Parse(_o.FileText, _o.File).Instructions.TakeWhile(i => i is not FromInstruction).OfType<ArgInstruction>())
+        foreach (var a in _file.Instructions.TakeWhile(i => i is not FromInstruction).OfType<ArgInstruction>())
             foreach (var (name, def) in a.Args)
                 _metaArgs[name] = _o.BuildArgs.TryGetValue(name, out var given) ? given : def is null ? null : ExpandAt(a, () => ExpandMeta(def));
         _graph = StageGraph.Of(_file, _o.Target, ExpandMeta);
