@@ -128,7 +128,12 @@ public sealed partial class Builder
                 foreach (var item in items)
                 {
                     var (dir, name) = destIsDir ? (destPath, "") : InRoot.Split(destPath);
+                    // The directories COPY makes for its destination belong to --chown's owner (buildah's and BuildKit's rule).
+                    var made = chown is null ? new HashSet<string>() : RunStep.MissingTargets(root.Rootfs, new[] { dir });
                     using var dirFd = InRoot.MkdirAll(rootFd, dir);
+                    foreach (var rel in made)
+                        using (var created = InRoot.Open(rootFd, rel, O.RDONLY | O.DIRECTORY))
+                            FileMeta.Chown(created, owner!.Value.Uid, owner.Value.Gid);
                     if (item.Match is { } m)
                     {
                         if (m.IsDirectory)
