@@ -2,7 +2,9 @@
 # `berth build` against `buildah bud` (Debian's 1.28, overlay storage, chroot isolation), one
 # hyperfine run, same busybox base (Debian's busybox-static, imported into private stores), same
 # context: a 10-instruction Containerfile whose COPY brings 3000 files (3 KiB each, 300 dirs).
-#   cold: --no-cache (every step made again, a layer per step: buildah with --layers, its cache on);
+#   cold: only the base in either store (the last build's image, cache entries, layers and, for
+#         berth, their snapshots removed before each run), --no-cache; buildah with --layers (a layer
+#         and a cache entry per step, as berth makes them);
 #   warm: every step from the cache (nothing in the context changed).
 # Targets: cold <= 0.5x buildah, warm <= 0.2x buildah.
 set -euo pipefail
@@ -54,7 +56,17 @@ $B build -q -t bench/out "$ctx" >/dev/null
 $A bud -q --layers --isolation chroot --pull-never -t bench/out "$ctx" >/dev/null
 [ "$($B run --rm --network none bench/out)" = 300 ] || { echo "berth's image does not say 300" >&2; exit 1; }
 
+# What a cold run starts from: the base image alone.
+cat > "$work/cold-berth" <<SH
+$B image rm bench/out >/dev/null 2>&1 || true
+$B image gc --build-cache >/dev/null
+SH
+cat > "$work/cold-buildah" <<SH
+$A rmi -f bench/out >/dev/null 2>&1 || true
+$A rmi --prune >/dev/null 2>&1 || true
+SH
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/build.json" \
+  --prepare "bash $work/cold-berth" --prepare "bash $work/cold-buildah" --prepare true --prepare true \
   -n berth-cold "$B build -q --no-cache -t bench/out $ctx" \
   -n buildah-cold "$A bud -q --layers --no-cache --isolation chroot --pull-never -t bench/out $ctx" \
   -n berth-warm "$B build -q -t bench/out $ctx" \

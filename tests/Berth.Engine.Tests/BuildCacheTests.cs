@@ -118,4 +118,22 @@ public sealed class BuildCacheTests : IDisposable
         var e = Assert.Throws<EngineException>(() => new BuildCache(_images.Store.Root).TryGet("../../etc/passwd", out _));
         Assert.Contains("is not a key", e.Message);
     }
+
+    [Fact]
+    public void The_cli_gc_keeps_cached_layers_and_drops_them_with_build_cache()
+    {
+        using var e = new EngineSandbox();
+        var images = new ImageService(Path.Combine(e.Store, "images"));
+        var cache = new BuildCache(images.Store.Root);
+        var layer = images.Store.Blobs.Write(Encoding.UTF8.GetBytes("a cached layer"), MediaTypes.LayerGzip);
+        cache.Put(BuildCache.Key("scratch", "RUN cached", Array.Empty<string>()), new CachedStep(layer, "sha256:" + new string('e', 64), Config));
+
+        Assert.Equal("removed 0 blobs, 0 snapshots\n", e.Run("image", "gc").Ok().Stdout);
+        Assert.True(images.Store.Blobs.Has(Digest.Parse(layer.Digest!)));
+        Assert.Equal("removed 1 blobs, 0 snapshots, 1 build cache entries\n", e.Run("image", "gc", "--build-cache").Ok().Stdout);
+        Assert.False(images.Store.Blobs.Has(Digest.Parse(layer.Digest!)));
+        Assert.Equal(0, cache.Count);
+        // The image itself is untouched.
+        Assert.Equal("ok\n", e.Run("run", "--rm", EngineSandbox.Image, "echo", "ok").Ok().Stdout);
+    }
 }

@@ -26,8 +26,8 @@ public sealed class BuildahComparisonTests : IDisposable
         // The same base bytes for buildah: copied out of Berth's store and pulled into buildah's.
         var baseOci = Path.Combine(_e.Dir, "base-oci");
         _e.Run("image", "copy", EngineSandbox.Image, $"oci:{baseOci}:busybox").Ok();
-        Buildah("pull", "-q", $"oci:{baseOci}:busybox").Ok();
-        Buildah("tag", Buildah("images", "-q", "--no-trunc").Ok().Stdout.Trim().Split('\n')[0].Replace("sha256:", ""), Base).Ok();
+        // skopeo names it in buildah's store directly (buildah pull would name it after the temp path).
+        Commands.Exec("skopeo", "copy", "-q", $"oci:{baseOci}:busybox", $"containers-storage:[vfs@{_buildahRoot}+{_buildahRunRoot}]{Base}").Ok();
     }
 
     public void Dispose()
@@ -186,10 +186,16 @@ public sealed class BuildahComparisonTests : IDisposable
 
     // ---- trees ----------------------------------------------------------------------------
 
+    static readonly string EmptyFile = Convert.ToHexStringLower(SHA256.HashData(Array.Empty<byte>()));
+
     static void AssertSameTree(string expected, string actual)
     {
         var want = Tree(expected);
         var got = Tree(actual);
+        // buildah 1.28 leaves the empty files it bind-mounted over in a RUN step's layer; docker (BuildKit)
+        // and Berth leave them out, as the step did not write them.
+        foreach (var stub in new[] { "/etc/hostname", "/etc/hosts", "/etc/resolv.conf" })
+            if (!got.ContainsKey(stub) && want.TryGetValue(stub, out var w) && w.EndsWith(EmptyFile, StringComparison.Ordinal)) want.Remove(stub);
         var missing = want.Keys.Except(got.Keys).ToList();
         var extra = got.Keys.Except(want.Keys).ToList();
         var differ = want.Keys.Intersect(got.Keys).Where(k => want[k] != got[k]).Select(k => $"{k}: buildah {want[k]} / berth {got[k]}").ToList();
