@@ -35,6 +35,8 @@ public sealed class StepRoot : IDisposable
     public string Rootfs => Path.Combine(Dir, "rootfs");
     public string Upper => Path.Combine(Dir, "upper");
     readonly List<string> _mounts = new();
+    ImageService? _images;
+    ImageState? _image;
 
     StepRoot(string dir) => Dir = dir;
 
@@ -53,7 +55,7 @@ public sealed class StepRoot : IDisposable
 
     public static StepRoot Mount(ImageService images, string buildDir, ImageState image)
     {
-        var root = new StepRoot(Path.Combine(buildDir, Guid.NewGuid().ToString("N")[..12]));
+        var root = new StepRoot(Path.Combine(buildDir, Guid.NewGuid().ToString("N")[..12])) { _images = images, _image = image };
         try
         {
             FileSystem.CreateDirectory(root.Dir, 0x1c0);
@@ -97,10 +99,19 @@ public sealed class StepRoot : IDisposable
         using var hashing = new HashingStream(tar, "sha256", leaveOpen: true);
         using var gzip = new GzipCompressingStream(hashing, reproducible: timestamp is not null);
         var layer = dst.PutBlob(gzip, new Descriptor { MediaType = MediaTypes.LayerGzip });
-        return (layer, hashing.Digest.ToString());
+        var diffId = hashing.Digest.ToString();
+        // The upper directory becomes the layer's snapshot (containerd's overlay commit): the next
+        // step's lower without extracting the layer again. Only when it is the layer file for file:
+        // nothing skipped (RUN's mount stubs) and no mtime clamped (--timestamp).
+        if (skip is null && timestamp is null && _images is not null && _image is not null)
+        {
+            Unmount();
+            new Snapshots(_images.SnapshotsRoot).Adopt(Snapshots.ChainIds(_image.DiffIds.Append(diffId).ToList())[^1], Upper);
+        }
+        return (layer, diffId);
     }
 
-    public void Dispose()
+    void Unmount()
     {
         for (int i = _mounts.Count - 1; i >= 0; i--)
         {
@@ -108,6 +119,11 @@ public sealed class StepRoot : IDisposable
             catch (LinuxException e) when (e.Errno is Errno.EINVAL or Errno.ENOENT) { }
         }
         _mounts.Clear();
+    }
+
+    public void Dispose()
+    {
+        Unmount();
         if (Files.TryStat(null, Dir, false, out _, out _)) FileTree.Remove(Dir);
     }
 }
