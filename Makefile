@@ -40,6 +40,7 @@ bench: test-deps build
 	bench/engine.sh
 	bench/supply.sh
 	bench/sign.sh
+	bench/build.sh
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

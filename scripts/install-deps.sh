@@ -10,7 +10,8 @@ if [ "${1:-run}" = test ]; then
   # rpm (rpm's vercmp, an rpmdb.sqlite made with rpmbuild and rpm -i --justdb) and maven (its ComparableVersion) as the references.
   # docker.io (dockerd 20.10 + its CLI), containerd (1.6, ctr) and uidmap (newuidmap for rootless podman): the real-client tests.
   # docker-registry (distribution 2.8), apache2-utils (htpasswd) and openssl: the registry tests start their own registries.
-  want+=(runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc
+  # buildah (1.28): the peer `berth build` is compared with (tests, bench/build.sh); debootstrap: the Debian base of the build tests; git: the checkouts the source annotations are read from.
+  want+=(buildah debootstrap git runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc
     docker.io containerd uidmap
     docker-registry apache2-utils openssl
     nodejs golang-go

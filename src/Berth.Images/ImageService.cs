@@ -115,15 +115,19 @@ public sealed class ImageService
     }
 
     /// <summary>
-    /// Deletes blobs no image in the store refers to and no live writer has claimed
-    /// (<see cref="BlobLease"/>), and snapshots no image or mounted bundle uses. An artifact
-    /// attached to an image (<see cref="StoreReferrers"/>) is kept while its subject is, and its
-    /// entry dropped with its blobs when the subject is gone.
+    /// Deletes blobs no image in the store refers to, no live writer has claimed
+    /// (<see cref="BlobLease"/>) and none of <paramref name="roots"/> keeps (the build cache), and
+    /// snapshots no image or mounted bundle uses. An artifact attached to an image
+    /// (<see cref="StoreReferrers"/>) is kept while its subject is, and its entry dropped with its
+    /// blobs when the subject is gone.
     /// </summary>
-    public (int Blobs, int Snapshots) CollectGarbage()
+    public (int Blobs, int Snapshots) CollectGarbage(IReadOnlyList<IBlobRoots>? roots = null)
     {
         using var lockFd = Store.Lock();
         var live = BlobLease.Claims(Store);
+        foreach (var r in roots ?? Array.Empty<IBlobRoots>())
+            foreach (var d in r.KeptBlobs(Store))
+                live.Add(d.ToString());
         var liveDiffs = new HashSet<string>();
         var (kept, orphans) = StoreReferrers.Walk(Store, Store.ReadIndex().Manifests ?? new(), d =>
         {

@@ -94,6 +94,7 @@ public static class EngineCommands
             "unpause" => () => Pause(ctx, rest, false),
             "rename" => () => Rename(ctx, rest),
             "commit" => () => Commit(ctx, rest),
+            "build" => () => BuildCommands.Build(ctx, rest),
             "events" or "update" => () => ToRuntime(ctx, command, rest),
             "container" => () => Container(ctx, rest),
             "volume" => () => Volume(ctx, rest),

@@ -42,6 +42,7 @@ public static class ImageCommands
         switch (sub)
         {
             case "inspect": flags.AddRange(new Flag[] { new("raw"), new("config"), new("platform", null, true), new("no-tags", 'n') }); flags.AddRange(RegistryCommands.SharedFlags); break;
+            case "gc": flags.Add(new("build-cache")); break;
             case "unpack": flags.AddRange(new Flag[] { new("overlay"), new("platform", null, true), new("max-layer-size", null, true) }); break;
             // skopeo copy's names.
             case "copy":
@@ -140,8 +141,12 @@ public static class ImageCommands
             case "gc":
             {
                 NoMore(0);
-                var (blobs, snapshots) = images.CollectGarbage();
-                Output.Write($"removed {blobs} blobs, {snapshots} snapshots\n");
+                // The build cache keeps its layers; --build-cache empties it first (buildah prune).
+                var cache = new Engine.Build.Cache.BuildCache(images.Store.Root);
+                int cleared = cl.Has("build-cache") ? cache.Clear() : 0;
+                var (blobs, snapshots) = images.CollectGarbage(new[] { cache });
+                int entries = cleared + cache.Dropped;
+                Output.Write($"removed {blobs} blobs, {snapshots} snapshots{(entries > 0 ? $", {entries} build cache entries" : "")}\n");
                 return 0;
             }
             case "import":

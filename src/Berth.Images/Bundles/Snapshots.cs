@@ -78,6 +78,36 @@ public sealed class Snapshots
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="dir"/> — a build step's overlay upper directory, unmounted, whose
+    /// changeset was just stored as the layer of <paramref name="chainId"/> — that layer's
+    /// snapshot, by rename, as containerd's overlay snapshotter commits one: an upper directory is
+    /// already in the form a lower one takes (whiteouts as 0:0 devices, opaque directories by
+    /// xattr), so the step's files are written once, not written, deleted and extracted again.
+    /// Returns the snapshot's path; when one exists already, it is kept and <paramref name="dir"/> left to its owner.
+    /// Null when <paramref name="dir"/> is on another file system (the layer is then extracted when needed).
+    /// The caller removes from <paramref name="dir"/> first what the layer leaves out (mount stubs).
+    /// </summary>
+    public string? Adopt(string chainId, string dir)
+    {
+        Prepare();
+        var target = PathOf(chainId);
+        if (Directory.Exists(target)) return target;
+        try
+        {
+            Files.RenameNoReplace(dir, target);
+        }
+        catch (LinuxException e) when (e.Errno is Errno.EEXIST or Errno.ENOTEMPTY)
+        {
+            // Made meanwhile by an unpack of the same layer: the same files.
+        }
+        catch (LinuxException e) when (e.Errno == Errno.EXDEV)
+        {
+            return null;
+        }
+        return target;
+    }
+
     /// <summary>Removes snapshots not in <paramref name="live"/> and not a lower directory of a mounted overlay.</summary>
     public int Collect(IReadOnlySet<string> live)
     {

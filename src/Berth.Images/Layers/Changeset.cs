@@ -23,21 +23,25 @@ public sealed class Changeset
     readonly Func<string, FileStat, bool> _skip;
     readonly Dictionary<(uint, uint, ulong), string> _links = new();
     readonly byte[] _buffer = new byte[1 << 16];
+    readonly BuildTimestamp? _timestamp;
 
-    Changeset(Stream output, Func<string, FileStat, bool> skip)
+    Changeset(Stream output, Func<string, FileStat, bool> skip, BuildTimestamp? timestamp)
     {
         _out = output;
         _skip = skip;
+        _timestamp = timestamp;
     }
 
     /// <summary>
     /// Writes the changes under <paramref name="upper"/> to <paramref name="output"/>, ending the
     /// archive. <paramref name="skip"/> (path relative to the root, no leading slash) leaves out what
-    /// is not the container's work, such as the stubs made for bind mounts.
+    /// is not the container's work, such as the stubs made for bind mounts. With
+    /// <paramref name="timestamp"/> (a reproducible build) every mtime is clamped to it; the rest
+    /// is reproducible already: names sorted, no owner names, no atime/ctime records.
     /// </summary>
-    public static void Write(string upper, Stream output, Func<string, FileStat, bool>? skip = null)
+    public static void Write(string upper, Stream output, Func<string, FileStat, bool>? skip = null, BuildTimestamp? timestamp = null)
     {
-        var w = new Changeset(output, skip ?? ((_, _) => false));
+        var w = new Changeset(output, skip ?? ((_, _) => false), timestamp);
         using (var root = Files.Open(upper, O.RDONLY | O.DIRECTORY | O.NOFOLLOW))
             w.WriteDirectory(root, "");
         output.Write(new byte[2 * Block]);
@@ -102,7 +106,11 @@ public sealed class Changeset
         }
     }
 
-    static long MTime(SafeFd fd) => FileCopy.ModificationTime(fd).ToUnixTimeSeconds();
+    long MTime(SafeFd fd)
+    {
+        long t = FileCopy.ModificationTime(fd).ToUnixTimeSeconds();
+        return _timestamp is { } ts ? ts.Clamp(t) : t;
+    }
 
     /// <summary>The xattrs an image carries, in name order; trusted.overlay.* (and user.overlay.*, overlay with userxattr) are overlayfs's bookkeeping, not the file's.</summary>
     static List<(string Name, byte[] Value)> XattrsOf(SafeFd fd, out bool opaque)

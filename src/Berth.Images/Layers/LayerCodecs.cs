@@ -136,17 +136,32 @@ public sealed class GzipCompressingStream : ReadOnlyStream
     readonly GZipStream _gzip;
     readonly byte[] _chunk = new byte[1 << 16];
     int _sinkOffset;
-    bool _done;
+    bool _done, _headerFixed;
 
     /// <param name="level">
     /// zlib's 1 to 9. 1 by default: measured on this VM over 192 MiB in 6 layers, level 1 compresses
     /// at 1.4 s of CPU to 107 MB, level 6 (gzip's default) at 2.6 s to 101 MB; skopeo (pgzip) takes
     /// 0.8 s to 101 MB. --dest-compress-level picks another.
     /// </param>
-    public GzipCompressingStream(Stream input, int level = 1)
+    /// <param name="reproducible">
+    /// The header fixed whatever the zlib build writes: MTIME 0 and OS 255 ("unknown"), the bytes
+    /// Go's compress/gzip writes, so Berth's layers head as docker's, buildah's and skopeo's do.
+    /// </param>
+    public GzipCompressingStream(Stream input, int level = 1, bool reproducible = false)
     {
         _input = input;
         _gzip = new GZipStream(_sink, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true);
+        _headerFixed = !reproducible;
+    }
+
+    /// <summary>RFC 1952 member header: ID1 ID2 CM FLG MTIME(4) XFL OS; zlib writes it whole with its first output.</summary>
+    void FixHeader()
+    {
+        if (_headerFixed || _sink.Length < 10) return;
+        var h = _sink.GetBuffer();
+        h.AsSpan(4, 4).Clear();
+        h[9] = 255;
+        _headerFixed = true;
     }
 
     public override int Read(Span<byte> buffer)
@@ -163,6 +178,7 @@ public sealed class GzipCompressingStream : ReadOnlyStream
                 _done = true;
             }
             else _gzip.Write(_chunk, 0, n);
+            FixHeader();
         }
         int take = (int)Math.Min(buffer.Length, _sink.Length - _sinkOffset);
         _sink.GetBuffer().AsSpan(_sinkOffset, take).CopyTo(buffer);

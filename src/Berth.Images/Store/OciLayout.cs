@@ -49,7 +49,7 @@ public sealed class OciLayout
     /// <summary>Berth's own store: a layout in a directory only this user can enter (<see cref="PrivateDirectory"/>).</summary>
     public static OciLayout CreatePrivate(string root)
     {
-        PrivateDirectory.Ensure(root, "store", name => name is "oci-layout" or "index.json" or "blobs" or ".lock" or BlobLease.DirectoryName || name.StartsWith(".import-") || name.Contains(".tmp-"));
+        PrivateDirectory.Ensure(root, "store", name => name is "oci-layout" or "index.json" or "blobs" or ".lock" or BlobLease.DirectoryName or "build-cache" || name.StartsWith(".import-") || name.Contains(".tmp-"));
         return Create(root, isPrivate: true);
     }
 
