@@ -264,6 +264,35 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
     }
 
     [Fact]
+    public async Task A_keyless_signature_is_admitted_by_fulcio_and_rekor_keys_and_only_for_its_identity()
+    {
+        using var sigstore = new Berth.Supply.Tests.Signing.TestSigstore();
+        using var cli = new BerthCli();
+        var image = new TestImage(layers: 1, layerBytes: 2048, seed: 5151);
+        var repo = "policy/keyless";
+        var reference = $"{images.Registry.Host}/{repo}:1";
+        using (var client = images.Registry.Client())
+        {
+            await image.PushAsync(client, repo, "1");
+            var payload = SimpleSigningPayload.Create(image.Digest, reference, null);
+            CosignAttachments.Append(new RegistryPlace(client, repo), image.Digest, "sig", sigstore.KeylessSignature(payload));
+        }
+        var ca = Path.Combine(cli.Dir, "fulcio.pem");
+        File.WriteAllText(ca, Berth.Supply.Tests.Signing.TestSigstore.Pem(sigstore.Root));
+        var rekor = Path.Combine(cli.Dir, "rekor.pub");
+        File.WriteAllText(rekor, sigstore.Rekor.ExportSubjectPublicKeyInfoPem() + "\n");
+        string Keyless(string email) => images.Policy($$"""
+            {"default": [{"type": "sigstoreSigned",
+               "fulcio": {"caPath": "{{ca}}", "oidcIssuer": "{{Berth.Supply.Tests.Signing.TestSigstore.Issuer}}", "subjectEmail": "{{email}}"},
+               "rekorPublicKeyPath": "{{rekor}}"}]}
+            """);
+        Assert.Equal(image.Digest.ToString(), Pull(cli, Keyless(Berth.Supply.Tests.Signing.TestSigstore.Identity), reference).Ok().Stdout.Trim());
+        using var fresh = new BerthCli();
+        BerthCli.OneLineError(Pull(fresh, Keyless("someone-else@example.test"), reference), "policy: sigstoreSigned: signature 1: signing certificate: identity", "required \"someone-else@example.test\"");
+        Assert.DoesNotContain("policy/keyless", fresh.Image("ls").Ok().Stdout);
+    }
+
+    [Fact]
     public void Copy_is_gated_too_and_a_bad_policy_file_is_one_line_naming_the_field()
     {
         using var cli = new BerthCli();
