@@ -393,6 +393,48 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
         else Assert.True(admitted == (skopeo.ExitCode == 0), $"skopeo: exit {skopeo.ExitCode} {skopeo.Stderr.Trim()}");
     }
 
+    public static TheoryData<string, string, bool> PodmanCases => new()
+    {
+        { "reject", "unsigned:1", false },
+        { "accept", "unsigned:1", true },
+        { "key", "unsigned:1", false },
+        { "gpg", "gpg:1", true },
+        { "gpg", "unsigned:1", false },
+        { "gpg-other-key", "gpg:1", false },
+    };
+
+    /// <summary>
+    /// podman pull (--signature-policy; registries.d from its $HOME, as podman finds it) and berth pull
+    /// with the same default files in the same kind of home decide alike.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PodmanCases))]
+    public void Podman_and_berth_pull_decide_alike(string policyName, string image, bool admitted)
+    {
+        var policy = images.Policy(policyName switch
+        {
+            "reject" => """{"default": [{"type": "reject"}]}""",
+            "accept" => """{"default": [{"type": "insecureAcceptAnything"}]}""",
+            "key" => $$"""{"default": [{{images.KeyRequirement(images.PublicKey)}}]}""",
+            "gpg" => $$"""{"default": [{{images.GpgRequirement(images.GpgPublicKey)}}]}""",
+            _ => $$"""{"default": [{{images.GpgRequirement(images.OtherGpgPublicKey)}}]}""",
+        });
+        using var cli = new BerthCli();
+        var config = Path.Combine(cli.Home, ".config", "containers");
+        Directory.CreateDirectory(Path.Combine(config, "registries.d"));
+        File.Copy(policy, Path.Combine(config, "policy.json"));
+        File.Copy(Path.Combine(policyName.StartsWith("gpg", StringComparison.Ordinal) ? images.NoAttachments : images.Attachments, "default.yaml"),
+            Path.Combine(config, "registries.d", "default.yaml"));
+        var reference = $"docker://{images.Registry.Host}/policy/{image}";
+        var podman = cli.Exec("podman", "--root", Path.Combine(cli.Dir, "podman-root"), "--runroot", Path.Combine(cli.Dir, "podman-run"),
+            "--storage-driver", "vfs", "--events-backend=file", "--cgroup-manager=cgroupfs", "pull", "--signature-policy", policy, "--tls-verify=false", reference);
+        var berth = cli.Image("pull", "--tls-verify=false", reference);
+        Assert.True(admitted == (podman.ExitCode == 0), $"podman: exit {podman.ExitCode} {podman.Stderr.Trim()}");
+        if (!admitted) Assert.Contains("Source image rejected", podman.Stderr);
+        Assert.True(admitted == (berth.ExitCode == 0), $"berth: exit {berth.ExitCode} {berth.Stderr.Trim()}");
+        if (!admitted) Assert.Contains("policy:", berth.Stderr);
+    }
+
     /// <summary>Policy files both refuse to load: each names the problem (Berth the field), neither copies.</summary>
     [Theory]
     [InlineData("""{"default": [{"type": "insecureAcceptAnything", "keyPath": "/k"}]}""", "keyPath")]
