@@ -53,8 +53,11 @@ hyperfine --runs "$runs" --warmup 2 --export-json "$work/verify.json" \
   -n berth "$berth image verify --tls-verify=false --key $work/cosign.pub $ref" \
   -n berth-verify-copy "rm -rf $work/b-oci && $berth image verify --tls-verify=false --key $work/cosign.pub $ref >/dev/null 2>&1 && $berth image copy --src-tls-verify=false $ref oci:$work/b-oci:x" \
   -n skopeo "rm -rf $work/s-oci && skopeo --policy $work/accept.json copy -q --src-tls-verify=false $ref oci:$work/s-oci:x" >/dev/null
+# The same key unencrypted (PKCS#8): what signing costs without cosign's scrypt (N=32768), which the key format imposes.
+openssl pkcs8 -topk8 -nocrypt -in <(openssl ecparam -name prime256v1 -genkey -noout) -out "$work/plain.key" 2>/dev/null
 hyperfine --runs "$runs" --warmup 2 --export-json "$work/sign.json" \
   -n berth "$berth image sign --tls-verify=false --key $work/cosign.key --passphrase-file $work/pass $ref" \
+  -n berth-plain-key "$berth image sign --tls-verify=false --key $work/plain.key $ref" \
   -n skopeo "skopeo --policy $work/accept.json copy -q --src-tls-verify=false --dest-tls-verify=false $ref docker://$host/bench:v1" >/dev/null
 
 summary() { # OP FILE

@@ -37,7 +37,7 @@ return Cli.Dispatch(args, new Cli.Extension(
     UsageText: "berth: containers from images, hardened by default, no daemon\n\n" +
         "Usage: berth [--store DIR] [--root DIR] COMMAND [options] [arguments]\n\nCommands:\n" +
         EngineCommands.UsageLines +
-        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount, sign, verify, attest, verify-attestation, download-attestation\n" +
+        "  image    images: ls, inspect, rm, tag, gc, import, copy, pull, push, sync, list-tags, delete, unpack, umount, sign, verify, attest, verify-attestation, download-attestation, attach, referrers\n" +
         "  network  CNI networks: create, ls, inspect, rm, prune\n" +
         "  sbom     a software bill of materials of an image or dir:ROOTFS (spdx-json, cyclonedx-json, table)\n" +
         "  scan     known vulnerabilities of an image, dir:ROOTFS or SBOM (OSV database, OpenVEX applied)\n" +

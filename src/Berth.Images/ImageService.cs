@@ -1,6 +1,7 @@
 using Berth.Images.Bundles;
 using Berth.Images.Copy;
 using Berth.Images.Layers;
+using Berth.Images.Referrers;
 using Berth.Images.Registry;
 using Berth.Images.Store;
 using Berth.Images.Transports;
@@ -62,7 +63,8 @@ public sealed class ImageService
     }
 
     /// <summary>The images at <paramref name="where"/> (the store when null).</summary>
-    public IReadOnlyList<Descriptor> List(ImageReference? where) => where is null ? Store.ReadIndex().Manifests ?? new() : Named(where, where.List);
+    public IReadOnlyList<Descriptor> List(ImageReference? where) =>
+        where is null ? (Store.ReadIndex().Manifests ?? new()).Where(m => !StoreReferrers.IsReferrer(m)).ToList() : Named(where, where.List);
 
     /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> (named after the source when it names nothing); returns the top descriptor written.</summary>
     public Descriptor Copy(ImageReference from, ImageReference to, CopyOptions? options = null)
@@ -114,21 +116,24 @@ public sealed class ImageService
 
     /// <summary>
     /// Deletes blobs no image in the store refers to and no live writer has claimed
-    /// (<see cref="BlobLease"/>), and snapshots no image or mounted bundle uses.
+    /// (<see cref="BlobLease"/>), and snapshots no image or mounted bundle uses. An artifact
+    /// attached to an image (<see cref="StoreReferrers"/>) is kept while its subject is, and its
+    /// entry dropped with its blobs when the subject is gone.
     /// </summary>
     public (int Blobs, int Snapshots) CollectGarbage()
     {
         using var lockFd = Store.Lock();
         var live = BlobLease.Claims(Store);
         var liveDiffs = new HashSet<string>();
-        foreach (var top in Store.ReadIndex().Manifests ?? new())
-            foreach (var d in ResolvedImage.Closure(Store, top))
-            {
-                live.Add(d.Digest!);
-                if (MediaTypes.IsConfig(d.MediaType))
-                    foreach (var chain in Snapshots.ChainIds(Documents.ParseConfig(Store.Blobs.ReadAll(d), $"config {d.Digest}").Rootfs?.DiffIds ?? new()))
-                        liveDiffs.Add(Snapshots.DirName(chain));
-            }
+        var (kept, orphans) = StoreReferrers.Walk(Store, Store.ReadIndex().Manifests ?? new(), d =>
+        {
+            if (MediaTypes.IsConfig(d.MediaType))
+                foreach (var chain in Snapshots.ChainIds(Documents.ParseConfig(Store.Blobs.ReadAll(d), $"config {d.Digest}").Rootfs?.DiffIds ?? new()))
+                    liveDiffs.Add(Snapshots.DirName(chain));
+        });
+        live.UnionWith(kept);
+        if (orphans.Count > 0)
+            Store.Update(index => index.Manifests!.RemoveAll(m => orphans.Any(o => o.Digest == m.Digest && StoreReferrers.IsReferrer(m))), lockHeld: true);
         int blobs = 0;
         foreach (var digest in Store.Blobs.All().ToList())
             if (!live.Contains(digest.ToString()))

@@ -26,6 +26,7 @@ public class CatalogerTests
         root.Write("var/lib/dpkg/status", HostStatus("libc6", "base-files", "zlib1g"));
         var arch = HostField("libc6", "Architecture");
         root.Write($"var/lib/dpkg/info/libc6:{arch}.list", File.ReadAllText($"/var/lib/dpkg/info/libc6:{arch}.list"));
+        root.Write($"var/lib/dpkg/info/libc6:{arch}.md5sums", File.ReadAllText($"/var/lib/dpkg/info/libc6:{arch}.md5sums"));
         root.Write("usr/share/doc/zlib1g/copyright", File.ReadAllText("/usr/share/doc/zlib1g/copyright"));
         using var view = RootView.Directory(root.Path);
         var inv = Inventory.Of(view);
@@ -36,7 +37,12 @@ public class CatalogerTests
         var version = HostField("libc6", "Version");
         Assert.Equal($"pkg:deb/debian/libc6@{Uri.EscapeDataString(version).Replace("%3A", ":")}?arch={arch}&distro=debian-12&upstream=glibc", libc.Purl);
         Assert.Equal("glibc", libc.SourceName);
-        Assert.Contains($"/lib/{(arch == "amd64" ? "x86_64" : "aarch64")}-linux-gnu/libc.so.6", libc.Files);
+        // Its files: the .list less the directories in it, each with the MD5 of its .md5sums line.
+        var libcSo = $"/lib/{(arch == "amd64" ? "x86_64" : "aarch64")}-linux-gnu/libc.so.6";
+        var md5 = File.ReadAllLines($"/var/lib/dpkg/info/libc6:{arch}.md5sums").Single(l => l.EndsWith(" " + libcSo.TrimStart('/')))[..32];
+        Assert.Contains(new PackageFile(libcSo, "MD5", md5), libc.Files);
+        Assert.DoesNotContain(libc.Files, f => f.Path is "/lib" or "/usr" or "/usr/share/doc");
+        Assert.Contains(libc.Files, f => f.Path == "/usr/share/doc/libc6/copyright");
         Assert.StartsWith("cpe:2.3:a:libc6:libc6:", libc.Cpes[0]);
         // zlib1g's copyright is DEP-5 with License: Zlib.
         Assert.Equal("Zlib", inv.Packages.Single(p => p.Name == "zlib1g").License);
@@ -72,7 +78,7 @@ public class CatalogerTests
         root.Write("etc/os-release", "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n");
         root.Write("lib/apk/db/installed",
             "C:Q1abc=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\nS:407210\nI:667648\nT:the musl c library (libc) implementation\nL:MIT\no:musl\nm:Timo Teräs <timo.teras@iki.fi>\nF:lib\nR:ld-musl-x86_64.so.1\nR:libc.musl-x86_64.so.1\n\n" +
-            "P:libcrypto3\nV:3.1.4-r5\nA:x86_64\nL:Apache-2.0\no:openssl\nF:usr/lib\nR:libcrypto.so.3\n\n" +
+            "P:libcrypto3\nV:3.1.4-r5\nA:x86_64\nL:Apache-2.0\no:openssl\nF:usr/lib\nR:libcrypto.so.3\na:0:0:755\nZ:Q1" + Convert.ToBase64String(Sha1Of("libcrypto")) + "\n\n" +
             "P:busybox\nV:1.36.1-r15\nA:x86_64\nL:GPL-2.0-only\no:busybox\nF:bin\nR:busybox\n");
         using var view = RootView.Directory(root.Path);
         var inv = Inventory.Of(view);
@@ -80,8 +86,20 @@ public class CatalogerTests
         var crypto = inv.Packages.Single(p => p.Name == "libcrypto3");
         Assert.Equal("pkg:apk/alpine/libcrypto3@3.1.4-r5?arch=x86_64&distro=alpine-3.19.1&upstream=openssl", crypto.Purl);
         Assert.Equal("openssl", crypto.SourceName);
-        Assert.Equal(new[] { "/usr/lib/libcrypto.so.3" }, crypto.Files);
-        Assert.Equal(new[] { "/lib/ld-musl-x86_64.so.1", "/lib/libc.musl-x86_64.so.1" }, inv.Packages.Single(p => p.Name == "musl").Files);
+        // Z: is "Q1" and the base64 of the file's SHA-1.
+        Assert.Equal(new[] { new PackageFile("/usr/lib/libcrypto.so.3", "SHA1", Convert.ToHexStringLower(Sha1Of("libcrypto"))) }, crypto.Files);
+        Assert.Equal(new[] { "/lib/ld-musl-x86_64.so.1", "/lib/libc.musl-x86_64.so.1" }, inv.Packages.Single(p => p.Name == "musl").Files.Select(f => f.Path));
+    }
+
+    static byte[] Sha1Of(string text) => System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text));
+
+    [Fact]
+    public void Apk_files_without_a_checksum_have_no_digest()
+    {
+        using var root = new TestRoot();
+        root.Write("lib/apk/db/installed", "P:x\nV:1-r0\nF:bin\nR:x\nZ:not-q1\n");
+        using var view = RootView.Directory(root.Path);
+        Assert.Equal(new PackageFile("/bin/x"), Assert.Single(Assert.Single(Inventory.Of(view).Packages).Files));
     }
 
     [Fact]
@@ -95,7 +113,7 @@ public class CatalogerTests
         root.Write("app/node_modules/lodash/node_modules/minimist/package.json", "{\"name\":\"minimist\",\"version\":\"1.2.5\",\"license\":{\"type\":\"MIT\"}}");
         root.Write("usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/METADATA",
             "Metadata-Version: 2.1\nName: Jinja2\nVersion: 3.1.2\nLicense: BSD-3-Clause\nClassifier: License :: OSI Approved :: BSD License\n\nbody\n");
-        root.Write("usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/RECORD", "jinja2/__init__.py,sha256=x,100\nJinja2-3.1.2.dist-info/METADATA,,\n");
+        root.Write("usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/RECORD", "jinja2/__init__.py,sha256=" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("init"u8)).TrimEnd('=').Replace('+', '-').Replace('/', '_') + ",100\nJinja2-3.1.2.dist-info/METADATA,,\n");
         root.Write("usr/lib/python3/dist-packages/PyYAML-6.0.egg-info/PKG-INFO", "Metadata-Version: 1.1\nName: PyYAML\nVersion: 6.0\nClassifier: License :: OSI Approved :: MIT License\n");
         root.Write("srv/app/App.deps.json", "{\"libraries\":{\"App/1.0.0\":{\"type\":\"project\"},\"Newtonsoft.Json/13.0.1\":{\"type\":\"package\",\"sha512\":\"x\"}}}");
         using var view = RootView.Directory(root.Path);
@@ -107,7 +125,9 @@ public class CatalogerTests
         }, purls);
         var jinja = Inventory.Of(view).Packages.Single(p => p.Name == "Jinja2");
         Assert.Equal("BSD-3-Clause", jinja.License);
-        Assert.Contains("/usr/lib/python3/dist-packages/jinja2/__init__.py", jinja.Files);
+        // RECORD's digests are urlsafe base64 without padding.
+        Assert.Contains(new PackageFile("/usr/lib/python3/dist-packages/jinja2/__init__.py", "SHA256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("init"u8))), jinja.Files);
+        Assert.Contains(new PackageFile("/usr/lib/python3/dist-packages/Jinja2-3.1.2.dist-info/METADATA"), jinja.Files);
         Assert.Equal("MIT", Inventory.Of(view).Packages.Single(p => p.Name == "PyYAML").License);
     }
 

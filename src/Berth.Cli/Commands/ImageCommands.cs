@@ -11,7 +11,7 @@ namespace Berth.Cli.Commands;
 /// <summary>`berth image ...`: the store and every transport (oci:, oci-archive:, dir:, docker-archive:, docker://).</summary>
 public static class ImageCommands
 {
-    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|pull|push|list-tags|delete|sync|unpack|umount [--store DIR] ... " +
+    const string Usage = "image: usage: berth image ls|inspect|rm|tag|gc|import|copy|pull|push|list-tags|delete|sync|unpack|umount|attach|referrers [--store DIR] ... " +
         "(IMAGE: NAME, oci:PATH[:REF], oci-archive:FILE[:REF], dir:PATH, docker-archive:FILE[:REF], docker://HOST/NAME[:TAG|@DIGEST])";
 
     public static int Run(IReadOnlyList<string> args)
@@ -37,6 +37,7 @@ public static class ImageCommands
     static int Run(string sub, List<string> rest)
     {
         if (SignCommands.Handles(sub)) return SignCommands.Image(sub, rest);
+        if (sub is "attach" or "referrers") return ArtifactCommands.Run(sub, rest);
         var flags = new List<Flag> { new("store", null, true) };
         switch (sub)
         {

@@ -27,7 +27,7 @@ public static partial class SupplyCommands
 
     public static int Sbom(IReadOnlyList<string> args) => Guard("sbom", () =>
     {
-        var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("output", 'o', true), new("store", null, true), new("platform", null, true), new("now") }, stopAtPositional: false);
+        var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("output", 'o', true), new("store", null, true), new("platform", null, true), new("now"), new("use-attached") }, stopAtPositional: false);
         if (cl.Positional.Count == 3 && cl.Positional[0] == "diff")
         {
             Inventory Of(string target)
@@ -38,9 +38,21 @@ public static partial class SupplyCommands
             WriteResult(cl.Value("output"), Encoding.UTF8.GetBytes(InventoryDiff.Table(InventoryDiff.Compare(Of(cl.Positional[1]), Of(cl.Positional[2])))));
             return 0;
         }
-        if (cl.Positional.Count != 1) throw new UsageException("sbom: usage: berth sbom IMAGE|dir:ROOTFS [--format spdx-json|cyclonedx-json|table] [-o FILE] [--now] | berth sbom diff A B");
+        if (cl.Positional.Count != 1) throw new UsageException("sbom: usage: berth sbom IMAGE|dir:ROOTFS [--format spdx-json|cyclonedx-json|table] [-o FILE] [--now] [--use-attached] | berth sbom diff A B");
         var format = cl.Value("format") ?? "table";
         if (format is not ("spdx-json" or "cyclonedx-json" or "table")) throw new UsageException($"--format: \"{format}\" is not spdx-json, cyclonedx-json or table");
+        // --use-attached: the SBOM attached to the image (`berth image attach`) in this format, as it was attached, when there is one.
+        if (cl.Has("use-attached") && !cl.Positional[0].StartsWith("dir:", StringComparison.Ordinal))
+        {
+            if (format == "table") throw new UsageException("sbom: --use-attached needs --format spdx-json or cyclonedx-json");
+            var images = new ImageService(cl.Value("store") ?? ImageService.DefaultStore);
+            if (Supply.Attachments.AttachedDocuments.Fetch(images, images.Parse(cl.Positional[0]), Supply.Attachments.AttachedDocuments.ArtifactType(format)) is { } attached)
+            {
+                WriteResult(cl.Value("output"), attached);
+                return 0;
+            }
+            Runtime.Log.Stderr($"berth: sbom: {cl.Positional[0]} has no attached {format} SBOM; cataloging it");
+        }
         using var root = OpenRoot(cl.Positional[0], cl.Value("store"), cl.Value("platform"));
         var inv = Inventory.Of(root);
         var options = new SbomOptions(cl.Has("now") ? DateTimeOffset.UtcNow : SbomOptions.DefaultCreated(), ToolVersion);

@@ -18,7 +18,7 @@ public sealed class ApkCataloger : ICataloger
         var text = root.TryReadText(Db);
         if (text is null) yield break;
         var fields = new Dictionary<char, string>();
-        var files = new List<string>();
+        var files = new List<PackageFile>();
         string dir = "";
         foreach (var raw in text.Split('\n').Append(""))
         {
@@ -36,13 +36,17 @@ public sealed class ApkCataloger : ICataloger
             switch (line[0])
             {
                 case 'F': dir = value; break;
-                case 'R': files.Add("/" + (dir.Length > 0 ? dir + "/" : "") + value); break;
+                case 'R': files.Add(new PackageFile("/" + (dir.Length > 0 ? dir + "/" : "") + value)); break;
+                // The file's checksum, after its R: "Q1" and base64 of its SHA-1.
+                case 'Z' when files.Count > 0 && value.StartsWith("Q1", StringComparison.Ordinal) && Sha1(value[2..]) is { } hex:
+                    files[^1] = files[^1] with { Algorithm = "SHA1", Digest = hex };
+                    break;
                 default: fields.TryAdd(line[0], value); break;
             }
         }
     }
 
-    static Package From(RootView root, OsRelease? os, Dictionary<char, string> f, List<string> files)
+    static Package From(RootView root, OsRelease? os, Dictionary<char, string> f, List<PackageFile> files)
     {
         var name = f['P'];
         var version = f['V'];
@@ -55,7 +59,13 @@ public sealed class ApkCataloger : ICataloger
             Purl = PackageUrl.Build("apk", distroId, name, version, ("arch", arch), ("distro", os?.Distro), ("upstream", origin != name ? origin : null)),
             Cpes = new[] { Cpe.Of(name, name, version) }, License = Licenses.Expression(f.GetValueOrDefault('L')),
             Location = Db, FoundBy = "apk", Supplier = f.GetValueOrDefault('m'), Files = files,
-            Layer = files.Count > 0 ? root.LayerOf(files[0]) ?? root.LayerOf(Db) : root.LayerOf(Db),
+            Layer = files.Count > 0 ? root.LayerOf(files[0].Path) ?? root.LayerOf(Db) : root.LayerOf(Db),
         };
+    }
+
+    static string? Sha1(string base64)
+    {
+        var bytes = new byte[20];
+        return Convert.TryFromBase64String(base64, bytes, out int n) && n == 20 ? Convert.ToHexStringLower(bytes) : null;
     }
 }

@@ -42,16 +42,17 @@ public sealed class DpkgCataloger : ICataloger
             source = (paren > 0 ? src[..paren] : src).Trim();
             if (paren > 0) sourceVersion = src[(paren + 1)..].TrimEnd(')', ' ').Trim();
         }
-        var files = new List<string>();
-        string? listFile = null;
-        foreach (var candidate in new[] { $"/var/lib/dpkg/info/{name}:{arch}.list", $"/var/lib/dpkg/info/{name}.list" })
+        var paths = new List<string>();
+        string? listFile = null, infoBase = null;
+        foreach (var candidate in new[] { $"/var/lib/dpkg/info/{name}:{arch}", $"/var/lib/dpkg/info/{name}" })
         {
-            if (root.TryReadText(candidate) is not { } list) continue;
-            listFile = candidate;
+            if (root.TryReadText(candidate + ".list") is not { } list) continue;
+            (listFile, infoBase) = (candidate + ".list", candidate);
             foreach (var line in list.Split('\n'))
-                if (line.Length > 1 && line != "/.") files.Add(line);
+                if (line.Length > 1 && line != "/.") paths.Add(line);
             break;
         }
+        var files = Files(paths, infoBase is null ? null : root.TryReadText(infoBase + ".md5sums"), p.GetValueOrDefault("Conffiles"));
         var distroId = os?.Id ?? "debian";
         var purl = PackageUrl.Build("deb", distroId, name, version, ("arch", arch), ("distro", os?.Distro),
             ("upstream", source is null ? null : sourceVersion is null ? source : $"{source}@{sourceVersion}"));
@@ -63,5 +64,30 @@ public sealed class DpkgCataloger : ICataloger
             Supplier = p.GetValueOrDefault("Maintainer"), Files = files,
             Layer = root.LayerOf(listFile ?? location),
         };
+    }
+
+    /// <summary>
+    /// The .list's paths less its directories (a path another one is under: dpkg lists both), each
+    /// with the MD5 that .md5sums (regular files) or the status's Conffiles gives it.
+    /// </summary>
+    static List<PackageFile> Files(List<string> paths, string? md5sums, string? conffiles)
+    {
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (md5sums is not null)
+            foreach (var line in md5sums.Split('\n'))
+                if (line.Length > 34 && line[32] == ' ') digests.TryAdd("/" + line[34..].TrimStart('/'), line[..32]);
+        if (conffiles is not null)
+            foreach (var line in conffiles.Split('\n'))
+                if (line.Trim().Split(' ') is { Length: >= 2 } f && f[1].Length == 32) digests.TryAdd(f[0], f[1]);
+        var sorted = paths.Order(StringComparer.Ordinal).ToList();
+        var files = new List<PackageFile>(sorted.Count);
+        for (int i = 0; i < sorted.Count; i++)
+        {
+            var path = sorted[i];
+            bool isDir = i + 1 < sorted.Count && sorted[i + 1].Length > path.Length && sorted[i + 1][path.Length] == '/' && sorted[i + 1].StartsWith(path, StringComparison.Ordinal);
+            if (isDir || (i > 0 && sorted[i - 1] == path)) continue;
+            files.Add(digests.TryGetValue(path, out var md5) ? new PackageFile(path, "MD5", md5) : new PackageFile(path));
+        }
+        return files;
     }
 }

@@ -11,10 +11,10 @@ namespace Berth.Supply.Catalogers;
 /// "\xff Go buildinf:", a pointer size and flags; with flag 2 (Go 1.18+) the Go version and the module
 /// information follow as varint-prefixed strings. The module text lists "path", "mod" (the main module)
 /// and "dep" lines, each dependency's "=>" replacement after it. Each module is a pkg:golang package.
+/// The same read of the section table finds cargo-auditable's .dep-v0 (<see cref="CargoAuditable"/>): pkg:cargo packages.
 /// </summary>
 public sealed class GoBinaryCataloger : IFileCataloger
 {
-    static readonly byte[] Elf = { 0x7f, (byte)'E', (byte)'L', (byte)'F' };
     // 0xff then " Go buildinf:" (a u8 literal would encode \xff as two bytes).
     static readonly byte[] Magic = new byte[] { 0xff }.Concat(" Go buildinf:"u8.ToArray()).ToArray();
     static readonly string[] NotBinaries =
@@ -31,21 +31,30 @@ public sealed class GoBinaryCataloger : IFileCataloger
 
     public IEnumerable<Package> Read(RootView root, string path)
     {
-        (string, List<(string, string, string)>)? info;
+        (string, List<(string, string, string)>)? info = null;
+        List<CargoAuditable.Crate>? crates = null;
         try
         {
             using var f = root.TryOpen(path);
-            if (f is null) return Array.Empty<Package>();
-            info = BuildInfo(f);
+            if (f is null || ElfSections.Read(f) is not { } sections) return Array.Empty<Package>();
+            if (sections.TryGetValue(".go.buildinfo", out var go)) info = Parse(ElfSections.Bytes(f, go));
+            if (sections.TryGetValue(".dep-v0", out var dep)) crates = CargoAuditable.Parse(ElfSections.Bytes(f, dep, 4 << 20), path);
         }
         catch (LinuxException)
         {
             // Not readable as a file (an nsfs bind mount, a FIFO's cousin): not a binary to report.
             return Array.Empty<Package>();
         }
-        if (info is null) return Array.Empty<Package>();
-        var (goVersion, modules) = info.Value;
         var found = new List<Package>();
+        foreach (var c in crates ?? new())
+            found.Add(new Package("cargo", c.Name, c.Version)
+            {
+                Purl = PackageUrl.Build("cargo", null, c.Name, c.Version), Cpes = new[] { Cpe.Of(c.Name, c.Name, c.Version) },
+                Location = path, FoundBy = "rust-audit", Layer = root.LayerOf(path),
+                Supplier = c.Root ? "root crate" : c.Kind == "build" ? "build dependency" : null,
+            });
+        if (info is null) return found;
+        var (goVersion, modules) = info.Value;
         foreach (var (kind, module, version) in modules)
         {
             // A main module built from a checkout is "(devel)": no version to match advisories with.
@@ -69,34 +78,8 @@ public sealed class GoBinaryCataloger : IFileCataloger
     }
 
     /// <summary>The Go version and the (kind, path, version) of each module, or null when the file is not a Go 1.18+ ELF executable.</summary>
-    public static (string GoVersion, List<(string Kind, string Path, string Version)> Modules)? BuildInfo(FdStream f)
-    {
-        Span<byte> h = stackalloc byte[64];
-        if (f.ReadAt(h, 0) < 64 || !h[..4].SequenceEqual(Elf) || h[4] != 2 /* ELFCLASS64 */ || h[5] != 1 /* little-endian */) return null;
-        long shoff = BinaryPrimitives.ReadInt64LittleEndian(h[0x28..]);
-        int shentsize = BinaryPrimitives.ReadUInt16LittleEndian(h[0x3A..]), shnum = BinaryPrimitives.ReadUInt16LittleEndian(h[0x3C..]), shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(h[0x3E..]);
-        if (shoff <= 0 || shentsize < 64 || shnum == 0 || shnum > 4096 || shstrndx >= shnum) return null;
-        var sections = new byte[shentsize * shnum];
-        if (f.ReadAt(sections, shoff) < sections.Length) return null;
-        long Offset(int i) => BinaryPrimitives.ReadInt64LittleEndian(sections.AsSpan(i * shentsize + 0x18));
-        long Size(int i) => BinaryPrimitives.ReadInt64LittleEndian(sections.AsSpan(i * shentsize + 0x20));
-        uint NameAt(int i) => BinaryPrimitives.ReadUInt32LittleEndian(sections.AsSpan(i * shentsize));
-        var strtabSize = Math.Min(Size(shstrndx), 1 << 20);
-        var strtab = new byte[strtabSize];
-        if (f.ReadAt(strtab, Offset(shstrndx)) < strtab.Length) return null;
-        for (int i = 0; i < shnum; i++)
-        {
-            int n = (int)NameAt(i);
-            if (n >= strtab.Length) continue;
-            var name = strtab.AsSpan(n);
-            int end = name.IndexOf((byte)0);
-            if (!(end >= 0 ? name[..end] : name).SequenceEqual(".go.buildinfo"u8)) continue;
-            var data = new byte[Math.Min(Size(i), 1 << 20)];
-            int got = f.ReadAt(data, Offset(i));
-            return Parse(data.AsSpan(0, Math.Max(got, 0)));
-        }
-        return null;
-    }
+    public static (string GoVersion, List<(string Kind, string Path, string Version)> Modules)? BuildInfo(FdStream f) =>
+        ElfSections.Read(f) is { } sections && sections.TryGetValue(".go.buildinfo", out var s) ? Parse(ElfSections.Bytes(f, s)) : null;
 
     static (string, List<(string, string, string)>)? Parse(ReadOnlySpan<byte> data)
     {

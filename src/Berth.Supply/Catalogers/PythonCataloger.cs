@@ -28,15 +28,19 @@ public sealed class PythonCataloger : IFileCataloger
         var license = Get("License-Expression") is { Length: > 0 } le ? le
             : Get("License") is { Length: > 0 and < 100 } l && !l.Contains('\n') && l != "UNKNOWN" ? Licenses.Expression(l)
             : Classifier(headers);
-        var files = new List<string>();
+        var files = new List<PackageFile>();
         var dir = path[..path.LastIndexOf('/')];
         if (path.EndsWith("/METADATA", StringComparison.Ordinal) && root.TryReadText(dir + "/RECORD") is { } record)
         {
             var site = dir[..dir.LastIndexOf('/')];
             foreach (var line in record.Split('\n'))
             {
-                var file = line.Split(',')[0].Trim('"');
-                if (file.Length > 0) files.Add(Normalize(site + "/" + file));
+                // RECORD is CSV: path, "ALG=urlsafe-base64 digest", size.
+                var fields = line.Split(',');
+                var file = fields[0].Trim('"');
+                if (file.Length == 0) continue;
+                var (alg, hex) = fields.Length > 1 ? RecordHash(fields[1]) : (null, null);
+                files.Add(new PackageFile(Normalize(site + "/" + file), alg, hex));
             }
         }
         // PEP 503 normalization: what PyPI and OSV's PyPI ecosystem use as the name.
@@ -46,6 +50,17 @@ public sealed class PythonCataloger : IFileCataloger
             Purl = PackageUrl.Build("pypi", null, normalized, version), Cpes = new[] { Cpe.Of(normalized, normalized, version) },
             License = license, Location = path, FoundBy = "python", Files = files, Supplier = Get("Author"), Layer = root.LayerOf(path),
         };
+    }
+
+    static (string?, string?) RecordHash(string field)
+    {
+        int eq = field.IndexOf('=');
+        if (eq <= 0) return (null, null);
+        var alg = field[..eq] switch { "sha256" => "SHA256", "sha384" => "SHA384", "sha512" => "SHA512", "sha1" => "SHA1", "md5" => "MD5", _ => null };
+        var b64 = field[(eq + 1)..].Trim().Replace('-', '+').Replace('_', '/');
+        b64 = b64.PadRight(b64.Length + (4 - b64.Length % 4) % 4, '=');
+        var bytes = new byte[64];
+        return alg is not null && Convert.TryFromBase64String(b64, bytes, out int n) ? (alg, Convert.ToHexStringLower(bytes.AsSpan(0, n))) : (null, null);
     }
 
     public static string Normalize503(string name) =>

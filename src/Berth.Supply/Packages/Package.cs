@@ -20,8 +20,12 @@ public sealed record Package(string Type, string Name, string Version)
     /// <summary>The digest of the layer that introduced the package's record (images only).</summary>
     public string? Layer { get; init; }
     public string? Supplier { get; init; }
-    public IReadOnlyList<string> Files { get; init; } = Array.Empty<string>();
+    /// <summary>The files the package manager says the package installed (directories left out), with its digest of each where it keeps one.</summary>
+    public IReadOnlyList<PackageFile> Files { get; init; } = Array.Empty<PackageFile>();
 
     /// <summary>The sort key that makes every document deterministic.</summary>
     public string Key => $"{Type}\u0000{Namespace}\u0000{Name}\u0000{Version}\u0000{Arch}\u0000{Location}";
 }
+
+/// <summary>A file a package owns: its absolute path, and the digest its package manager recorded (SPDX's algorithm name: MD5, SHA1, SHA256 …; hex), if any.</summary>
+public sealed record PackageFile(string Path, string? Algorithm = null, string? Digest = null);

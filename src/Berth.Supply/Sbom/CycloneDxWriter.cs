@@ -83,6 +83,7 @@ public static class CycloneDxWriter
                 if (p.SourceName is not null && p.SourceName != p.Name) Property(w, "berth:source-name", p.SourceName);
                 if (p.Files.Count > 0) Property(w, "berth:files", p.Files.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteEndArray();
+                if (p.Files.Count > 0) Files(w, p);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -103,6 +104,35 @@ public static class CycloneDxWriter
 
     /// <summary>The purl, made unique by a hash of the key when one purl is found in several places.</summary>
     public static string BomRef(Package p) => $"{p.Purl}#{StableIds.Hex(p.Key, 8)}";
+
+    /// <summary>The files the package manager lists, as nested components of type file, with its digest of each as a hash.</summary>
+    static void Files(Utf8JsonWriter w, Package p)
+    {
+        w.WriteStartArray("components");
+        foreach (var f in p.Files)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "file");
+            w.WriteString("bom-ref", $"file:{StableIds.Hex(p.Key + "\u0000" + f.Path)}");
+            w.WriteString("name", f.Path);
+            if (f.Digest is not null && HashAlgorithm(f.Algorithm) is { } alg)
+            {
+                w.WriteStartArray("hashes");
+                w.WriteStartObject();
+                w.WriteString("alg", alg);
+                w.WriteString("content", f.Digest);
+                w.WriteEndObject();
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    static string? HashAlgorithm(string? spdx) => spdx switch
+    {
+        "MD5" => "MD5", "SHA1" => "SHA-1", "SHA256" => "SHA-256", "SHA384" => "SHA-384", "SHA512" => "SHA-512", _ => null,
+    };
 
     static void Property(Utf8JsonWriter w, string name, string value)
     {

@@ -7,8 +7,8 @@ namespace Berth.Supply.Sbom;
 /// <summary>What a root holds: its OS and its packages, sorted (every document written from it is deterministic).</summary>
 public sealed record Inventory(string Source, string? ImageDigest, OsRelease? Os, IReadOnlyList<Package> Packages)
 {
-    public static readonly ICataloger[] DatabaseCatalogers = { new DpkgCataloger(), new ApkCataloger() };
-    public static readonly IFileCataloger[] FileCatalogers = { new PythonCataloger(), new NpmCataloger(), new DotnetCataloger(), new GoBinaryCataloger() };
+    public static readonly ICataloger[] DatabaseCatalogers = { new DpkgCataloger(), new ApkCataloger(), new RpmCataloger() };
+    public static readonly IFileCataloger[] FileCatalogers = { new PythonCataloger(), new NpmCataloger(), new DotnetCataloger(), new GoBinaryCataloger(), new JavaArchiveCataloger(), new GemCataloger() };
 
     /// <summary>Runs every cataloger over <paramref name="root"/>: the package databases, then one walk for the files the others want.</summary>
     public static Inventory Of(RootView root)

@@ -89,6 +89,33 @@ public static class SpdxWriter
             }
             w.WriteEndArray();
 
+            // The files each package manager lists with a digest (SPDX 2.3 §8 requires a checksum of every file), each CONTAINed by its package.
+            var contains = new List<(string Package, string File)>();
+            w.WriteStartArray("files");
+            foreach (var p in inv.Packages)
+            {
+                var pid = PackageId(p);
+                foreach (var f in p.Files)
+                {
+                    if (f.Digest is null || f.Algorithm is null) continue;
+                    var fid = $"SPDXRef-File-{StableIds.Hex(p.Key + "\u0000" + f.Path)}";
+                    contains.Add((pid, fid));
+                    w.WriteStartObject();
+                    w.WriteString("fileName", f.Path);
+                    w.WriteString("SPDXID", fid);
+                    w.WriteStartArray("checksums");
+                    w.WriteStartObject();
+                    w.WriteString("algorithm", f.Algorithm);
+                    w.WriteString("checksumValue", f.Digest);
+                    w.WriteEndObject();
+                    w.WriteEndArray();
+                    w.WriteString("licenseConcluded", "NOASSERTION");
+                    w.WriteString("copyrightText", "NOASSERTION");
+                    w.WriteEndObject();
+                }
+            }
+            w.WriteEndArray();
+
             // Every LicenseRef an expression uses is declared, as SPDX 2.3 §10 requires; its text is the name the package gave.
             var refs = inv.Packages.Where(p => p.License is not null)
                 .SelectMany(p => p.License!.Split(' ', '(', ')').Where(t => t.StartsWith("LicenseRef-", StringComparison.Ordinal)))
@@ -110,6 +137,7 @@ public static class SpdxWriter
             w.WriteStartArray("relationships");
             Relationship(w, "SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Root");
             foreach (var id in ids) Relationship(w, "SPDXRef-Root", "CONTAINS", id);
+            foreach (var (pkg, file) in contains) Relationship(w, pkg, "CONTAINS", file);
             w.WriteEndArray();
             w.WriteEndObject();
         }

@@ -1,4 +1,5 @@
 using Berth.Images;
+using Berth.Images.Referrers;
 using Berth.Images.Registry;
 using Berth.Images.Store;
 using Berth.Images.Transports;
@@ -26,10 +27,16 @@ public interface IAttachmentPlace
 
     void PutBlob(byte[] content, string mediaType);
 
+    /// <summary>Several blobs at once (a registry takes them in parallel: each upload session costs a round trip and the registry's own work).</summary>
+    void PutBlobs(IReadOnlyList<(byte[] Content, string MediaType)> blobs)
+    {
+        foreach (var (c, m) in blobs) PutBlob(c, m);
+    }
+
     void PutTagged(string tag, byte[] manifest, string mediaType);
 
-    /// <summary>Stores a manifest with a subject and makes it listed among the subject's referrers.</summary>
-    void PutReferrer(byte[] manifest, string mediaType);
+    /// <summary>Stores an OCI 1.1 artifact (its config, its one document, its manifest) and lists it among its subject's referrers.</summary>
+    void PutReferrer(ArtifactManifest artifact, byte[] document);
 
     /// <summary>The manifests whose subject is <paramref name="subject"/>, of an artifact type when given.</summary>
     IReadOnlyList<Descriptor> Referrers(Digest subject, string? artifactType = null);
@@ -70,9 +77,13 @@ public sealed class RegistryPlace(RegistryClient client, string repository) : IA
         Wait(client.PushBlobAsync(repository, d, content.Length, () => new MemoryStream(content)));
     }
 
+    public void PutBlobs(IReadOnlyList<(byte[] Content, string MediaType)> blobs) =>
+        Task.WhenAll(blobs.Select(b => client.PushBlobAsync(repository, Digest.Parse("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(b.Content))),
+            b.Content.Length, () => new MemoryStream(b.Content)))).GetAwaiter().GetResult();
+
     public void PutTagged(string tag, byte[] manifest, string mediaType) => Wait(client.PutManifestAsync(repository, tag, manifest, mediaType));
 
-    public void PutReferrer(byte[] manifest, string mediaType) => Wait(client.PushReferrerAsync(repository, manifest, mediaType));
+    public void PutReferrer(ArtifactManifest artifact, byte[] document) => RegistryReferrers.Push(client, repository, artifact, document);
 
     public IReadOnlyList<Descriptor> Referrers(Digest subject, string? artifactType = null) =>
         Wait(client.GetReferrersAsync(repository, subject, artifactType)).Manifests;
@@ -85,10 +96,9 @@ public sealed class RegistryPlace(RegistryClient client, string repository) : IA
 }
 
 /// <summary>
-/// The local store: attachments are store images named after the image's repository and the
-/// attachment tag ("localhost/app:sha256-HEX.sig"); referrers are listed, as the distribution
-/// spec's tag schema does, by an index named "REPO:sha256-HEX". Blobs are written under a lease
-/// (gc keeps them until they are named).
+/// The local store: cosign attachments are store images named after the image's repository and
+/// the attachment tag ("localhost/app:sha256-HEX.sig"), written under a lease (gc keeps the blobs
+/// until they are named); referrers are the store's own (<see cref="StoreReferrers"/>).
 /// </summary>
 public sealed class StorePlace(OciLayout store, string repository) : IAttachmentPlace
 {
@@ -129,37 +139,10 @@ public sealed class StorePlace(OciLayout store, string repository) : IAttachment
         store.Tag(Name(tag), desc);
     }
 
-    public void PutReferrer(byte[] manifest, string mediaType)
-    {
-        var (subject, artifactType, annotations) = JsonIn.Parse(manifest, "referrer", o =>
-            (o.Object("subject", Descriptor.Read), o.String("artifactType") ?? o.Object("config", Descriptor.Read)?.MediaType, o.StringMap("annotations")));
-        var subjectDigest = Digest.Parse(subject?.Digest ?? "", "subject.digest");
-        using var lease = BlobLease.Take(store);
-        var desc = store.Blobs.Write(manifest, mediaType, lease.Id, lease.Claim);
-        var tag = RegistryClient.ReferrersTag(subjectDigest);
-        var index = GetTagged(tag) is { } old ? JsonIn.Parse(old.Bytes, Name(tag), ImageIndex.Read) : new ImageIndex { SchemaVersion = 2, MediaType = MediaTypes.Index };
-        index.Manifests ??= [];
-        if (index.Manifests.All(d => d.Digest != desc.Digest))
-            index.Manifests.Add(new Descriptor
-            {
-                MediaType = mediaType, Digest = desc.Digest, Size = desc.Size, ArtifactType = artifactType,
-                Annotations = annotations is { Count: > 0 } ? annotations : null,
-            });
-        var bytes = JsonOut.Write(w =>
-        {
-            w.WriteStartObject();
-            index.Write(w);
-            w.WriteEndObject();
-        });
-        store.Tag(Name(tag), store.Blobs.Write(bytes, MediaTypes.Index, lease.Id, lease.Claim));
-    }
+    /// <summary>The store's referrers (Berth.Images.Referrers): untagged index entries that gc keeps with their subject.</summary>
+    public void PutReferrer(ArtifactManifest artifact, byte[] document) => StoreReferrers.Attach(store, artifact, document);
 
-    public IReadOnlyList<Descriptor> Referrers(Digest subject, string? artifactType = null)
-    {
-        if (GetTagged(RegistryClient.ReferrersTag(subject)) is not { } m) return [];
-        var all = JsonIn.Parse(m.Bytes, Name(RegistryClient.ReferrersTag(subject)), ImageIndex.Read).Manifests ?? [];
-        return artifactType is null ? all : all.Where(d => d.ArtifactType == artifactType).ToList();
-    }
+    public IReadOnlyList<Descriptor> Referrers(Digest subject, string? artifactType = null) => StoreReferrers.List(store, subject.ToString(), artifactType);
 
     public RawManifest GetManifest(Digest digest)
     {

@@ -1,4 +1,6 @@
 using System.Text;
+using Berth.Images.Referrers;
+using Berth.Images.Transports;
 using Berth.Oci.Image;
 using Berth.Oci.Json;
 
@@ -11,35 +13,27 @@ namespace Berth.Supply.Signing;
 /// </summary>
 public static class BundleReferrers
 {
-    static readonly byte[] EmptyConfig = "{}"u8.ToArray();
-
     public static Digest Attach(IAttachmentPlace place, Descriptor subject, SigstoreBundle bundle, string? predicateType, DateTimeOffset? now = null)
     {
         var json = bundle.ToJson();
-        place.PutBlob(EmptyConfig, MediaTypes.Empty);
-        place.PutBlob(json, SigstoreBundle.MediaTypeV03);
         var annotations = new Dictionary<string, string>
         {
             [SigstoreBundle.ContentAnnotation] = bundle.Dsse is not null ? "dsse-envelope" : "message-signature",
             ["org.opencontainers.image.created"] = (now ?? DateTimeOffset.UtcNow).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
         };
         if (predicateType is not null) annotations[SigstoreBundle.PredicateTypeAnnotation] = predicateType;
+        var config = ArtifactManifest.EmptyDescriptor;
+        var layer = new Descriptor { MediaType = SigstoreBundle.MediaTypeV03, Digest = Sha(json), Size = json.Length };
         var manifest = new Manifest
         {
             SchemaVersion = 2, MediaType = MediaTypes.Manifest, ArtifactType = SigstoreBundle.MediaTypeV03,
-            Config = new Descriptor { MediaType = MediaTypes.Empty, Digest = Sha(EmptyConfig), Size = EmptyConfig.Length },
-            Layers = [new Descriptor { MediaType = SigstoreBundle.MediaTypeV03, Digest = Sha(json), Size = json.Length }],
+            Config = config, Layers = [layer],
             Subject = new Descriptor { MediaType = subject.MediaType, Digest = subject.Digest, Size = subject.Size },
             Annotations = annotations,
         };
-        var bytes = JsonOut.Write(w =>
-        {
-            w.WriteStartObject();
-            manifest.Write(w);
-            w.WriteEndObject();
-        });
-        place.PutReferrer(bytes, MediaTypes.Manifest);
-        return Digest.Parse(Sha(bytes));
+        var raw = new RawManifest(JsonOut.Document(manifest), MediaTypes.Manifest);
+        place.PutReferrer(new ArtifactManifest(raw, config, layer), json);
+        return raw.Digest;
     }
 
     /// <summary>The bundles attached to <paramref name="subject"/> (each with the referrer's annotations).</summary>

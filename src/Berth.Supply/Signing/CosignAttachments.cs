@@ -55,7 +55,6 @@ public static class CosignAttachments
         var digest = RawManifestDigest(attachment.Payload);
         var annotations = new Dictionary<string, string>(attachment.Annotations);
         if (layers.Any(l => l.Digest == digest && l.MediaType == attachment.MediaType && Same(l.Annotations, annotations))) return;
-        place.PutBlob(attachment.Payload, attachment.MediaType);
         layers.Add(new Descriptor { MediaType = attachment.MediaType, Digest = digest, Size = attachment.Payload.Length, Annotations = annotations });
 
         // The config as containers/image writes it: an empty image whose rootfs lists the payloads.
@@ -74,7 +73,7 @@ public static class CosignAttachments
             w.WriteEndObject();
             w.WriteEndObject();
         });
-        place.PutBlob(config, MediaTypes.Config);
+        place.PutBlobs([(attachment.Payload, attachment.MediaType), (config, MediaTypes.Config)]);
         var manifest = new Manifest
         {
             SchemaVersion = 2, MediaType = MediaTypes.Manifest,

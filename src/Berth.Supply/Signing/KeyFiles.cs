@@ -91,10 +91,6 @@ public static class KeyFiles
         }
     }
 
-    /// <summary>Whether the file is an encrypted cosign key (a passphrase will be needed).</summary>
-    public static bool IsEncrypted(ReadOnlySpan<byte> file) =>
-        Encoding.UTF8.GetString(file).Contains("-----BEGIN " + EncryptedSigstoreLabel) || Encoding.UTF8.GetString(file).Contains("-----BEGIN " + EncryptedCosignLabel);
-
     /// <summary>A public key from a "PUBLIC KEY" PEM or a "CERTIFICATE" PEM (its subject's key).</summary>
     public static VerificationKey ReadPublicKey(ReadOnlySpan<byte> file, string what)
     {

@@ -20,8 +20,7 @@ public sealed record SigstoreRequirement(
 /// <summary>
 /// Keyless: the CA certificates a signing certificate must chain to (PEM, one or more each), the
 /// OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8, or the older .1.1) and the subject (a SAN
-/// email or URI) it must carry. A null issuer or subject is not checked (`berth image verify`
-/// makes both required on its command line; policy.json requires both).
+/// email or URI) it must carry; both are required, as policy.json requires them.
 /// </summary>
 public sealed record FulcioRequirement(IReadOnlyList<byte[]> CaCertificates, string? OidcIssuer, string? SubjectEmail);
 
@@ -101,11 +100,12 @@ public static class SigstoreVerifier
                 _rekor.AddRange(root.TransparencyLogs.Select(t => t.Key));
             if (req.Fulcio is { } f)
             {
+                // Any Fulcio certificate would do without them: a CA vouches for who, not for whom we trust.
+                if (string.IsNullOrEmpty(f.OidcIssuer) || string.IsNullOrEmpty(f.SubjectEmail))
+                    throw new SupplyException("keyless verification needs both the OIDC issuer and the subject identity");
                 var cas = f.CaCertificates.SelectMany(pem => KeyFiles.PemAll(pem, "CERTIFICATE", "Fulcio CA")).Select(X509CertificateLoader.LoadCertificate).ToList();
                 _fulcio = new FulcioChecker(cas, f.OidcIssuer, f.SubjectEmail, req.TrustedRoot?.CtLogs ?? []);
             }
-            else if (req.TrustedRoot is { } tr && req.PublicKeys.Count == 0)
-                _fulcio = new FulcioChecker(tr.CertificateAuthorities.SelectMany(c => c.Chain).ToList(), null, null, tr.CtLogs);
             if (_keys.Count == 0 && _fulcio is null) throw new SupplyException("sigstoreSigned: neither public keys nor a Fulcio CA were given");
         }
 

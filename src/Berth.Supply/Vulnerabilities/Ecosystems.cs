@@ -34,6 +34,27 @@ public static class Ecosystems
                 var parts = release?.Split('.');
                 return (parts is { Length: >= 2 } ? $"Alpine:v{parts[0]}.{parts[1]}" : "Alpine", sourceName ?? p.Name, p.Version);
             }
+            case "rpm":
+            {
+                // The distributions OSV has rpm ecosystems for, by os-release ID; their records name binary packages, EPOCH:VERSION-RELEASE.
+                var release = distro is not null && distro.IndexOf('-') is var dash and > 0 ? distro[(dash + 1)..] : null;
+                var major = release?.Split('.')[0];
+                var family = (p.Namespace ?? "").ToLowerInvariant() switch
+                {
+                    "almalinux" => "AlmaLinux", "rocky" => "Rocky Linux", "rhel" or "redhat" => "Red Hat", "opensuse-leap" or "opensuse-tumbleweed" or "opensuse" => "openSUSE",
+                    "sles" or "suse" => "SUSE", "mageia" => "Mageia", "openeuler" => "openEuler", _ => null,
+                };
+                if (family is null) return null;
+                var ecosystem = family switch
+                {
+                    "AlmaLinux" or "Rocky Linux" or "Mageia" when major is not null => $"{family}:{major}",
+                    "openSUSE" when p.Namespace == "opensuse-leap" && release is not null => $"openSUSE:Leap {release}",
+                    "openSUSE" when p.Namespace == "opensuse-tumbleweed" => "openSUSE:Tumbleweed",
+                    _ => family,
+                };
+                var epoch = p.Qualifier("epoch");
+                return (ecosystem, p.Name, epoch is { Length: > 0 } && epoch != "0" ? $"{epoch}:{p.Version}" : p.Version);
+            }
             case "pypi": return ("PyPI", PythonCataloger.Normalize503(p.Name), p.Version);
             case "npm": return ("npm", p.Namespace is null ? p.Name : $"{p.Namespace}/{p.Name}", p.Version);
             case "nuget": return ("NuGet", p.Name, p.Version);

@@ -75,6 +75,22 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
     }
 
     [Fact]
+    public async Task Cosign_password_from_the_environment_generates_and_signs()
+    {
+        var prefix = Path.Combine(_cli.Dir, "env");
+        var env = new Dictionary<string, string?> { ["COSIGN_PASSWORD"] = "from-env", ["HOME"] = _cli.Home, ["CONTAINERS_REGISTRIES_CONF"] = _cli.RegistriesConf };
+        Commands.ExecWithEnv(env, Commands.Binary, "key", "generate", "--output-prefix", prefix).Ok();
+        var repo = Repo("env");
+        await Push(repo, "v1", 14);
+        Commands.ExecWithEnv(env, Commands.Binary, "image", "sign", "--store", _cli.Store, "--tls-verify=false", "--key", prefix + ".key", Ref(repo, "v1")).Ok();
+        _cli.Image("verify", "--tls-verify=false", "--key", prefix + ".pub", Ref(repo, "v1")).Ok();
+        // No passphrase anywhere and no terminal: one line, nothing signed.
+        var none = new Dictionary<string, string?>(env) { ["COSIGN_PASSWORD"] = null };
+        BerthCli.OneLineError(Commands.ExecWithEnv(none, Commands.Binary, "image", "sign", "--store", _cli.Store, "--tls-verify=false", "--key", prefix + ".key", Ref(repo, "v1")),
+            "no passphrase: give --passphrase-file or COSIGN_PASSWORD");
+    }
+
+    [Fact]
     public async Task Image_signed_with_a_key_node_wrote_verifies_and_the_signature_is_plain_ecdsa_over_the_payload()
     {
         var prefix = Path.Combine(_cli.Dir, "node");
@@ -150,6 +166,42 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
         Assert.Contains(image.Digest.ToString(), v.Stdout);
         // Verified where it was signed, the identity names the other repository: refused there.
         BerthCli.OneLineError(Image("verify", "--key", k + ".pub", Ref(repo, "v1")), $"names {registry.Host}/{dest}:v1, not {registry.Host}/{repo}");
+    }
+
+    /// <summary>
+    /// skopeo's own sigstoreSigned policy over a Berth-signed image, and over a tampered one (the tag
+    /// moved, the old signatures copied to the new digest). Debian's skopeo 1.9 is built with sigstore
+    /// stubbed out: it then refuses both with exactly "Debian-local change: sigstore disabled", which
+    /// is asserted instead (README says so); a skopeo with sigstore must accept the first and refuse the second.
+    /// </summary>
+    [Fact]
+    public async Task Skopeo_policy_accepts_a_berth_signed_image_and_refuses_a_tampered_one_where_its_sigstore_is_built_in()
+    {
+        var k = Keys();
+        var repo = Repo("policy");
+        var signed = await Push(repo, "v1", 12);
+        Image("sign", "--key", k + ".key", Ref(repo, "v1")).Ok();
+        var regd = Path.Combine(_cli.Dir, "registries.d");
+        Directory.CreateDirectory(regd);
+        File.WriteAllText(Path.Combine(regd, "default.yaml"), $"docker:\n  {registry.Host}:\n    use-sigstore-attachments: true\n");
+        var policy = Path.Combine(_cli.Dir, "policy.json");
+        File.WriteAllText(policy, "{\"default\":[{\"type\":\"reject\"}],\"transports\":{\"docker\":{\"" + registry.Host +
+            "\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"" + k + ".pub\",\"signedIdentity\":{\"type\":\"matchRepoDigestOrExact\"}}]},\"oci\":{\"\":[{\"type\":\"insecureAcceptAnything\"}]}}}");
+        Result Pull(string name) => _cli.Exec("skopeo", "--policy", policy, "--registries.d", regd, "copy", "--src-tls-verify=false", Ref(repo, "v1"), $"oci:{Path.Combine(_cli.Dir, name)}:x");
+        var good = Pull("good");
+        if (good.Stderr.Contains("Debian-local change: sigstore disabled"))
+        {
+            Assert.NotEqual(0, good.ExitCode);
+            return;
+        }
+        Assert.True(good.ExitCode == 0, good.Stderr);
+        var other = await Push(repo, "v1", 13);
+        using var client = registry.Client();
+        var sigs = await client.GetManifestAsync(repo, $"sha256-{signed.Digest.Encoded}.sig");
+        await client.PutManifestAsync(repo, $"sha256-{other.Digest.Encoded}.sig", sigs.Bytes, sigs.MediaType);
+        var bad = Pull("bad");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.False(Directory.Exists(Path.Combine(_cli.Dir, "bad", "blobs", "sha256", other.Digest.Encoded)));
     }
 
     [Fact]
@@ -265,6 +317,11 @@ public sealed class SignCliTests(PlainRegistry registry) : IClassFixture<PlainRe
         var v = _cli.Image("verify", "--key", k + ".pub", "localhost/app:v1").Ok();
         Assert.Contains("\"docker-reference\":\"localhost/app:v1\"", v.Stdout);
         Assert.Contains($"localhost/app:sha256-{image.Digest.Encoded}.sig", _cli.Image("ls").Ok().Stdout);
+        // A bundle as one of the store's referrers: `image referrers` lists it, and gc keeps it with its subject.
+        _cli.Image("sign", "--passphrase-file", PassFile, "--new-bundle-format", "--key", k + ".key", "localhost/app:v1").Ok();
+        Assert.Contains("application/vnd.dev.sigstore.bundle.v0.3+json", _cli.Image("referrers", "localhost/app:v1").Ok().Stdout);
+        _cli.Image("gc").Ok();
+        Assert.Contains("application/vnd.dev.sigstore.bundle.v0.3+json", _cli.Image("verify", "--key", k + ".pub", "localhost/app:v1").Ok().Stdout);
         // Another name of the same repository, same digest: verified; a new image under the name: not.
         _cli.Image("tag", "localhost/app:v1", "localhost/app:v2").Ok();
         _cli.Image("verify", "--key", k + ".pub", "localhost/app:v2").Ok();
