@@ -5,15 +5,18 @@ want=(gcc libc6-dev libseccomp-dev libzstd-dev libsodium-dev busybox-static jq)
 # The engine (`berth run IMAGE`): conmon as each container's monitor, CNI plugins and iptables for
 # networks, catatonit for --init.
 want+=(conmon containernetworking-plugins iptables catatonit)
+# gpg: the signature policy's signedBy requirements (GPG simple signing) are verified with it.
+want+=(gpg)
 if [ "${1:-run}" = test ]; then
   # nodejs and golang-go: the supply-chain tests (npm tools; a Go binary built to read its build info);
   # rpm (rpm's vercmp, an rpmdb.sqlite made with rpmbuild and rpm -i --justdb) and maven (its ComparableVersion) as the references.
   # docker.io (dockerd 20.10 + its CLI), containerd (1.6, ctr) and uidmap (newuidmap for rootless podman): the real-client tests.
   # docker-registry (distribution 2.8), apache2-utils (htpasswd) and openssl: the registry tests start their own registries.
+  # gpg-agent and gpgconf: skopeo --sign-by signs with a test key (and the test stops that agent), the signedBy peer tests.
   # buildah (1.28): the peer `berth build` is compared with (tests, bench/build.sh); debootstrap: the Debian base of the build tests; git: the checkouts the source annotations are read from.
   want+=(buildah debootstrap git runc crun podman umoci skopeo zstd tar attr libcap2-bin hyperfine time iproute2 util-linux bsdutils procps bc
     docker.io containerd uidmap
-    docker-registry apache2-utils openssl
+    docker-registry apache2-utils openssl gpg-agent gpgconf
     nodejs golang-go
     rpm maven)
 fi

@@ -264,6 +264,35 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
     }
 
     [Fact]
+    public async Task A_keyless_signature_is_admitted_by_fulcio_and_rekor_keys_and_only_for_its_identity()
+    {
+        using var sigstore = new Berth.Supply.Tests.Signing.TestSigstore();
+        using var cli = new BerthCli();
+        var image = new TestImage(layers: 1, layerBytes: 2048, seed: 5151);
+        var repo = "policy/keyless";
+        var reference = $"{images.Registry.Host}/{repo}:1";
+        using (var client = images.Registry.Client())
+        {
+            await image.PushAsync(client, repo, "1");
+            var payload = SimpleSigningPayload.Create(image.Digest, reference, null);
+            CosignAttachments.Append(new RegistryPlace(client, repo), image.Digest, "sig", sigstore.KeylessSignature(payload));
+        }
+        var ca = Path.Combine(cli.Dir, "fulcio.pem");
+        File.WriteAllText(ca, Berth.Supply.Tests.Signing.TestSigstore.Pem(sigstore.Root));
+        var rekor = Path.Combine(cli.Dir, "rekor.pub");
+        File.WriteAllText(rekor, sigstore.Rekor.ExportSubjectPublicKeyInfoPem() + "\n");
+        string Keyless(string email) => images.Policy($$"""
+            {"default": [{"type": "sigstoreSigned",
+               "fulcio": {"caPath": "{{ca}}", "oidcIssuer": "{{Berth.Supply.Tests.Signing.TestSigstore.Issuer}}", "subjectEmail": "{{email}}"},
+               "rekorPublicKeyPath": "{{rekor}}"}]}
+            """);
+        Assert.Equal(image.Digest.ToString(), Pull(cli, Keyless(Berth.Supply.Tests.Signing.TestSigstore.Identity), reference).Ok().Stdout.Trim());
+        using var fresh = new BerthCli();
+        BerthCli.OneLineError(Pull(fresh, Keyless("someone-else@example.test"), reference), "policy: sigstoreSigned: signature 1: signing certificate: identity", "required \"someone-else@example.test\"");
+        Assert.DoesNotContain("policy/keyless", fresh.Image("ls").Ok().Stdout);
+    }
+
+    [Fact]
     public void Copy_is_gated_too_and_a_bad_policy_file_is_one_line_naming_the_field()
     {
         using var cli = new BerthCli();
@@ -362,6 +391,48 @@ public sealed class PolicyGateTests(SignedImages images) : IClassFixture<SignedI
         bool skopeoCannotVerify = skopeo.ExitCode != 0 && skopeo.Stderr.Contains("Debian-local change: sigstore disabled");
         if (skopeoCannotVerify) Assert.StartsWith("signed:", image);
         else Assert.True(admitted == (skopeo.ExitCode == 0), $"skopeo: exit {skopeo.ExitCode} {skopeo.Stderr.Trim()}");
+    }
+
+    public static TheoryData<string, string, bool> PodmanCases => new()
+    {
+        { "reject", "unsigned:1", false },
+        { "accept", "unsigned:1", true },
+        { "key", "unsigned:1", false },
+        { "gpg", "gpg:1", true },
+        { "gpg", "unsigned:1", false },
+        { "gpg-other-key", "gpg:1", false },
+    };
+
+    /// <summary>
+    /// podman pull (--signature-policy; registries.d from its $HOME, as podman finds it) and berth pull
+    /// with the same default files in the same kind of home decide alike.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PodmanCases))]
+    public void Podman_and_berth_pull_decide_alike(string policyName, string image, bool admitted)
+    {
+        var policy = images.Policy(policyName switch
+        {
+            "reject" => """{"default": [{"type": "reject"}]}""",
+            "accept" => """{"default": [{"type": "insecureAcceptAnything"}]}""",
+            "key" => $$"""{"default": [{{images.KeyRequirement(images.PublicKey)}}]}""",
+            "gpg" => $$"""{"default": [{{images.GpgRequirement(images.GpgPublicKey)}}]}""",
+            _ => $$"""{"default": [{{images.GpgRequirement(images.OtherGpgPublicKey)}}]}""",
+        });
+        using var cli = new BerthCli();
+        var config = Path.Combine(cli.Home, ".config", "containers");
+        Directory.CreateDirectory(Path.Combine(config, "registries.d"));
+        File.Copy(policy, Path.Combine(config, "policy.json"));
+        File.Copy(Path.Combine(policyName.StartsWith("gpg", StringComparison.Ordinal) ? images.NoAttachments : images.Attachments, "default.yaml"),
+            Path.Combine(config, "registries.d", "default.yaml"));
+        var reference = $"docker://{images.Registry.Host}/policy/{image}";
+        var podman = cli.Exec("podman", "--root", Path.Combine(cli.Dir, "podman-root"), "--runroot", Path.Combine(cli.Dir, "podman-run"),
+            "--storage-driver", "vfs", "--events-backend=file", "--cgroup-manager=cgroupfs", "pull", "--signature-policy", policy, "--tls-verify=false", reference);
+        var berth = cli.Image("pull", "--tls-verify=false", reference);
+        Assert.True(admitted == (podman.ExitCode == 0), $"podman: exit {podman.ExitCode} {podman.Stderr.Trim()}");
+        if (!admitted) Assert.Contains("Source image rejected", podman.Stderr);
+        Assert.True(admitted == (berth.ExitCode == 0), $"berth: exit {berth.ExitCode} {berth.Stderr.Trim()}");
+        if (!admitted) Assert.Contains("policy:", berth.Stderr);
     }
 
     /// <summary>Policy files both refuse to load: each names the problem (Berth the field), neither copies.</summary>

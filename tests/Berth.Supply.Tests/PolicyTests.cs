@@ -150,6 +150,18 @@ public sealed class PolicyTests : IDisposable
         Assert.Null(Check(p, "docker-archive:/x.tar"));
     }
 
+    [Fact]
+    public void Store_images_are_scoped_by_name_then_repository()
+    {
+        var r = _images.Parse("localhost/team/app:1");
+        Assert.Equal("localhost/team/app:1", r.PolicyIdentity);
+        Assert.Equal(["localhost/team/app", "localhost/team", "localhost"], r.PolicyNamespaces);
+        var p = Parse("""{"default": [{"type": "reject"}], "transports": {"store": {"localhost/team": [{"type": "insecureAcceptAnything"}]}}}""");
+        Assert.Null(Check(p, "localhost/team/app:1"));
+        Assert.NotNull(Check(p, "localhost/other:1"));
+        Assert.Equal(["registry.example.com:5000/app"], _images.Parse("registry.example.com:5000/app@sha256:0123456789012345678901234567890123456789012345678901234567890123").PolicyNamespaces.Take(1));
+    }
+
     [Theory]
     [InlineData("""{"transports": {}}""", "default is missing")]
     [InlineData("""{"default": []}""", "default is an empty list")]

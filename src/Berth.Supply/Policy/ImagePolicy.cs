@@ -9,12 +9,17 @@ namespace Berth.Supply.Policy;
 /// requirements for its source reference, and refused with the requirement that failed:
 /// "docker://HOST/REPO:TAG: policy: sigstoreSigned: no signature exists for sha256:…".
 /// </summary>
-public sealed class ImagePolicy(SignaturePolicy policy, PolicyContext context) : IImagePolicy
+public sealed class ImagePolicy(SignaturePolicy policy, PolicyContext context, Action<string>? log = null) : IImagePolicy
 {
     public SignaturePolicy Policy => policy;
 
     public void Admit(IImageSource source, RawManifest manifest)
     {
+        if (log is not null)
+        {
+            var (requirements, scope) = policy.For(source.Reference);
+            log($"policy: {source.Reference} {manifest.Digest}: {scope}: {string.Join(", ", requirements.Select(r => r.Type))}");
+        }
         if (policy.Check(new PolicyImage(source.Reference, source, manifest), context) is { } why)
             throw new ImageException($"{source.Reference}: policy: {why}");
     }
@@ -40,6 +45,6 @@ public sealed class ImagePolicy(SignaturePolicy policy, PolicyContext context) :
         var policy = SignaturePolicy.Load(path, transports);
         var dir = registriesDir ?? RegistriesD.DefaultDir(home);
         log?.Invoke($"policy {path}, registries.d {dir}");
-        return new ImagePolicy(policy, new PolicyContext(RegistriesD.Load(dir), verifier, home));
+        return new ImagePolicy(policy, new PolicyContext(RegistriesD.Load(dir), verifier, home), log);
     }
 }
