@@ -28,11 +28,16 @@ echo '{"name":"app","private":true}' > "$root/srv/app/package.json"
 echo "rootfs: $(du -sm "$root" | cut -f1) MB, $(find "$root" | wc -l) files"
 
 export FETCH_LICENSE=false CDXGEN_NO_BANNER=true
+# cdxgen takes minutes a run (its trivy plugin walks the whole tree): CDXGEN_RUNS=1 on a busy machine.
+hyperfine -N --runs "${CDXGEN_RUNS:-$runs}" --export-json "$work/cdxgen.json" \
+  -n cdxgen "$cdxgen -t rootfs --no-install-deps -o $work/cdxgen.cdx.json $root" >/dev/null
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/sbom.json" \
-  -n cdxgen "$cdxgen -t rootfs --no-install-deps -o $work/cdxgen.cdx.json $root" \
   -n berth "$berth sbom dir:$root --format cyclonedx-json -o $work/berth.cdx.json" >/dev/null
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/sbom-spdx.json" \
+  -n "berth spdx" "$berth sbom dir:$root --format spdx-json -o $work/berth.spdx.json" >/dev/null
 count() { node -e "const c=require('$1').components||[];const t={};for(const x of c){if(!x.purl)continue;const k=x.purl.split('/')[0].slice(4);t[k]=(t[k]||0)+1};console.log(c.length, JSON.stringify(t))"; }
 echo "packages: cdxgen $(count "$work/cdxgen.cdx.json"), berth $(count "$work/berth.cdx.json")"
+echo "files in berth's documents: $(node -e "let n=0;for(const c of require('$work/berth.cdx.json').components||[])n+=(c.components||[]).length;console.log(n)") CycloneDX file components, $(node -e "console.log((require('$work/berth.spdx.json').files||[]).length)") SPDX files; sizes $(du -h "$work/berth.cdx.json" "$work/berth.spdx.json" | cut -f1 | tr '\n' ' ')"
 
 # The database: for each SBOM package, a record whose range covers its version and one that is
 # fixed below it; then records for made-up packages, up to $records.
@@ -66,6 +71,6 @@ PY
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/scan.json" \
   -n "berth scan" "$berth scan $work/berth.cdx.json --db $work/db --format json -o $work/findings.json" >/dev/null
 echo "findings: $(node -e "console.log(require('$work/findings.json').matches.length)")"
-for f in sbom scan; do
+for f in cdxgen sbom sbom-spdx scan; do
   node -e "for (const r of require('$work/$f.json').results) console.log(r.command.padEnd(12), (r.mean).toFixed(3)+' s ± '+(r.stddev||0).toFixed(3))"
 done

@@ -44,6 +44,11 @@ public class ArchiveCatalogerTests
         // A name without metadata gives its version from the file name; a jar that is not a zip gives nothing.
         File.WriteAllBytes(Path.Combine(root.Path, "srv/guava-31.1-jre.jar"), Zip(("META-INF/MANIFEST.MF", U("Manifest-Version: 1.0\n\n"))));
         root.Write("srv/broken.jar", "not a zip");
+        // A zip whose entry's deflate data is damaged: no package from it, and the others are still found.
+        var corrupt = Zip(Pom("org.example", "corrupt", "1.0"));
+        var nameLength = "META-INF/maven/org.example/corrupt/pom.properties".Length;
+        for (int i = 30 + nameLength; i < 30 + nameLength + 8; i++) corrupt[i] = 0xFF;
+        File.WriteAllBytes(Path.Combine(root.Path, "srv/corrupt.jar"), corrupt);
         using var view = RootView.Directory(root.Path);
         var maven = Inventory.Of(view).Packages.Where(p => p.Type == "maven").ToList();
         Assert.Equal(new[]

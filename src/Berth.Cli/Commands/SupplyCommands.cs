@@ -27,7 +27,8 @@ public static partial class SupplyCommands
 
     public static int Sbom(IReadOnlyList<string> args) => Guard("sbom", () =>
     {
-        var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("output", 'o', true), new("store", null, true), new("platform", null, true), new("now"), new("use-attached") }, stopAtPositional: false);
+        var cl = CommandLine.Parse(args, new Flag[] { new("format", 'f', true), new("output", 'o', true), new("store", null, true), new("platform", null, true), new("now"), new("use-attached") }
+            .Concat(RegistryCommands.SharedFlags).ToList(), stopAtPositional: false);
         if (cl.Positional.Count == 3 && cl.Positional[0] == "diff")
         {
             Inventory Of(string target)
@@ -46,7 +47,9 @@ public static partial class SupplyCommands
         {
             if (format == "table") throw new UsageException("sbom: --use-attached needs --format spdx-json or cyclonedx-json");
             var images = new ImageService(cl.Value("store") ?? ImageService.DefaultStore);
-            if (Supply.Attachments.AttachedDocuments.Fetch(images, images.Parse(cl.Positional[0]), Supply.Attachments.AttachedDocuments.ArtifactType(format)) is { } attached)
+            using var settings = RegistryCommands.Settings(cl, null);
+            var image = RegistryCommands.WithSide(images.Parse(cl.Positional[0]), settings);
+            if (Supply.Attachments.AttachedDocuments.Fetch(images, image, Supply.Attachments.AttachedDocuments.ArtifactType(format)) is { } attached)
             {
                 WriteResult(cl.Value("output"), attached);
                 return 0;

@@ -34,7 +34,8 @@ public sealed partial class JavaArchiveCataloger : IFileCataloger
             if (f is null) return found;
             Archive(root, f, path, path, 0, found);
         }
-        catch (LinuxException)
+        // An archive that is not readable as one (a corrupt or unsupported zip, a metadata file past its bound) gives what was read before it.
+        catch (Exception e) when (e is LinuxException or InvalidDataException or SupplyException or NotSupportedException)
         {
             return found;
         }

@@ -123,7 +123,7 @@ public sealed class SqliteFile
             int k = min + (int)((size - min) % (_usable - 4));
             local = k <= max ? k : min;
         }
-        if (at + local > _usable) throw Bad($"page {page}: a payload runs off the page");
+        if (at + local + (local < size ? 4 : 0) > _usable) throw Bad($"page {page}: a payload runs off the page");
         var payload = new byte[size];
         p.Slice(at, local).CopyTo(payload);
         int done = local;
