@@ -173,7 +173,8 @@ public readonly struct JsonIn
         return false;
     }
 
-    static string KindOf(JsonElement e) => e.ValueKind switch
+    /// <summary>The JSON kind of a value as errors name it ("an object", "a string", …).</summary>
+    public static string KindOf(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",

@@ -10,20 +10,23 @@ public sealed record InTotoStatement(IReadOnlyList<(string Name, Digest Digest)>
     public const string TypeV1 = "https://in-toto.io/Statement/v1";
     public const string PayloadType = "application/vnd.in-toto+json";
 
+    /// <summary>An in-toto ResourceDescriptor with one digest: {KEY: value, "digest": {ALGORITHM: VALUE}} (subjects, SLSA dependencies).</summary>
+    public static void WriteResourceDescriptor(Utf8JsonWriter w, string key, string value, string algorithm, string digest)
+    {
+        w.WriteStartObject();
+        w.WriteString(key, value);
+        w.WriteStartObject("digest");
+        w.WriteString(algorithm, digest);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
     public byte[] ToJson() => JsonOut.Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("_type", TypeV1);
         w.WriteStartArray("subject");
-        foreach (var (name, d) in Subjects)
-        {
-            w.WriteStartObject();
-            w.WriteString("name", name);
-            w.WriteStartObject("digest");
-            w.WriteString(d.Algorithm, d.Encoded);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
+        foreach (var (name, d) in Subjects) WriteResourceDescriptor(w, "name", name, d.Algorithm, d.Encoded);
         w.WriteEndArray();
         w.WriteString("predicateType", PredicateType);
         w.WritePropertyName("predicate");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Berth.Oci.Json;
 using Berth.Images;
 
 namespace Berth.Supply.Policy;
@@ -13,7 +14,7 @@ static class StrictJson
     /// <summary>The members of <paramref name="e"/>, refusing a non-object, a duplicate, or a name outside <paramref name="allowed"/> (null: any name).</summary>
     public static List<JsonProperty> Object(JsonElement e, string where, IReadOnlyCollection<string>? allowed)
     {
-        if (e.ValueKind != JsonValueKind.Object) throw Error(where, $"is {Kind(e)}, not an object");
+        if (e.ValueKind != JsonValueKind.Object) throw Error(where, $"is {JsonIn.KindOf(e)}, not an object");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var list = new List<JsonProperty>();
         foreach (var p in e.EnumerateObject())
@@ -26,7 +27,7 @@ static class StrictJson
     }
 
     public static string String(JsonElement e, string where) =>
-        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Error(where, $"is {Kind(e)}, not a string");
+        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Error(where, $"is {JsonIn.KindOf(e)}, not a string");
 
     public static List<string> Strings(JsonElement e, string where) =>
         Array(e, where).Select((x, i) => String(x, $"{where}[{i}]")).ToList();
@@ -46,21 +47,11 @@ static class StrictJson
     }
 
     public static List<JsonElement> Array(JsonElement e, string where) =>
-        e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().ToList() : throw Error(where, $"is {Kind(e)}, not an array");
+        e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().ToList() : throw Error(where, $"is {JsonIn.KindOf(e)}, not an array");
 
     public static string Field(string where, string name) => where.Length == 0 ? name : $"{where}.{name}";
 
     public static SupplyException Error(string where, string what) => new($"{where} {what}");
-
-    static string Kind(JsonElement e) => e.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => "a number",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        _ => "null",
-    };
 
     public static string Q(string s) => Quote.Of(s);
 }

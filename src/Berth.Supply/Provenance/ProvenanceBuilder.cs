@@ -1,6 +1,7 @@
 using System.Globalization;
 using Berth.Oci.Image;
 using Berth.Oci.Json;
+using Berth.Supply.Attestations;
 
 namespace Berth.Supply.Provenance;
 
@@ -30,24 +31,8 @@ public static class ProvenanceBuilder
         w.Opt("source", externalParameters.Source);
         w.WriteEndObject();
         w.WriteStartArray("resolvedDependencies");
-        if (resolvedDependencies.Git is { } git)
-        {
-            w.WriteStartObject();
-            w.WriteString("uri", git.Uri);
-            w.WriteStartObject("digest");
-            w.WriteString("gitCommit", git.Commit);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        foreach (var (uri, d) in resolvedDependencies.BaseImages)
-        {
-            w.WriteStartObject();
-            w.WriteString("uri", uri);
-            w.WriteStartObject("digest");
-            w.WriteString(d.Algorithm, d.Encoded);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
+        if (resolvedDependencies.Git is { } git) InTotoStatement.WriteResourceDescriptor(w, "uri", git.Uri, "gitCommit", git.Commit);
+        foreach (var (uri, d) in resolvedDependencies.BaseImages) InTotoStatement.WriteResourceDescriptor(w, "uri", uri, d.Algorithm, d.Encoded);
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteStartObject("runDetails");
