@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Berth.Supply.Vex;
+using Berth.Supply.Vulnerabilities;
+
+namespace Berth.Serve.Jobs;
+
+/// <summary>
+/// The findings of one image against one database version, as stored (encrypted) and served:
+/// {"image","digest","database":{"version","records"},"sbom":{CycloneDX},"matches":[…]}. The stored
+/// form has no VEX: statements posted later are applied when it is read (<see cref="WriteWithVex"/>),
+/// so a VEX changes a finding's state without a rescan.
+/// </summary>
+public static class FindingsDocument
+{
+    public static byte[] Write(string image, string digest, string dbVersion, int records, byte[] sbom, IReadOnlyList<Finding> findings)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("image", image);
+            w.WriteString("digest", digest);
+            w.WriteStartObject("database");
+            w.WriteString("version", dbVersion);
+            w.WriteNumber("records", records);
+            w.WriteEndObject();
+            w.WritePropertyName("sbom");
+            w.WriteRawValue(sbom);
+            w.WriteStartArray("matches");
+            foreach (var f in findings)
+            {
+                w.WriteStartObject();
+                w.WriteString("id", f.Record.Id);
+                w.WriteStartArray("aliases");
+                foreach (var a in f.Record.Aliases) w.WriteStringValue(a);
+                w.WriteEndArray();
+                if (f.Record.Summary is not null) w.WriteString("summary", f.Record.Summary);
+                w.WriteString("package", f.PackageName);
+                w.WriteString("version", f.Version);
+                w.WriteString("purl", f.Purl);
+                w.WriteString("location", f.Location);
+                w.WriteString("severity", Severity(f.Severity));
+                if (f.Score is { } s) w.WriteNumber("cvssScore", s);
+                if (f.FixedIn is not null) w.WriteString("fixedIn", f.FixedIn);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return ms.ToArray();
+    }
+
+    public static string Severity(Severity s) => s.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Writes the stored document's members into the open object <paramref name="w"/>, each match with
+    /// its "vex" state and "suppressed" under <paramref name="statements"/>, by OpenVexStatement.Apply's
+    /// rule: the last matching statement (by timestamp, then order) wins.
+    /// </summary>
+    public static void WriteWithVex(Utf8JsonWriter w, JsonElement stored, IReadOnlyList<OpenVexStatement> statements)
+    {
+        var ordered = statements.Select((s, i) => (s, i)).OrderBy(x => x.s.Timestamp ?? "", StringComparer.Ordinal).ThenBy(x => x.i).Select(x => x.s).ToList();
+        foreach (var p in stored.EnumerateObject())
+        {
+            if (p.Name != "matches") { p.WriteTo(w); continue; }
+            w.WriteStartArray("matches");
+            foreach (var m in p.Value.EnumerateArray())
+            {
+                var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { m.GetProperty("id").GetString()! };
+                foreach (var a in m.GetProperty("aliases").EnumerateArray()) names.Add(a.GetString()!);
+                var purl = m.GetProperty("purl").GetString()!;
+                var match = ordered.LastOrDefault(s => (names.Contains(s.Vulnerability) || s.Aliases.Any(names.Contains)) && s.Products.Any(pr => OpenVexStatement.ProductMatches(pr, purl)));
+                w.WriteStartObject();
+                foreach (var f in m.EnumerateObject()) f.WriteTo(w);
+                if (match is null) w.WriteNull("vex");
+                else
+                {
+                    w.WriteStartObject("vex");
+                    w.WriteString("status", match.Status);
+                    if (match.Justification is not null) w.WriteString("justification", match.Justification);
+                    if ((match.ImpactStatement ?? match.ActionStatement) is { } text) w.WriteString("statement", text);
+                    w.WriteEndObject();
+                }
+                w.WriteBoolean("suppressed", match?.Status is "not_affected" or "fixed");
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+    }
+}
