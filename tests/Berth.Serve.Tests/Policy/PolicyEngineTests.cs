@@ -106,9 +106,9 @@ public class PolicyEngineTests
         Assert.False(Decide(Policy("{sbom: true}"), Of(untrusted)).Allowed);
     }
 
-    internal static byte[] Provenance(string builder) => Encoding.UTF8.GetBytes($$"""
+    internal static byte[] Provenance(string builder) => Encoding.UTF8.GetBytes($$$$"""
         {"buildDefinition":{"buildType":"https://berth.test/build/v1","externalParameters":{"source":"git+https://github.com/org/app@refs/heads/main"},"resolvedDependencies":[]},
-         "runDetails":{"builder":{"id":"{{builder}}"}}}
+         "runDetails":{"builder":{"id":"{{{{builder}}}}"}}}
         """);
 
     [Fact]
