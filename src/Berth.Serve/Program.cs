@@ -56,15 +56,16 @@ try
     var gate = ImagePolicy.FromFlags(options.PullPolicy, options.InsecurePullPolicy, null, images.Transports, Environment.GetEnvironmentVariable("HOME"), new SigstoreSignatures());
     var metrics = new ServeMetrics();
     var readiness = new Readiness();
-    var scans = new ScanService(store, images, gate, options.VulnDb, options.Workers, metrics, Log);
-    var ctx = new ServeContext { Options = options, Store = store, Metrics = metrics, Readiness = readiness, Images = images, Scans = scans, Log = Log };
+    using var berth = new BerthScanner(images, options.VulnDb);
+    var scans = new ScanService(store, new ImagePuller(images, gate), berth, options.Workers, metrics, Log);
+    var ctx = new ServeContext { Options = options, Store = store, Metrics = metrics, Readiness = readiness, Images = images, Scans = scans, BerthScanner = berth, Log = Log };
 
     metrics.Gauge("berth_serve_queue_depth", "Scan jobs queued, not yet running.", () => store.QueueDepthAsync().GetAwaiter().GetResult());
     metrics.Gauge("berth_serve_scans_running", "Scan jobs running now.", () => scans.Running);
     metrics.Gauge("berth_serve_workers", "The size of the worker pool (--workers).", () => scans.Workers);
     readiness.Set("storage", true, $"{store.Kind}, schema version {store.SchemaVersion}");
     readiness.Set("workers", true, $"{options.Workers} workers");
-    try { readiness.Set("vulnerability-database", true, ImageScanner.DatabaseVersion(options.VulnDb)); }
+    try { readiness.Set("vulnerability-database", true, berth.DatabaseVersion()); }
     catch (ServeException e) { readiness.Set("vulnerability-database", false, e.Message); }
 
     var routes = new Routes();

@@ -82,7 +82,7 @@ public static class CoreEndpoints
         routes.MapPublic("GET", "/openapi.json", async r =>
         {
             r.Http.Response.ContentType = "application/json";
-            await r.Http.Response.Body.WriteAsync(OpenApiDocument.Write(all(), ImageScanner.Version));
+            await r.Http.Response.Body.WriteAsync(OpenApiDocument.Write(all(), BerthScanner.Version));
         }, new("This document.", null, """{"type":"object"}"""));
     }
 

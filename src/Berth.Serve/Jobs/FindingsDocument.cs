@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Berth.Serve.Plugins;
 using Berth.Supply.Vex;
 using Berth.Supply.Vulnerabilities;
 
@@ -12,7 +13,7 @@ namespace Berth.Serve.Jobs;
 /// </summary>
 public static class FindingsDocument
 {
-    public static byte[] Write(string image, string digest, string dbVersion, int records, byte[] sbom, IReadOnlyList<Finding> findings)
+    public static byte[] Write(string image, string digest, string scanner, ScanOutput output)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -20,28 +21,29 @@ public static class FindingsDocument
             w.WriteStartObject();
             w.WriteString("image", image);
             w.WriteString("digest", digest);
+            w.WriteString("scanner", scanner);
             w.WriteStartObject("database");
-            w.WriteString("version", dbVersion);
-            w.WriteNumber("records", records);
+            w.WriteString("version", output.DatabaseVersion);
             w.WriteEndObject();
-            w.WritePropertyName("sbom");
-            w.WriteRawValue(sbom);
+            if (output.Sbom is { } sbom)
+            {
+                w.WritePropertyName("sbom");
+                w.WriteRawValue(sbom);
+            }
+            else w.WriteNull("sbom");
             w.WriteStartArray("matches");
-            foreach (var f in findings)
+            foreach (var m in output.Matches)
             {
                 w.WriteStartObject();
-                w.WriteString("id", f.Record.Id);
+                w.WriteString("id", m.Id);
                 w.WriteStartArray("aliases");
-                foreach (var a in f.Record.Aliases) w.WriteStringValue(a);
+                foreach (var a in m.Aliases) w.WriteStringValue(a);
                 w.WriteEndArray();
-                if (f.Record.Summary is not null) w.WriteString("summary", f.Record.Summary);
-                w.WriteString("package", f.PackageName);
-                w.WriteString("version", f.Version);
-                w.WriteString("purl", f.Purl);
-                w.WriteString("location", f.Location);
-                w.WriteString("severity", Severity(f.Severity));
-                if (f.Score is { } s) w.WriteNumber("cvssScore", s);
-                if (f.FixedIn is not null) w.WriteString("fixedIn", f.FixedIn);
+                w.WriteString("package", m.Package);
+                w.WriteString("version", m.Version);
+                w.WriteString("purl", m.Purl);
+                w.WriteString("severity", m.Severity);
+                if (m.FixedIn is not null) w.WriteString("fixedIn", m.FixedIn);
                 w.WriteEndObject();
             }
             w.WriteEndArray();

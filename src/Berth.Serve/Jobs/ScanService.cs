@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Berth.Images;
 using Berth.Serve.Metrics;
 using Berth.Serve.Storage;
-using Berth.Images.Copy;
+using Berth.Serve.Plugins;
 
 namespace Berth.Serve.Jobs;
 
@@ -11,8 +11,11 @@ namespace Berth.Serve.Jobs;
 /// claims them one at a time. Enqueue wakes a worker; workers also poll, so a job queued by another
 /// service sharing the PostgreSQL database is picked up.
 /// </summary>
-public sealed class ScanService(IServeStore store, ImageService images, IImagePolicy? gate, string dbDir, int workers, ServeMetrics metrics, Action<string> log)
+public sealed class ScanService(IServeStore store, ImagePuller puller, BerthScanner berth, int workers, ServeMetrics metrics, Action<string> log)
 {
+    /// <summary>The scanner plugin jobs use: Berth's own unless the policy's plugins: section names another (servep's PluginSet sets it at start).</summary>
+    public IScannerPlugin Scanner { get; set; } = berth;
+
     readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     readonly List<Task> _workers = new();
     int _running;
@@ -23,7 +26,7 @@ public sealed class ScanService(IServeStore store, ImageService images, IImagePo
     public async Task<ScanJob> EnqueueAsync(string image, string subject)
     {
         // Checked before queueing: a bad reference is the caller's 400, not a failed job.
-        using (var probe = new ImageScanner(images, gate, dbDir)) probe.Reference(image);
+        puller.Reference(image);
         var job = await store.EnqueueAsync(image, subject);
         _wake.Release();
         return job;
@@ -41,7 +44,6 @@ public sealed class ScanService(IServeStore store, ImageService images, IImagePo
 
     async Task WorkAsync(CancellationToken stopping)
     {
-        using var scanner = new ImageScanner(images, gate, dbDir);
         while (!stopping.IsCancellationRequested)
         {
             ScanJob? job;
@@ -58,26 +60,28 @@ public sealed class ScanService(IServeStore store, ImageService images, IImagePo
                 continue;
             }
             Interlocked.Increment(ref _running);
-            try { await RunAsync(scanner, job); }
+            try { await RunAsync(job, stopping); }
             finally { Interlocked.Decrement(ref _running); }
         }
     }
 
-    async Task RunAsync(ImageScanner scanner, ScanJob job)
+    async Task RunAsync(ScanJob job, CancellationToken stopping)
     {
         var clock = Stopwatch.StartNew();
         string outcome;
         try
         {
             // Blocking work (network, unpack, catalog) on this worker's thread-pool thread.
+            var scanner = Scanner;
             var (digest, cached, version) = await Task.Run(async () =>
             {
-                var dbVersion = ImageScanner.DatabaseVersion(dbDir);
-                var (digest, name) = scanner.Pull(job.Image);
-                if (await store.GetFindingsAsync(digest, dbVersion) is not null) return (digest, true, dbVersion);
-                var findings = scanner.Scan(job.Image, name, digest, dbVersion);
-                await store.PutFindingsAsync(digest, dbVersion, findings);
-                return (digest, false, dbVersion);
+                var (digest, name) = puller.Pull(job.Image);
+                // The cache key is (digest, database version); only Berth's scanner knows its version before it scans.
+                if (scanner is BerthScanner b && b.DatabaseVersion() is var known && await store.GetFindingsAsync(digest, known) is not null)
+                    return (digest, true, known);
+                var output = scanner.Scan(new ScanInput(name, Oci.Image.Digest.Parse(digest), null), stopping);
+                await store.PutFindingsAsync(digest, output.DatabaseVersion, FindingsDocument.Write(job.Image, digest, scanner.Name, output));
+                return (digest, false, output.DatabaseVersion);
             });
             await store.CompleteAsync(job.Id, digest, version, cached);
             outcome = cached ? "cached" : "done";
@@ -86,7 +90,7 @@ public sealed class ScanService(IServeStore store, ImageService images, IImagePo
         }
         catch (Exception e)
         {
-            var message = e is ServeException or ImageException or Images.Registry.RegistryException or Supply.SupplyException or Linux.LinuxException or Oci.SpecException
+            var message = e is ServeException or ImageException or Images.Registry.RegistryException or Supply.SupplyException or Linux.LinuxException or Oci.SpecException or PluginException
                 ? e.Message.Replace('\n', ' ') : $"{e.GetType().Name}: {e.Message.Replace('\n', ' ')}";
             outcome = "failed";
             log($"berth-serve: scan {job.Id} of {job.Image}: {message}");
