@@ -35,7 +35,9 @@ public sealed class PolicyModule : IServeModule
         try
         {
             _policy = new PolicyWatcher(context.Options.PolicyPath, context.Log, (ready, detail) => context.Readiness.Set("policy", ready, detail));
-            Plugins = PluginSet.Load(_policy.Current, null);
+            Plugins = PluginSet.Load(_policy.Current, context.BerthScanner);
+            if (Plugins.Scanner is { } scanner) context.Scanner = scanner;
+            context.Log($"plugins: scanner {Plugins.Scanner?.Name ?? "berth"}; verifiers {string.Join(", ", Plugins.Verifiers.Select(v => v.Name))}");
         }
         catch (PolicyException e)
         {
