@@ -58,7 +58,7 @@ public sealed class Request(HttpContext http, Caller caller)
     public async Task WriteJsonAsync(int status, Action<Utf8JsonWriter> body)
     {
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true })) body(w);
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })) body(w);
         ms.WriteByte((byte)'\n');
         Http.Response.StatusCode = status;
         Http.Response.ContentType = "application/json";

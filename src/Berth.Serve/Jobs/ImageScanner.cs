@@ -15,7 +15,7 @@ public sealed class ImagePuller(ImageService images, IImagePolicy? gate)
         var text = image.StartsWith("docker://", StringComparison.Ordinal) ? image : "docker://" + image;
         ImageReference parsed;
         try { parsed = images.Parse(text); }
-        catch (ImageException e) { throw new ServeException(400, $"image: {e.Message}"); }
+        catch (Exception e) when (e is ImageException or Images.Registry.RegistryException) { throw new ServeException(400, $"image: {e.Message}"); }
         return parsed as DockerReference ?? throw new ServeException(400, $"image: \"{image}\" is not a registry reference");
     }
 
