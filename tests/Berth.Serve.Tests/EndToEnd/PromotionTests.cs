@@ -185,7 +185,7 @@ public sealed class PromotionTests(PromotionWorld world) : IClassFixture<Promoti
             && f.GetProperty("suppressed").GetBoolean());
 
         // And on PostgreSQL, where the decisions live.
-        Assert.Contains("4", world.Postgres.Query($"SELECT count(*) FROM decisions WHERE digest = '{world.Digest}'"));
+        Assert.Equal("4", world.Postgres.Query($"SELECT count(*) FROM decisions WHERE digest = '{world.Digest}'").Trim());
 
         var metrics = await c.GetStringAsync("/metrics");
         Assert.Contains("berth_serve_promotions_total{result=\"copied\"} 1", metrics);
