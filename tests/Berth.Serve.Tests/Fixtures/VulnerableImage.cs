@@ -38,9 +38,11 @@ public static class VulnerableImage
             File.WriteAllText(Path.Combine(dir, "oci-layout"), """{"imageLayoutVersion":"1.0.0"}""");
             File.WriteAllText(Path.Combine(dir, "index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:" +
                 Hex(manifest) + "\",\"size\":" + manifest.Length + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"" + tag + "\"}}]}");
-            var r = Commands.Exec("skopeo", "copy", "--insecure-policy", "--dest-tls-verify=false", $"oci:{dir}:{tag}", $"docker://{host}/{repository}:{tag}");
+            // skopeo compresses the layer on the way: the digest is the one it wrote, not the layout's.
+            var digestFile = Path.Combine(dir, "digest");
+            var r = Commands.Exec("skopeo", "copy", "--insecure-policy", "--dest-tls-verify=false", "--digestfile", digestFile, $"oci:{dir}:{tag}", $"docker://{host}/{repository}:{tag}");
             if (r.ExitCode != 0) throw new InvalidOperationException($"skopeo copy: {r.Stderr}");
-            return "sha256:" + Hex(manifest);
+            return File.ReadAllText(digestFile).Trim();
         }
         finally
         {
