@@ -149,7 +149,7 @@ public sealed class PromotionTests(PromotionWorld world) : IClassFixture<Promoti
         {
             Assert.Equal(world.Digest, (await client.HeadManifestAsync("prod/app", "1"))!.Digest.ToString());
             var prod = new RegistryPlace(client, "prod/app");
-            Assert.True(SigstoreVerifier.Verify(prod, d, new SigstoreRequirement([Encoding.UTF8.GetBytes(world.Key.Public.ToPem())])).Any);
+            Assert.True(SigstoreVerifier.Verify(CosignAttachments.Read(prod, d, "sig"), d, new SigstoreRequirement([Encoding.UTF8.GetBytes(world.Key.Public.ToPem())])).Any);
             var (provenance, _) = Attestor.Verify(prod, d, world.Key.Public, PredicateTypes.SlsaProvenanceV1);
             Assert.Single(provenance);
             var (vexAttested, _) = Attestor.Verify(prod, d, serviceKey, "https://openvex.dev/ns");
