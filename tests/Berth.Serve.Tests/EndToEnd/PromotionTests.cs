@@ -182,7 +182,7 @@ public sealed class PromotionTests(PromotionWorld world) : IClassFixture<Promoti
         var decisions = audit.RootElement.GetProperty("decisions").EnumerateArray().Where(x => x.GetProperty("action").GetString() == "promote").Select(x => x.GetProperty("outcome").GetString()).ToList();
         Assert.Equal(2, decisions.Count(o => o == "denied"));
         Assert.Equal(2, decisions.Count(o => o == "allowed"));
-        Assert.Contains(audit.RootElement.GetProperty("findings").EnumerateArray(), f => f.GetProperty("id").GetString() == VulnerableImage.Critical
+        Assert.Contains(audit.RootElement.GetProperty("findings").EnumerateArray().SelectMany(doc => doc.GetProperty("matches").EnumerateArray()), f => f.GetProperty("id").GetString() == VulnerableImage.Critical
             && f.GetProperty("suppressed").GetBoolean());
 
         // And on PostgreSQL, where the decisions live.
