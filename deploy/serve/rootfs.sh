@@ -11,7 +11,7 @@ mkdir -p "$root"/{usr/local/bin,etc/ssl/certs,etc/berth-serve,data,tmp,lib64}
 chmod 1777 "$root/tmp"
 chown 65532:65532 "$root/data"
 install -m 0755 "$bin" "$root/usr/local/bin/berth-serve"
-libs() { ldd "$1" 2>/dev/null | awk '/=>/ {print $3} /^\s*\/lib/ {print $1}' | grep '^/' || true; }
+libs() { ldd "$1" 2>/dev/null | awk '/=>/ {print $3; next} $1 ~ /^\// {print $1}' | grep '^/' || true; }
 ssl=$(ldconfig -p | awk '/libssl\.so\.3 / {print $NF; exit}')
 crypto=$(ldconfig -p | awk '/libcrypto\.so\.3 / {print $NF; exit}')
 for f in $( { libs "$bin"; echo "$ssl"; echo "$crypto"; libs "$ssl"; libs "$crypto"; } | sort -u); do
