@@ -9,10 +9,11 @@ namespace Berth.Serve.Plugins;
 /// </summary>
 public sealed class PluginSet
 {
-    public IScannerPlugin Scanner { get; }
+    /// <summary>The scanner to call; null when only the built-in is named and the caller has none to give (the service's own scan then runs).</summary>
+    public IScannerPlugin? Scanner { get; }
     public IReadOnlyList<ISignatureVerifierPlugin> Verifiers { get; }
 
-    PluginSet(IScannerPlugin scanner, IReadOnlyList<ISignatureVerifierPlugin> verifiers)
+    PluginSet(IScannerPlugin? scanner, IReadOnlyList<ISignatureVerifierPlugin> verifiers)
     {
         Scanner = scanner;
         Verifiers = verifiers;
@@ -21,11 +22,10 @@ public sealed class PluginSet
     /// <param name="berthScanner">Berth's own scanner (the service's in-process scan); null where scans are not run (tests of verifiers).</param>
     public static PluginSet Load(ServePolicy policy, IScannerPlugin? berthScanner)
     {
-        var scanners = policy.Scanners.Select(s => s.Command is null
-            ? berthScanner ?? throw new PolicyException($"{policy.Source}:{s.Line}: plugins.scanners: the built-in scanner is not available here")
-            : new ExternalCommand(s.Name, s.Command, s.Timeout)).ToList();
+        var scanners = policy.Scanners.Select(s => s.Command is null ? berthScanner : new ExternalCommand(s.Name, s.Command, s.Timeout))
+            .Where(s => s is not null).Select(s => s!).ToList();
         var verifiers = policy.Verifiers.Select(v => v.Command is null ? (ISignatureVerifierPlugin)new BerthVerifier() : new ExternalCommand(v.Name, v.Command, v.Timeout)).ToList();
-        return new PluginSet(scanners.Count == 1 ? scanners[0] : new JoinedScanner(scanners), verifiers);
+        return new PluginSet(scanners.Count switch { 0 => null, 1 => scanners[0], _ => new JoinedScanner(scanners) }, verifiers);
     }
 
     sealed class JoinedScanner(IReadOnlyList<IScannerPlugin> scanners) : IScannerPlugin
