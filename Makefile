@@ -47,6 +47,7 @@ bench: test-deps build
 	bench/supply.sh
 	bench/sign.sh
 	bench/serve.sh
+	if [ -x bench/serve-policy.sh ]; then bench/serve-policy.sh; fi
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

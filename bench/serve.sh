@@ -6,7 +6,7 @@
 # errors, and the service's peak RSS (VmHWM) under the concurrent load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-berth=$(realpath "$here/../out/berth")
+berth=${BERTH:-$(realpath "$here/../out/berth")}
 serve=$(realpath "$here/../out/berth-serve")
 osv=$(realpath "$here/../tests/Berth.Supply.Tests/Data/osv")
 n=${SCANS:-50}

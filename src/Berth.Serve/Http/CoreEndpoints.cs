@@ -124,9 +124,12 @@ public static class CoreEndpoints
         foreach (var a in await store.AuditAsync(image)) if (a.Digest.Length > 0) digests.Add(a.Digest);
         foreach (var d in digests) foreach (var j in await store.JobsForAsync(d)) if (!jobs.Any(x => x.Id == j.Id)) jobs.Add(j);
 
-        var audit = new Dictionary<string, AuditEntry>();
-        var entries = new List<AuditEntry>(await store.AuditAsync(image));
-        foreach (var d in digests) entries.AddRange(await store.AuditAsync(d));
+        // …and a digest to the references it was asked for by (a scan request is logged before its digest is known).
+        var keys = new SortedSet<string>(StringComparer.Ordinal) { image };
+        keys.UnionWith(digests);
+        keys.UnionWith(jobs.Select(j => j.Image));
+        var entries = new List<AuditEntry>();
+        foreach (var k in keys) entries.AddRange(await store.AuditAsync(k));
         entries = entries.Distinct().OrderBy(e => e.At).ToList();
         var decisions = new List<Decision>(await store.DecisionsAsync(image));
         foreach (var d in digests) decisions.AddRange(await store.DecisionsAsync(d));
