@@ -3,12 +3,13 @@ SHELL := /bin/bash
 OUT := out
 BERTH := $(OUT)/berth
 RUNTIME := $(OUT)/berth-runtime
+SERVE := $(OUT)/berth-serve
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 SOURCES := $(shell find src native -name '*.cs' -o -name '*.c' -o -name '*.h' -o -name '*.csproj' -o -name '*.targets' 2>/dev/null) Directory.Build.props
 
 .PHONY: build run test bench deps test-deps clean demo-bundle
 
-build: $(BERTH) $(RUNTIME)
+build: $(BERTH) $(RUNTIME) $(SERVE)
 
 # berth: runtime + image toolkit; berth-runtime: the OCI runtime alone, what engines are given.
 $(BERTH): $(SOURCES)
@@ -18,6 +19,11 @@ $(BERTH): $(SOURCES)
 $(RUNTIME): $(SOURCES)
 	dotnet publish src/Berth.Cli.Runtime -c Release -o $(OUT)/publish-runtime -p:SourceRevisionId=$(COMMIT) --nologo -v quiet
 	install -m 0755 $(OUT)/publish-runtime/berth-runtime $(RUNTIME)
+
+# berth-serve: the scanning and signing service, its own binary so berth's size and start-up do not grow.
+$(SERVE): $(SOURCES)
+	dotnet publish src/Berth.Serve -c Release -o $(OUT)/publish-serve -p:SourceRevisionId=$(COMMIT) --nologo -v quiet
+	install -m 0755 $(OUT)/publish-serve/berth-serve $(SERVE)
 
 deps:
 	scripts/install-deps.sh run
@@ -41,6 +47,8 @@ bench: test-deps build
 	bench/supply.sh
 	bench/sign.sh
 	bench/build.sh
+	bench/serve.sh
+	if [ -x bench/serve-policy.sh ]; then bench/serve-policy.sh; fi
 
 clean:
 	rm -rf $(OUT) src/*/bin src/*/obj tests/*/bin tests/*/obj

@@ -2,6 +2,8 @@
 # Installs what Berth needs from Debian: `run` for building and the demo, `test` for tests and benchmarks.
 set -euo pipefail
 want=(gcc libc6-dev libseccomp-dev libzstd-dev libsodium-dev busybox-static jq)
+# berth-serve links Debian's SQLite statically (its embedded default database).
+want+=(libsqlite3-dev)
 # The engine (`berth run IMAGE`): conmon as each container's monitor, CNI plugins and iptables for
 # networks, catatonit for --init.
 want+=(conmon containernetworking-plugins iptables catatonit)
@@ -18,7 +20,9 @@ if [ "${1:-run}" = test ]; then
     docker.io containerd uidmap
     docker-registry apache2-utils openssl gpg-agent gpgconf
     nodejs golang-go
-    rpm maven)
+    rpm maven
+    postgresql)
+  # postgresql: the berth serve tests start their own server (initdb in a temp dir, unix socket), never the system one.
 fi
 missing=()
 for p in "${want[@]}"; do

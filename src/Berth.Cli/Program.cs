@@ -29,6 +29,7 @@ return Cli.Dispatch(args, new Cli.Extension(
         "vex" => SupplyCommands.Vex(rest),
         "key" => SignCommands.Key(rest),
         "verify-provenance" => SignCommands.VerifyProvenance(EngineCommands.WithImageStore(ctx, rest)),
+        "serve" => ServeCommand.Run(rest),
         _ => EngineCommands.Run(command, rest, ctx),
     },
     "",
@@ -45,7 +46,8 @@ return Cli.Dispatch(args, new Cli.Extension(
         "  db       the vulnerability database: import OSV records, status\n" +
         "  vex      vex create: an OpenVEX statement\n" +
         "  key      key generate: a cosign key pair (image sign|verify|attest|verify-attestation|download-attestation use it)\n" +
-        "  verify-provenance  an image's SLSA provenance: --key PUB --builder-id ID --source-uri URI\n\n" +
+        "  verify-provenance  an image's SLSA provenance: --key PUB --builder-id ID --source-uri URI\n" +
+        "  serve    the scanning and signing service (berth-serve): /scan, /promote, /vex, /audit, /imagepolicy\n\n" +
         "Global options:\n" +
         "  --store DIR   the engine's store: containers, volumes, networks, images (DIR/images) (default /var/lib/berth)\n" +
         "  --root DIR    the runtime's state (default /run/berth)\n" +

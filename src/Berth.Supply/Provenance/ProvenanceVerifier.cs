@@ -36,7 +36,8 @@ public static class ProvenanceVerifier
         throw new SupplyException(string.Join("; ", reasons));
     }
 
-    public static ProvenanceResult Check(string predicateJson, string builderId, string sourceUri)
+    /// <summary>The predicate's builder and source against the expected ones; a null <paramref name="sourceUri"/> checks the builder only (a policy that pins no repository).</summary>
+    public static ProvenanceResult Check(string predicateJson, string builderId, string? sourceUri)
     {
         try
         {
@@ -51,6 +52,7 @@ public static class ProvenanceVerifier
             if (def.TryGetProperty("resolvedDependencies", out var deps))
                 foreach (var d in deps.EnumerateArray())
                     if (d.TryGetProperty("uri", out var u) && u.GetString() is { } uri && uri.StartsWith("git+", StringComparison.Ordinal)) sources.Add(uri);
+            if (sourceUri is null) return new ProvenanceResult(got, sources.FirstOrDefault() ?? "", def.GetProperty("buildType").GetString() ?? "");
             var want = Normalize(sourceUri);
             var match = sources.FirstOrDefault(x => Normalize(x) == want)
                 ?? throw new SupplyException($"provenance: source {(sources.Count == 0 ? "none" : string.Join(", ", sources.Select(Q)))}, expected {Q(sourceUri)}");
