@@ -22,8 +22,13 @@ public sealed class ServeWorld : IDisposable
     public static TempDir Data() => new();
 
     /// <summary>The arguments every test's service gets: loopback, an own data dir, the fixture database, plain-HTTP registries.</summary>
-    public string[] Args(string data, params string[] more) =>
-        ["--listen", "127.0.0.1:0", "--data", data, "--policy", Path.Combine(data, "policy.yaml"), "--db", Osv.Dir, "--tls-verify=false", "--insecure-pull-policy", .. more];
+    public string[] Args(string data, params string[] more)
+    {
+        // The promotion policy the service loads at start: nothing required (these tests are about scans).
+        var policy = Path.Combine(data, "policy.yaml");
+        if (!File.Exists(policy)) File.WriteAllText(policy, "require:\n  signature: false\n");
+        return ["--listen", "127.0.0.1:0", "--data", data, "--policy", Path.Combine(data, "policy.yaml"), "--db", Osv.Dir, "--tls-verify=false", "--insecure-pull-policy", .. more];
+    }
 
     public void Dispose()
     {
