@@ -1,4 +1,5 @@
 using Berth.Images;
+using Berth.Images.Referrers;
 using Berth.Images.Registry;
 using Berth.Images.Transports;
 using Berth.Oci.Image;
@@ -97,8 +98,8 @@ public sealed class AttachmentSnapshot : IAttachmentPlace
         }
         foreach (var (_, m) in _referrers)
         {
-            Blobs(m);
-            target.PutReferrer(m.Bytes, m.MediaType);
+            var artifact = AsArtifact(m);
+            target.PutReferrer(artifact, _blobs[artifact.Layer.Digest!]);
         }
     }
 
@@ -115,7 +116,16 @@ public sealed class AttachmentSnapshot : IAttachmentPlace
 
     public void PutTagged(string tag, byte[] manifest, string mediaType) => throw new InvalidOperationException("a snapshot is read-only");
 
-    public void PutReferrer(byte[] manifest, string mediaType) => throw new InvalidOperationException("a snapshot is read-only");
+    public void PutReferrer(ArtifactManifest artifact, byte[] document) => throw new InvalidOperationException("a snapshot is read-only");
+
+    /// <summary>A held referrer as the OCI 1.1 artifact it must be to be copied as is: the empty config and one document, its exact bytes kept.</summary>
+    ArtifactManifest AsArtifact(RawManifest m)
+    {
+        var manifest = JsonIn.Parse(m.Bytes, m.Digest.ToString(), Manifest.Read);
+        if (manifest.Config?.Digest != ArtifactManifest.EmptyDescriptor.Digest || manifest.Layers is not [var layer] || layer.Digest is null || !_blobs.ContainsKey(layer.Digest))
+            throw new ServeException(502, $"{Where}: referrer {m.Digest}: not an artifact of the empty config and one document, which is what promotion copies");
+        return new ArtifactManifest(m, manifest.Config!, layer);
+    }
 
     public IReadOnlyList<Descriptor> Referrers(Digest subject, string? artifactType = null) =>
         subject != Subject ? [] : _referrers.Select(r => r.Entry).Where(d => artifactType is null || d.ArtifactType == artifactType).ToList();
