@@ -11,7 +11,8 @@ namespace Berth.Cli.Commands;
 public static class BuildCommands
 {
     public const string UsageLine =
-        "  build    an image from a Containerfile: [-f FILE] [-t NAME]… [--build-arg K=V] [--target S] [--secret id=X,src=F] CONTEXT\n";
+        "  build    an image from a Containerfile: [-f FILE] [-t NAME]… [--build-arg K=V] [--target S] [--secret id=X,src=F]\n" +
+        "           [--provenance KEY [--builder-id ID] [--passphrase-file F]] CONTEXT\n";
 
     static readonly Flag[] Flags = RegistryCommands.SharedFlags.Where(f => f.Name is not ("quiet")).Concat(new Flag[]
     {
@@ -19,7 +20,7 @@ public static class BuildCommands
         new("timestamp", null, true), new("no-cache"), new("layers"), new("network", null, true), new("secret", null, true, true),
         new("platform", null, true), new("format", null, true), new("iidfile", null, true), new("output", 'o', true, true),
         new("push"), new("annotation", null, true, true), new("label", null, true, true), new("jobs", null, true), new("quiet", 'q'),
-    }).ToArray();
+    }).Concat(BuildProvenance.Flags).ToArray();
 
     public static int Build(Context ctx, IReadOnlyList<string> args)
     {
@@ -110,7 +111,18 @@ public static class BuildCommands
         var images = new Images.ImageService(engine.Settings.ImagesRoot, registries);
         var outRefs = outputs.Select(o => images.Parse(o)).ToList();
 
+        using var provenanceKey = BuildProvenance.Key(cl);
+        var builderId = cl.Value("builder-id") ?? BuildProvenance.DefaultBuilderId;
+        var started = DateTimeOffset.UtcNow;
         var result = new Builder(engine.Settings, options).Build();
+        byte[]? provenance = null;
+        if (provenanceKey is not null)
+        {
+            provenance = BuildProvenance.Predicate(options, result, builderId, started, DateTimeOffset.UtcNow);
+            foreach (var name in options.Tags.Count > 0 ? options.Tags.Select(StoreTransport.Normalize) : new[] { result.Name })
+                BuildProvenance.AttachToStore(images, name, Oci.Image.Digest.Parse(result.ManifestDigest), provenanceKey, provenance);
+            if (!quiet) Output.Write($"Attested {result.Name}@{result.ManifestDigest} (SLSA provenance, builder {builderId})\n");
+        }
 
         var stored = new StoreReference(images.StoreTransport, result.Name);
         foreach (var to in outRefs)
@@ -124,6 +136,7 @@ public static class BuildCommands
                 var to = RegistryCommands.WithSide(images.Parse("docker://" + StoreTransport.Normalize(tag)), registries);
                 images.Copy(new StoreReference(images.StoreTransport, StoreTransport.Normalize(tag)), to);
                 if (!quiet) Output.Write($"Pushed {to}\n");
+                if (provenance is not null) BuildProvenance.AttachToRegistry((DockerReference)to, Oci.Image.Digest.Parse(result.ManifestDigest), provenanceKey!, provenance);
             }
         if (cl.Value("iidfile") is { } iid)
         {

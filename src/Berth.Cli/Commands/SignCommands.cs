@@ -62,7 +62,7 @@ public static class SignCommands
     });
 
     /// <summary>The passphrase: --passphrase-file (its first line), COSIGN_PASSWORD, or asked on the terminal.</summary>
-    static byte[] Passphrase(CommandLine cl, bool confirm)
+    internal static byte[] Passphrase(CommandLine cl, bool confirm)
     {
         if (cl.Value("passphrase-file") is { } file)
         {

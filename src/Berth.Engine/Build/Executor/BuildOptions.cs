@@ -34,4 +34,8 @@ public sealed class BuildOptions
 }
 
 /// <summary>What a build made: the image's id (its config digest), its manifest digest and the name it is stored under.</summary>
-public sealed record BuildResult(string ImageId, string ManifestDigest, string Name);
+public sealed record BuildResult(string ImageId, string ManifestDigest, string Name)
+{
+    /// <summary>The images the build read (FROM, COPY --from): the name given and the manifest digest used.</summary>
+    public IReadOnlyList<(string Name, string Digest)> BaseImages { get; init; } = [];
+}

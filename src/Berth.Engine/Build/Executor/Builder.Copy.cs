@@ -92,6 +92,7 @@ public sealed partial class Builder
             }
             var items = matches.Select(m => new CopyItem(m, null, null, 0, null)).Concat(heredocs).ToList();
             foreach (var u in urls) items.Add(Download(c, u));
+            if (c.IsAdd && c.Flag("checksum") is { } sumText) VerifyChecksum(c, Expand(run, c, sumText), urls, locals.Count + heredocs.Count, items);
 
             int count = items.Count;
             bool wildcard = matches.Any(m => m.Wildcard);
@@ -192,6 +193,24 @@ public sealed partial class Builder
             throw new EngineException($"{c.At}: ADD {m.Path}: {e.Message}");
         }
         return true;
+    }
+
+    /// <summary>ADD --checksum=sha256:HEX: the downloaded bytes must have that digest before anything lands (BuildKit takes it for one URL source only).</summary>
+    static void VerifyChecksum(CopyInstruction c, string text, List<string> urls, int others, List<CopyItem> items)
+    {
+        Digest want;
+        try { want = Digest.Parse(text, "--checksum"); }
+        catch (Oci.SpecException) { throw new EngineException($"{c.At}: ADD --checksum={text}: not a digest (sha256:HEX)"); }
+        if (urls.Count != 1 || others != 0) throw new EngineException($"{c.At}: ADD --checksum: takes one URL source, not {urls.Count + others} source(s) of which {urls.Count} URL(s)");
+        var data = items[^1].Content!;
+        var got = want.Algorithm switch
+        {
+            "sha256" => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(data)),
+            "sha384" => "sha384:" + Convert.ToHexStringLower(SHA384.HashData(data)),
+            "sha512" => "sha512:" + Convert.ToHexStringLower(SHA512.HashData(data)),
+            _ => throw new EngineException($"{c.At}: ADD --checksum={text}: unsupported algorithm {want.Algorithm}"),
+        };
+        if (got != want.ToString()) throw new EngineException($"{c.At}: ADD {urls[0]}: checksum mismatch: expected {want}, got {got}");
     }
 
     /// <summary>ADD URL: fetched over http(s) (redirects followed, no credentials), 0600 as docker writes it, its Last-Modified as mtime.</summary>

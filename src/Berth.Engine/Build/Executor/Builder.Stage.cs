@@ -137,6 +137,23 @@ public sealed partial class Builder
         });
     }
 
+    /// <summary>With more than one job, whether another needed stage neither depends on this one nor is depended on by it (so they may run at once).</summary>
+    bool RunsBesideAnother(int stage)
+    {
+        if (_o.Jobs < 2) return false;
+        bool Reaches(int from, int to)
+        {
+            var seen = new HashSet<int>();
+            var todo = new Stack<int>(new[] { from });
+            while (todo.TryPop(out var s))
+                foreach (var d in _graph.Dependencies[s])
+                    if (d == to) return true;
+                    else if (seen.Add(d)) todo.Push(d);
+            return false;
+        }
+        return _graph.Needed.Any(o => o.Index != stage && !Reaches(o.Index, stage) && !Reaches(stage, o.Index));
+    }
+
     /// <summary>
     /// One step through the cache: a hit replaces the image by the cached one (and says so); a
     /// miss runs <paramref name="step"/>, appends its layer (if any) and history, and records it.
@@ -409,10 +426,22 @@ public sealed partial class Builder
         {
             throw new EngineException($"{r.At}: RUN: {e.Message}");
         }
+        // A non-target stage that can run beside another: each line is "[stage] …" (buildah --jobs), whole lines only.
+        byte[]? prefix = run.Stage.Index != _graph.Target.Index && RunsBesideAnother(run.Stage.Index) ? Encoding.UTF8.GetBytes($"[{run.Stage.Label}] ") : null;
+        var pending = new List<byte>();
         var (code, tail) = RunStep.Run(_settings.RuntimePath, _settings.RuntimeRoot, id, root, spec, data =>
         {
-            lock (_logLock) _o.RunOutput(data);
+            if (prefix is null) { lock (_logLock) _o.RunOutput(data); return; }
+            pending.AddRange(data.ToArray());
+            int nl;
+            while ((nl = pending.IndexOf((byte)'\n')) >= 0)
+            {
+                var line = prefix.Concat(pending.Take(nl + 1)).ToArray();
+                pending.RemoveRange(0, nl + 1);
+                lock (_logLock) _o.RunOutput(line);
+            }
         });
+        if (prefix is not null && pending.Count > 0) lock (_logLock) _o.RunOutput(prefix.Concat(pending).Append((byte)'\n').ToArray());
         if (code != 0)
         {
             var last = tail.Length > 0 ? "; its last output: " + string.Join(" | ", tail.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).TakeLast(5)) : "";

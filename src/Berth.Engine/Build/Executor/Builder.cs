@@ -36,6 +36,8 @@ public sealed partial class Builder
     readonly Dictionary<string, string?> _metaArgs = new();
     readonly object _logLock = new();
     readonly Dictionary<string, ImageState> _bases = new();
+    /// <summary>Every image the build read (FROM, COPY --from), by name and manifest digest: provenance's resolved dependencies.</summary>
+    readonly List<(string Name, string Digest)> _baseImages = new();
     Containerfile _file = null!;
     StageGraph _graph = null!;
     ShellLex _lex = null!;
@@ -200,7 +202,7 @@ public sealed partial class Builder
             Log($"COMMIT {name}");
         }
         Log($"--> {id["sha256:".Length..][..12]}");
-        return new BuildResult(id, raw.Digest.ToString(), names[0]);
+        lock (_bases) return new BuildResult(id, raw.Digest.ToString(), names[0]) { BaseImages = _baseImages.ToList() };
     }
 
     static string? LayerType(string? t, bool docker) => docker
@@ -258,6 +260,7 @@ public sealed partial class Builder
                 if (_dst.TryReusingBlob(l) is null) throw new EngineException($"{at}: {name}: layer {l.Digest} is not in the store");
             var state = new ImageState(config, image.Layers);
             _bases[key] = state;
+            _baseImages.Add((name, image.ManifestDescriptor.Digest!));
             return state.Clone();
         }
     }
