@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Berth.Images.Referrers;
 using Berth.Images.Transports;
 using Berth.Oci.Image;
 using Berth.Oci.Json;
@@ -25,8 +26,12 @@ public sealed class MemoryPlace(string where = "memory/app") : IAttachmentPlace
 
     public void PutTagged(string tag, byte[] manifest, string mediaType) => _tags[tag] = new RawManifest(manifest, mediaType, DigestOf(manifest));
 
-    public void PutReferrer(byte[] manifest, string mediaType)
+    /// <summary>As the store and a registry do: the config and the document as blobs, then the manifest listed under its subject.</summary>
+    public void PutReferrer(ArtifactManifest artifact, byte[] document)
     {
+        PutBlob(ArtifactManifest.EmptyConfig, artifact.Config.MediaType!);
+        PutBlob(document, artifact.Layer.MediaType!);
+        var (manifest, mediaType) = (artifact.Manifest.Bytes, artifact.Manifest.MediaType);
         var (subject, type) = JsonIn.Parse(manifest, "referrer", o => (o.Object("subject", Descriptor.Read), o.String("artifactType")));
         var d = DigestOf(manifest);
         if (_referrers.Any(r => r.Manifest.Digest == d)) return;

@@ -90,9 +90,7 @@ public class PolicyEngineTests
         var subject = new Descriptor { MediaType = MediaTypes.Manifest, Digest = Image.ToString(), Size = 100 };
         var sbom = """{"spdxVersion":"SPDX-2.3","name":"x"}"""u8.ToArray();
         var artifact = ArtifactManifest.Build(subject, AttachedDocuments.Spdx, sbom, "sbom.spdx.json");
-        place.PutBlob(ArtifactManifest.EmptyConfig, artifact.Config.MediaType!);
-        place.PutBlob(sbom, AttachedDocuments.Spdx);
-        place.PutReferrer(artifact.Manifest.Bytes, artifact.Manifest.MediaType);
+        place.PutReferrer(artifact, sbom);
         var d = Decide(Policy("{sbom: true}"), Of(place));
         Assert.True(d.Allowed);
         Assert.StartsWith("sbom: passed: application/spdx+json referrer sha256:", d.Reasons[0].ToString());

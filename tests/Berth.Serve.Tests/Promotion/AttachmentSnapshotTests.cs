@@ -19,9 +19,7 @@ public class AttachmentSnapshotTests
         var subject = new Descriptor { MediaType = MediaTypes.Manifest, Digest = PolicyEngineTests.Image.ToString(), Size = 100 };
         var sbom = """{"bomFormat":"CycloneDX"}"""u8.ToArray();
         var artifact = ArtifactManifest.Build(subject, AttachedDocuments.CycloneDx, sbom, "sbom.json");
-        source.PutBlob(ArtifactManifest.EmptyConfig, artifact.Config.MediaType!);
-        source.PutBlob(sbom, AttachedDocuments.CycloneDx);
-        source.PutReferrer(artifact.Manifest.Bytes, artifact.Manifest.MediaType);
+        source.PutReferrer(artifact, sbom);
 
         var snapshot = AttachmentSnapshot.Fetch(source, PolicyEngineTests.Image);
         Assert.Equal(3, snapshot.Count);
