@@ -19,42 +19,11 @@ public sealed class BuildAddChecksumTests : IDisposable
 
     public void Dispose() => _e.Dispose();
 
-    /// <summary>One HTTP/1.0 answer of <see cref="Body"/> per connection, as long as the listener runs.</summary>
-    static System.Net.Sockets.TcpListener Serve(out int port)
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        _ = Task.Run(async () =>
-        {
-            while (true)
-            {
-                System.Net.Sockets.TcpClient client;
-                try { client = await listener.AcceptTcpClientAsync(); }
-                catch (Exception) { return; }
-                using (client)
-                {
-                    var stream = client.GetStream();
-                    var buf = new byte[4096];
-                    var request = new StringBuilder();
-                    while (!request.ToString().Contains("\r\n\r\n"))
-                    {
-                        int n = await stream.ReadAsync(buf);
-                        if (n == 0) break;
-                        request.Append(Encoding.ASCII.GetString(buf, 0, n));
-                    }
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n"));
-                    await stream.WriteAsync(Body);
-                }
-            }
-        });
-        return listener;
-    }
-
     [Fact]
     public void ADD_with_the_right_checksum_lands_and_a_wrong_one_fails_naming_both_digests_and_builds_nothing()
     {
-        var listener = Serve(out int port);
+        var server = new LoopbackFileServer(Body);
+        int port = server.Port;
         try
         {
             var right = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Body));
@@ -74,7 +43,7 @@ public sealed class BuildAddChecksumTests : IDisposable
         }
         finally
         {
-            listener.Stop();
+            server.Dispose();
         }
     }
 }

@@ -309,38 +309,10 @@ public sealed class BuildTests : IDisposable
     [Fact]
     public void ADD_of_a_URL_downloads_the_file_as_0600_with_its_name()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        // One HTTP/1.0 answer per connection, as long as the test runs; the listener stops with it.
-        _ = Task.Run(async () =>
-        {
-            while (true)
-            {
-                System.Net.Sockets.TcpClient client;
-                try { client = await listener.AcceptTcpClientAsync(); }
-                catch (Exception) { return; }
-                using (client)
-                {
-                    var stream = client.GetStream();
-                    var buf = new byte[4096];
-                    var request = new StringBuilder();
-                    // The request up to its blank line.
-                    while (!request.ToString().Contains("\r\n\r\n"))
-                    {
-                        int n = await stream.ReadAsync(buf);
-                        if (n == 0) break;
-                        request.Append(Encoding.ASCII.GetString(buf, 0, n));
-                    }
-                    var body = "downloaded content\n"u8.ToArray();
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.0 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
-                    await stream.WriteAsync(body);
-                }
-            }
-        });
+        using var server = new LoopbackFileServer("downloaded content\n"u8.ToArray());
+        int port = server.Port;
         Write("Containerfile", $"FROM test/busybox\nADD http://127.0.0.1:{port}/files/dl.txt /dl/\nADD http://127.0.0.1:{port}/other /named.txt\n");
         Build("-t", "test/add-url").Ok();
         Assert.Equal("downloaded content\n600\ndownloaded content\n", _e.Run("run", "--rm", "test/add-url", "sh", "-c", "cat /dl/dl.txt; stat -c %a /dl/dl.txt; cat /named.txt").Ok().Stdout);
-        listener.Stop();
     }
 }
